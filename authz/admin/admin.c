@@ -1,0 +1,1204 @@
+/*
+ * admin.c: the tenant admin API (SPEC §7) under /admin/v1. JSON in, JSON
+ * out, RFC 9457 problem details for errors. A caller is either the operator
+ * (root token from `authzctl root-token`) or holds an access token of tenant
+ * T with scope admin, which reaches tenant T only: anything else answers 404,
+ * so a tenant admin cannot even learn which other tenants exist. Every change
+ * writes its admin.changed audit row in the same transaction.
+ */
+#include "admin/admin.h"
+#include "http/routes.h"
+#include "oauth/oauth.h"
+#include "policy/scope.h"
+#include "storage/db.h"
+#include "storage/store.h"
+#include "crypto/crypto.h"
+#include "cache.h"
+#include "config.h"
+
+#include <argon2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+
+struct caller {
+    bool root;
+    const char *tenant_slug;   /* tenant admin: the only tenant reachable */
+    const char *who;           /* for audit: "root" or the client id */
+};
+
+/* ---------------------------------------------------------------- */
+/* small helpers                                                     */
+
+static void problem(struct req *r, int status, const char *detail)
+{
+    resp_problem(r, status, NULL, detail);
+}
+
+static json_t *body_object(struct req *r)
+{
+    if (r->body_len == 0) {
+        problem(r, 400, "a JSON object body is required");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        problem(r, 400, arena_sprintf(r->arena, "malformed JSON: %s", je.text));
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        problem(r, 400, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+static void answer_json(struct req *r, int status, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    resp_json(r, status, s);
+    resp_header(r, "Cache-Control", "no-store");
+}
+
+/* A JSON array of strings, each checked by ok(), as a PostgreSQL text[]
+ * literal in the arena. NULL (with a 400 set) when invalid. */
+static const char *pg_str_array(struct req *r, json_t *v, const char *field,
+                                bool (*ok)(const char *), size_t maxlen)
+{
+    if (!json_is_array(v)) {
+        problem(r, 400, arena_sprintf(r->arena, "%s must be an array of strings", field));
+        return NULL;
+    }
+    if (json_array_size(v) > 200) {
+        problem(r, 400, arena_sprintf(r->arena, "%s has too many entries", field));
+        return NULL;
+    }
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_putc(&sb, '{');
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        const char *s = json_string_value(e);
+        if (!s || !*s || strlen(s) > maxlen || (ok && !ok(s))) {
+            sb_free(&sb);
+            problem(r, 400, arena_sprintf(r->arena, "%s[%zu] is not valid", field, i));
+            return NULL;
+        }
+        if (i)
+            sb_putc(&sb, ',');
+        sb_pg_array_elem(&sb, s);
+    }
+    sb_putc(&sb, '}');
+    char *out = arena_strdup(r->arena, sb.buf);
+    sb_free(&sb);
+    return out;
+}
+
+static bool ok_scope(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (!(*p == 0x21 || (*p >= 0x23 && *p <= 0x5B) || (*p >= 0x5D && *p <= 0x7E)))
+            return false;
+    return true;
+}
+
+static bool ok_resource(const char *s) { return resource_uri_valid(s); }
+
+static bool ok_plain(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static bool is_loopback_host(const char *h, size_t n)
+{
+    return (n == 9 && !strncmp(h, "127.0.0.1", 9)) || (n == 9 && !strncmp(h, "localhost", 9)) ||
+           (n == 5 && !strncmp(h, "[::1]", 5));
+}
+
+/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host; no fragment. */
+bool redirect_uri_valid(const char *u)
+{
+    if (!ok_plain(u) || strchr(u, '#') || strchr(u, ' ') || strlen(u) > 2000)
+        return false;
+    const char *host;
+    if (!strncmp(u, "https://", 8))
+        host = u + 8;
+    else if (!strncmp(u, "http://", 7))
+        host = u + 7;
+    else
+        return false;
+    size_t hl = strcspn(host, ":/?");
+    if (host[0] == '[')
+        hl = strcspn(host, "]") + 1;
+    if (hl == 0)
+        return false;
+    if (!strncmp(u, "http://", 7) && !is_loopback_host(host, hl))
+        return false;
+    return true;
+}
+
+static bool ok_redirect(const char *s) { return redirect_uri_valid(s); }
+
+static bool ok_grant(const char *s)
+{
+    static const char *g[] = {"authorization_code", "refresh_token", "client_credentials",
+                              "urn:ietf:params:oauth:grant-type:token-exchange",
+                              "urn:openid:params:grant-type:ciba"};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        if (!strcmp(s, g[i]))
+            return true;
+    return false;
+}
+
+static bool ok_response_type(const char *s) { return !strcmp(s, "code"); }
+
+static void audit_change(struct req *r, const char *tenant_id, const struct caller *who,
+                         const char *action, const char *target)
+{
+    struct audit_event *e = audit_add(r, "admin.changed", true);
+    e->tenant_id = tenant_id;
+    e->client_id = who->root ? NULL : who->who;
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "{\"action\":");
+    sb_json_str(&sb, action);
+    sb_puts(&sb, ",\"by\":");
+    sb_json_str(&sb, who->root ? "root" : who->who);
+    if (target) {
+        sb_puts(&sb, ",\"target\":");
+        sb_json_str(&sb, target);
+    }
+    sb_putc(&sb, '}');
+    e->details = arena_strdup(r->arena, sb.buf);
+    sb_free(&sb);
+}
+
+/* Runs fn's statements and the audit rows in one transaction. */
+static bool tx_commit(struct req *r, const char *tenant_id)
+{
+    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+        db_rollback(r);
+        if (!r->db_down)
+            problem(r, 500, "the change could not be committed");
+        return false;
+    }
+    if (tenant_id)
+        cache_invalidate_tenant(tenant_id);
+    return true;
+}
+
+/* ---------------------------------------------------------------- */
+/* authentication of the caller                                      */
+
+static bool authenticate(struct req *r, struct caller *who)
+{
+    const char *h = req_header(r, "authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+        problem(r, 401, "a Bearer token is required");
+        resp_header(r, "WWW-Authenticate", "Bearer realm=\"authz-admin\"");
+        return false;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    memset(who, 0, sizeof *who);
+    if (!strncmp(tok, "azr_", 4)) {
+        int ok = store_root_token_check(r, tok);
+        if (ok == 1) {
+            who->root = true;
+            return true;
+        }
+        if (ok < 0)
+            return false;
+    } else {
+        char *slug = access_token_tenant_slug(r, tok);
+        struct tenant *t = NULL;
+        if (slug)
+            cache_tenant(r, slug, &t);
+        if (r->db_down)
+            return false;
+        if (t) {
+            const char *why = NULL;
+            json_t *claims = access_token_verify(t, tok, &why);
+            bool ok = false;
+            if (claims) {
+                const char *aud = json_string_value(json_object_get(claims, "aud"));
+                const char *scope = json_string_value(json_object_get(claims, "scope"));
+                const char *cid = json_string_value(json_object_get(claims, "client_id"));
+                struct scopeset ss;
+                if (aud && !strcmp(aud, t->issuer) && scope &&
+                    scope_parse(r->arena, scope, &ss) == 0 && scope_has(&ss, "admin") && cid) {
+                    ok = true;
+                    who->tenant_slug = arena_strdup(r->arena, t->slug);
+                    who->who = arena_strdup(r->arena, cid);
+                }
+                json_decref(claims);
+            }
+            tenant_release(t);
+            if (ok)
+                return true;
+        }
+    }
+    problem(r, 401, "the token is not valid for the admin API");
+    resp_header(r, "WWW-Authenticate", "Bearer realm=\"authz-admin\", error=\"invalid_token\"");
+    return false;
+}
+
+/* Loads the tenant named in the path if the caller may reach it. */
+static struct tenant *reach_tenant(struct req *r, const struct caller *who, const char *slug)
+{
+    if (!who->root && strcmp(who->tenant_slug, slug) != 0) {
+        problem(r, 404, "no such tenant");
+        return NULL;
+    }
+    r->params[0] = slug;
+    r->nparams = 1;
+    r->log_tenant = slug;
+    req_tenant(r);
+    return r->tenant;
+}
+
+/* ---------------------------------------------------------------- */
+/* tenants                                                           */
+
+static json_t *tenant_json(const struct tenant *t)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "id", t->id,
+                     "slug", t->slug, "display_name", t->display_name, "issuer", t->issuer,
+                     "registration_policy", t->registration_policy, "access_token_ttl",
+                     t->access_token_ttl, "max_session_ttl", t->max_session_ttl,
+                     "approval_webhook_url",
+                     t->approval_webhook_url ? json_string(t->approval_webhook_url) : json_null(),
+                     "approval_webhook_secret_set", t->webhook_secret_set, "signing_alg",
+                     t->signing_alg, "created_at", t->created_at, "updated_at", t->updated_at);
+}
+
+static bool slug_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+static void tenant_create(struct req *r, const struct caller *who)
+{
+    if (!who->root) {
+        problem(r, 404, "no such endpoint");
+        return;
+    }
+    json_t *b = body_object(r);
+    if (!b)
+        return;
+    const char *slug = json_string_value(json_object_get(b, "slug"));
+    const char *dn = json_string_value(json_object_get(b, "display_name"));
+    if (!slug || !slug_ok(slug)) {
+        problem(r, 400, "slug must match [a-z0-9][a-z0-9-]{0,62}");
+    } else if (dn && (!*dn || strlen(dn) > 200 || !ok_plain(dn))) {
+        problem(r, 400, "display_name must be 1 to 200 printable characters");
+    } else {
+        char id[40], err[512];
+        int rc = store_tenant_create(r->db, slug, dn ? dn : slug, id, err, sizeof err);
+        if (rc == 1) {
+            problem(r, 409, "a tenant with this slug exists already");
+        } else if (rc < 0) {
+            if (PQstatus(r->db) != CONNECTION_OK)
+                r->db_down = true;
+            else
+                problem(r, 500, "the tenant could not be created");
+        } else {
+            audit_change(r, id, who, "tenant.create", slug);
+            db_audit_flush(r);
+            r->params[0] = arena_strdup(r->arena, slug);
+            r->nparams = 1;
+            req_tenant(r);
+            if (r->tenant)
+                answer_json(r, 201, tenant_json(r->tenant));
+        }
+    }
+    json_decref(b);
+}
+
+static void tenant_patch(struct req *r, const struct caller *who, struct tenant *t)
+{
+    json_t *b = body_object(r);
+    if (!b)
+        return;
+    const char *key;
+    json_t *v;
+    /* validate everything before changing anything */
+    json_object_foreach(b, key, v)
+    {
+        bool ok = true;
+        if (!strcmp(key, "registration_policy")) {
+            const char *s = json_string_value(v);
+            ok = s && (!strcmp(s, "open") || !strcmp(s, "token") || !strcmp(s, "closed"));
+        } else if (!strcmp(key, "access_token_ttl")) {
+            ok = json_is_integer(v) && json_integer_value(v) >= 5 && json_integer_value(v) <= 86400;
+        } else if (!strcmp(key, "max_session_ttl")) {
+            ok = json_is_integer(v) && json_integer_value(v) >= 60 &&
+                 json_integer_value(v) <= 2592000;
+        } else if (!strcmp(key, "approval_webhook_url")) {
+            ok = json_is_null(v) || (json_is_string(v) && redirect_uri_valid(json_string_value(v)));
+        } else if (!strcmp(key, "approval_webhook_secret")) {
+            ok = json_is_null(v) ||
+                 (json_is_string(v) && strlen(json_string_value(v)) >= 16 &&
+                  strlen(json_string_value(v)) <= 512 && ok_plain(json_string_value(v)));
+        } else if (!strcmp(key, "signing_alg")) {
+            ok = json_is_string(v) && sig_alg_parse(json_string_value(v)) >= 0;
+        } else if (!strcmp(key, "display_name")) {
+            const char *s = json_string_value(v);
+            ok = s && *s && strlen(s) <= 200 && ok_plain(s);
+        } else {
+            problem(r, 400, arena_sprintf(r->arena, "unknown or read-only setting '%s'", key));
+            json_decref(b);
+            return;
+        }
+        if (!ok) {
+            problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
+            json_decref(b);
+            return;
+        }
+    }
+    if (db_begin(r) < 0) {
+        json_decref(b);
+        return;
+    }
+    bool rotate = false;
+    json_object_foreach(b, key, v)
+    {
+        char num[32];
+        const char *val = NULL;
+        if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            val = num;
+        } else if (json_is_string(v)) {
+            val = json_string_value(v);
+        }
+        const char *p[2] = {t->id, val};
+        const char *sql = NULL;
+        if (!strcmp(key, "registration_policy"))
+            sql = "UPDATE tenants SET registration_policy = $2, updated_at = now() WHERE id = $1";
+        else if (!strcmp(key, "access_token_ttl"))
+            sql = "UPDATE tenants SET access_token_ttl = $2::int, updated_at = now() WHERE id = $1";
+        else if (!strcmp(key, "max_session_ttl"))
+            sql = "UPDATE tenants SET max_session_ttl = $2::int, updated_at = now() WHERE id = $1";
+        else if (!strcmp(key, "approval_webhook_url"))
+            sql = "UPDATE tenants SET approval_webhook_url = $2, updated_at = now() WHERE id = $1";
+        else if (!strcmp(key, "approval_webhook_secret"))
+            sql = "UPDATE tenants SET approval_webhook_secret = $2, updated_at = now() WHERE id = $1";
+        else if (!strcmp(key, "display_name"))
+            sql = "UPDATE tenants SET display_name = $2, updated_at = now() WHERE id = $1";
+        else if (!strcmp(key, "signing_alg")) {
+            sql = "UPDATE tenants SET signing_alg = $2, updated_at = now() WHERE id = $1";
+            rotate = strcmp(val, t->signing_alg) != 0;
+        }
+        if (!db_q(r, sql, 2, p)) {
+            db_rollback(r);
+            if (!r->db_down)
+                problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
+            json_decref(b);
+            return;
+        }
+        if (!strcmp(key, "access_token_ttl") &&
+            !db_q(r,
+                  "UPDATE signing_keys SET max_token_ttl = GREATEST(max_token_ttl, $2::int) "
+                  "WHERE tenant_id = $1 AND active",
+                  2, p)) {
+            db_rollback(r);
+            json_decref(b);
+            return;
+        }
+    }
+    if (rotate) {
+        char kid[64], err[256];
+        const char *alg = json_string_value(json_object_get(b, "signing_alg"));
+        if (store_key_rotate(r->db, t->id, alg, kid, err, sizeof err) < 0) {
+            db_rollback(r);
+            problem(r, 500, "key rotation failed");
+            json_decref(b);
+            return;
+        }
+    }
+    audit_change(r, t->id, who, "tenant.update", t->slug);
+    json_decref(b);
+    if (!tx_commit(r, t->id))
+        return;
+    /* answer with the fresh settings */
+    char *slug = arena_strdup(r->arena, t->slug);
+    tenant_release(r->tenant);
+    r->tenant = NULL;
+    r->params[0] = slug;
+    req_tenant(r);
+    if (r->tenant)
+        answer_json(r, 200, tenant_json(r->tenant));
+}
+
+static void keys_rotate(struct req *r, const struct caller *who, struct tenant *t)
+{
+    char kid[64], err[256];
+    if (db_begin(r) < 0)
+        return;
+    if (store_key_rotate(r->db, t->id, t->signing_alg, kid, err, sizeof err) < 0) {
+        db_rollback(r);
+        if (PQstatus(r->db) != CONNECTION_OK)
+            r->db_down = true;
+        else
+            problem(r, 500, "key rotation failed");
+        return;
+    }
+    audit_change(r, t->id, who, "keys.rotate", kid);
+    if (!tx_commit(r, t->id))
+        return;
+    answer_json(r, 201, json_pack("{s:s, s:s}", "kid", kid, "alg", t->signing_alg));
+}
+
+/* ---------------------------------------------------------------- */
+/* resources                                                         */
+
+static void resource_create(struct req *r, const struct caller *who, struct tenant *t)
+{
+    json_t *b = body_object(r);
+    if (!b)
+        return;
+    const char *uri = json_string_value(json_object_get(b, "uri"));
+    json_t *sc = json_object_get(b, "scopes");
+    const char *scopes = "{}";
+    if (!uri || !resource_uri_valid(uri)) {
+        problem(r, 400, "uri must be an absolute URI without a fragment");
+        json_decref(b);
+        return;
+    }
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
+        json_decref(b);
+        return;
+    }
+    if (db_begin(r) < 0) {
+        json_decref(b);
+        return;
+    }
+    const char *p[3] = {t->id, uri, scopes};
+    PGresult *res = db_q(r,
+                         "INSERT INTO resources (tenant_id, uri, scopes) VALUES ($1, $2, $3::text[]) "
+                         "ON CONFLICT (tenant_id, uri) DO NOTHING RETURNING " SQL_TS("created_at"),
+                         3, p);
+    if (!res) {
+        db_rollback(r);
+        json_decref(b);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        db_rollback(r);
+        problem(r, 409, "this resource exists already");
+        json_decref(b);
+        return;
+    }
+    char *created = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+    audit_change(r, t->id, who, "resource.create", uri);
+    if (tx_commit(r, t->id)) {
+        json_t *out = json_pack("{s:s, s:O, s:s}", "uri", uri, "scopes",
+                                sc ? sc : json_array(), "created_at", created);
+        answer_json(r, 201, out);
+    }
+    json_decref(b);
+}
+
+static void resource_list(struct req *r, struct tenant *t)
+{
+    const char *p[1] = {t->id};
+    PGresult *res = db_q(r,
+                         "SELECT coalesce(json_agg(json_build_object('uri', uri, 'scopes', scopes, "
+                         "'created_at', " SQL_TS("created_at") ") ORDER BY uri), '[]')::text "
+                         "FROM resources WHERE tenant_id = $1",
+                         1, p);
+    if (!res)
+        return;
+    resp_json(r, 200, arena_sprintf(r->arena, "{\"resources\":%s}", PQgetvalue(res, 0, 0)) ?
+                          strdup(arena_sprintf(r->arena, "{\"resources\":%s}", PQgetvalue(res, 0, 0)))
+                          : NULL);
+}
+
+static void resource_delete(struct req *r, const struct caller *who, struct tenant *t)
+{
+    const char *uri = req_query_param(r, "uri");
+    if (!uri) {
+        problem(r, 400, "the uri query parameter names the resource to delete");
+        return;
+    }
+    if (db_begin(r) < 0)
+        return;
+    const char *p[2] = {t->id, uri};
+    PGresult *res = db_q(r, "DELETE FROM resources WHERE tenant_id = $1 AND uri = $2 RETURNING 1", 2, p);
+    if (!res) {
+        db_rollback(r);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        db_rollback(r);
+        problem(r, 404, "no such resource");
+        return;
+    }
+    audit_change(r, t->id, who, "resource.delete", uri);
+    if (tx_commit(r, t->id))
+        resp_set(r, 204, NULL, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- */
+/* clients                                                           */
+
+#define CLIENT_COLS                                                                                \
+    "client_id, client_name, token_endpoint_auth_method, grant_types, response_types, "           \
+    "redirect_uris, allowed_scopes, allowed_resources, can_act_for, introspects, "                \
+    "may_impersonate, jwks, jwks_uri, dynamic, " SQL_TS("created_at") ", " SQL_TS("updated_at")
+
+static const char *CLIENT_JSON_SQL =
+    "SELECT json_build_object('client_id', client_id, 'client_name', client_name, "
+    "'token_endpoint_auth_method', token_endpoint_auth_method, 'grant_types', grant_types, "
+    "'response_types', response_types, 'redirect_uris', redirect_uris, 'allowed_scopes', "
+    "allowed_scopes, 'allowed_resources', allowed_resources, 'can_act_for', can_act_for, "
+    "'introspects', introspects, 'may_impersonate', may_impersonate, 'jwks', jwks, 'jwks_uri', "
+    "jwks_uri, 'dynamic', dynamic, 'client_id_issued_at', extract(epoch from created_at)::bigint, "
+    "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text "
+    "FROM clients WHERE tenant_id = $1 AND client_id = $2";
+
+/* Validated client metadata, as statement parameters. */
+struct client_fields {
+    const char *client_name, *method, *grant_types, *response_types, *redirect_uris,
+        *allowed_scopes, *allowed_resources, *can_act_for, *introspects, *may_impersonate, *jwks,
+        *jwks_uri;
+};
+
+static bool has_elem(json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
+    return false;
+}
+
+/* Checks a whole client document (RFC 7591 metadata + authz fields). */
+static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct client_fields *f)
+{
+    memset(f, 0, sizeof *f);
+    json_t *v;
+    if ((v = json_object_get(b, "client_name")) && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!s || strlen(s) > 200 || !ok_plain(s)) {
+            problem(r, 400, "invalid_client_metadata: client_name");
+            return false;
+        }
+        f->client_name = s;
+    }
+    f->method = "client_secret_basic";
+    if ((v = json_object_get(b, "token_endpoint_auth_method"))) {
+        const char *s = json_string_value(v);
+        if (!s || (strcmp(s, "client_secret_basic") && strcmp(s, "client_secret_post") &&
+                   strcmp(s, "private_key_jwt") && strcmp(s, "none"))) {
+            problem(r, 400, "invalid_client_metadata: token_endpoint_auth_method");
+            return false;
+        }
+        f->method = s;
+    }
+    json_t *gt = json_object_get(b, "grant_types");
+    json_t *default_gt = NULL;
+    if (!gt)
+        gt = default_gt = json_pack("[s]", "authorization_code");
+    if (!(f->grant_types = pg_str_array(r, gt, "grant_types", ok_grant, 100))) {
+        json_decref(default_gt);
+        return false;
+    }
+    bool code = has_elem(gt, "authorization_code");
+    if (!strcmp(f->method, "none") &&
+        (has_elem(gt, "client_credentials") ||
+         has_elem(gt, "urn:ietf:params:oauth:grant-type:token-exchange") ||
+         has_elem(gt, "urn:openid:params:grant-type:ciba"))) {
+        json_decref(default_gt);
+        problem(r, 400, "invalid_client_metadata: a public client may use only the "
+                        "authorization_code and refresh_token grants");
+        return false;
+    }
+    json_decref(default_gt);
+    json_t *rt = json_object_get(b, "response_types");
+    if (rt) {
+        if (!(f->response_types = pg_str_array(r, rt, "response_types", ok_response_type, 10)))
+            return false;
+    } else {
+        f->response_types = code ? "{code}" : "{}";
+    }
+    json_t *ru = json_object_get(b, "redirect_uris");
+    if (ru) {
+        if (!(f->redirect_uris = pg_str_array(r, ru, "redirect_uris", ok_redirect, 2000))) {
+            resp_reset(r);
+            problem(r, 400, "invalid_redirect_uri: redirect URIs must be https, or http on a "
+                            "loopback host, without a fragment");
+            return false;
+        }
+    } else {
+        f->redirect_uris = "{}";
+    }
+    if (code && (!ru || json_array_size(ru) == 0)) {
+        problem(r, 400, "invalid_redirect_uri: the authorization_code grant needs redirect_uris");
+        return false;
+    }
+    struct {
+        const char *name;
+        const char **dst;
+        bool (*ok)(const char *);
+        size_t max;
+    } lists[] = {
+        {"allowed_scopes", &f->allowed_scopes, ok_scope, 200},
+        {"allowed_resources", &f->allowed_resources, ok_resource, 2000},
+        {"can_act_for", &f->can_act_for, ok_plain, 200},
+        {"introspects", &f->introspects, ok_resource, 2000},
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        json_t *l = json_object_get(b, lists[i].name);
+        if (!l) {
+            *lists[i].dst = "{}";
+            continue;
+        }
+        if (!(*lists[i].dst = pg_str_array(r, l, lists[i].name, lists[i].ok, lists[i].max)))
+            return false;
+        if (!strcmp(lists[i].name, "allowed_resources") || !strcmp(lists[i].name, "introspects")) {
+            size_t k;
+            json_t *e;
+            json_array_foreach(l, k, e) if (!tenant_resource(t, json_string_value(e)))
+            {
+                problem(r, 400, arena_sprintf(r->arena, "%s: %s is not a resource of this tenant",
+                                              lists[i].name, json_string_value(e)));
+                return false;
+            }
+        }
+    }
+    v = json_object_get(b, "may_impersonate");
+    if (v && !json_is_boolean(v)) {
+        problem(r, 400, "may_impersonate must be a boolean");
+        return false;
+    }
+    f->may_impersonate = json_is_true(v) ? "true" : "false";
+    v = json_object_get(b, "jwks");
+    if (v && !json_is_null(v)) {
+        if (!json_is_object(v) || !json_is_array(json_object_get(v, "keys"))) {
+            problem(r, 400, "invalid_client_metadata: jwks must be a JWK Set");
+            return false;
+        }
+        char *s = json_dumps(v, JSON_COMPACT);
+        f->jwks = arena_strdup(r->arena, s);
+        free(s);
+    }
+    v = json_object_get(b, "jwks_uri");
+    if (v && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!s || !redirect_uri_valid(s)) {
+            problem(r, 400, "invalid_client_metadata: jwks_uri must be https (or http on loopback)");
+            return false;
+        }
+        f->jwks_uri = s;
+    }
+    if (f->jwks && f->jwks_uri) {
+        problem(r, 400, "invalid_client_metadata: jwks and jwks_uri are mutually exclusive");
+        return false;
+    }
+    if (!strcmp(f->method, "private_key_jwt") && !f->jwks && !f->jwks_uri) {
+        problem(r, 400, "invalid_client_metadata: private_key_jwt needs jwks or jwks_uri");
+        return false;
+    }
+    return true;
+}
+
+static bool secret_method(const char *m)
+{
+    return !strcmp(m, "client_secret_basic") || !strcmp(m, "client_secret_post");
+}
+
+static void client_answer(struct req *r, struct tenant *t, const char *client_id, int status,
+                          const char *secret)
+{
+    const char *p[2] = {t->id, client_id};
+    PGresult *res = db_q(r, CLIENT_JSON_SQL, 2, p);
+    if (!res)
+        return;
+    if (PQntuples(res) == 0) {
+        problem(r, 404, "no such client");
+        return;
+    }
+    json_error_t je;
+    json_t *j = json_loads(PQgetvalue(res, 0, 0), 0, &je);
+    if (!j) {
+        problem(r, 500, "client could not be rendered");
+        return;
+    }
+    if (secret) {
+        json_object_set_new(j, "client_secret", json_string(secret));
+        json_object_set_new(j, "client_secret_expires_at", json_integer(0));
+    }
+    answer_json(r, status, j);
+}
+
+static void client_create(struct req *r, const struct caller *who, struct tenant *t)
+{
+    json_t *b = body_object(r);
+    if (!b)
+        return;
+    struct client_fields f;
+    if (!client_validate(r, t, b, &f)) {
+        json_decref(b);
+        return;
+    }
+    char client_id[32], secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    crypto_random_id(client_id, 16);
+    const char *hash_p = NULL;
+    if (secret_method(f.method)) {
+        crypto_random_id(secret, 32);
+        crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
+        hash_p = hash;
+    }
+    if (db_begin(r) < 0) {
+        json_decref(b);
+        return;
+    }
+    const char *p[15] = {t->id, client_id, hash_p, f.client_name, f.method, f.grant_types,
+                         f.response_types, f.redirect_uris, f.allowed_scopes, f.allowed_resources,
+                         f.can_act_for, f.introspects, f.may_impersonate, f.jwks, f.jwks_uri};
+    if (!db_q(r,
+              "INSERT INTO clients (tenant_id, client_id, secret_hash, client_name, "
+              "token_endpoint_auth_method, grant_types, response_types, redirect_uris, "
+              "allowed_scopes, allowed_resources, can_act_for, introspects, may_impersonate, jwks, "
+              "jwks_uri) VALUES ($1, $2, $3, $4, $5, $6::text[], $7::text[], $8::text[], "
+              "$9::text[], $10::text[], $11::text[], $12::text[], $13::boolean, $14::jsonb, $15)",
+              15, p)) {
+        db_rollback(r);
+        if (!r->db_down)
+            problem(r, 400, "invalid_client_metadata");
+        json_decref(b);
+        return;
+    }
+    audit_change(r, t->id, who, "client.create", client_id);
+    json_decref(b);
+    if (!tx_commit(r, t->id))
+        return;
+    client_answer(r, t, client_id, 201, hash_p ? secret : NULL);
+}
+
+static void client_patch(struct req *r, const struct caller *who, struct tenant *t,
+                         const char *client_id)
+{
+    json_t *b = body_object(r);
+    if (!b)
+        return;
+    const char *p[2] = {t->id, client_id};
+    PGresult *res = db_q(r, CLIENT_JSON_SQL, 2, p);
+    if (!res) {
+        json_decref(b);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        problem(r, 404, "no such client");
+        json_decref(b);
+        return;
+    }
+    json_error_t je;
+    json_t *cur = json_loads(PQgetvalue(res, 0, 0), 0, &je);
+    const char *ro[] = {"client_id", "client_secret", "dynamic", "created_at", "updated_at",
+                        "client_id_issued_at"};
+    for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
+        if (json_object_get(b, ro[i])) {
+            problem(r, 400, arena_sprintf(r->arena, "%s cannot be changed", ro[i]));
+            json_decref(b);
+            json_decref(cur);
+            return;
+        }
+    const char *old_method =
+        arena_strdup(r->arena, json_string_value(json_object_get(cur, "token_endpoint_auth_method")));
+    json_object_update(cur, b);
+    json_decref(b);
+    struct client_fields f;
+    if (!client_validate(r, t, cur, &f)) {
+        json_decref(cur);
+        return;
+    }
+    char secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    bool new_secret = secret_method(f.method) && !secret_method(old_method);
+    if (new_secret) {
+        crypto_random_id(secret, 32);
+        crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
+    }
+    if (db_begin(r) < 0) {
+        json_decref(cur);
+        return;
+    }
+    const char *q[16] = {t->id, client_id, f.client_name, f.method, f.grant_types,
+                         f.response_types, f.redirect_uris, f.allowed_scopes, f.allowed_resources,
+                         f.can_act_for, f.introspects, f.may_impersonate, f.jwks, f.jwks_uri,
+                         new_secret ? hash : NULL, secret_method(f.method) ? "keep" : "drop"};
+    if (!db_q(r,
+              "UPDATE clients SET client_name = $3, token_endpoint_auth_method = $4, "
+              "grant_types = $5::text[], response_types = $6::text[], redirect_uris = $7::text[], "
+              "allowed_scopes = $8::text[], allowed_resources = $9::text[], "
+              "can_act_for = $10::text[], introspects = $11::text[], may_impersonate = $12::boolean, "
+              "jwks = $13::jsonb, jwks_uri = $14, "
+              "secret_hash = CASE WHEN $16 = 'drop' THEN NULL ELSE coalesce($15, secret_hash) END, "
+              "updated_at = now() WHERE tenant_id = $1 AND client_id = $2",
+              16, q)) {
+        db_rollback(r);
+        json_decref(cur);
+        if (!r->db_down)
+            problem(r, 400, "invalid_client_metadata");
+        return;
+    }
+    json_decref(cur);
+    audit_change(r, t->id, who, "client.update", client_id);
+    if (!tx_commit(r, t->id))
+        return;
+    client_answer(r, t, client_id, 200, new_secret ? secret : NULL);
+}
+
+static void client_delete(struct req *r, const struct caller *who, struct tenant *t,
+                          const char *client_id)
+{
+    if (db_begin(r) < 0)
+        return;
+    const char *p[2] = {t->id, client_id};
+    PGresult *res = db_q(r, "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2 RETURNING 1",
+                         2, p);
+    if (!res) {
+        db_rollback(r);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        db_rollback(r);
+        problem(r, 404, "no such client");
+        return;
+    }
+    audit_change(r, t->id, who, "client.delete", client_id);
+    if (tx_commit(r, t->id))
+        resp_set(r, 204, NULL, NULL, 0);
+}
+
+static void client_list(struct req *r, struct tenant *t)
+{
+    const char *p[1] = {t->id};
+    PGresult *res = db_q(r,
+                         "SELECT coalesce(json_agg(json_build_object('client_id', client_id, "
+                         "'client_name', client_name, 'token_endpoint_auth_method', "
+                         "token_endpoint_auth_method, 'grant_types', grant_types, 'dynamic', "
+                         "dynamic) ORDER BY created_at), '[]')::text FROM clients WHERE tenant_id = $1",
+                         1, p);
+    if (!res)
+        return;
+    resp_json(r, 200, strdup(arena_sprintf(r->arena, "{\"clients\":%s}", PQgetvalue(res, 0, 0))));
+}
+
+/* ---------------------------------------------------------------- */
+/* users                                                             */
+
+static const char *USER_JSON_SQL =
+    "SELECT json_build_object('id', id, 'username', username, 'scopes', scopes, 'created_at', "
+    SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text FROM users "
+    "WHERE tenant_id = $1 AND username = $2";
+
+static char *hash_password(struct req *r, const char *pw)
+{
+    uint8_t salt[16];
+    crypto_random(salt, sizeof salt);
+    const struct config *c = g_config;
+    size_t len = argon2_encodedlen((uint32_t)c->argon2_t_cost, (uint32_t)c->argon2_m_cost_kib,
+                                   (uint32_t)c->argon2_parallelism, sizeof salt, 32, Argon2_id);
+    char *enc = arena_alloc(r->arena, len + 1);
+    if (argon2id_hash_encoded((uint32_t)c->argon2_t_cost, (uint32_t)c->argon2_m_cost_kib,
+                              (uint32_t)c->argon2_parallelism, pw, strlen(pw), salt, sizeof salt,
+                              32, enc, len) != ARGON2_OK)
+        return NULL;
+    return enc;
+}
+
+static void user_answer(struct req *r, struct tenant *t, const char *username, int status)
+{
+    const char *p[2] = {t->id, username};
+    PGresult *res = db_q(r, USER_JSON_SQL, 2, p);
+    if (!res)
+        return;
+    if (PQntuples(res) == 0) {
+        problem(r, 404, "no such user");
+        return;
+    }
+    resp_json(r, status, strdup(PQgetvalue(res, 0, 0)));
+    resp_header(r, "Cache-Control", "no-store");
+}
+
+static bool password_ok(const char *pw)
+{
+    size_t n = strlen(pw);
+    return n >= 8 && n <= 1024;
+}
+
+static void user_create(struct req *r, const struct caller *who, struct tenant *t)
+{
+    json_t *b = body_object(r);
+    if (!b)
+        return;
+    const char *username = json_string_value(json_object_get(b, "username"));
+    const char *pw = json_string_value(json_object_get(b, "password"));
+    json_t *sc = json_object_get(b, "scopes");
+    const char *scopes = "{}";
+    if (!username || !*username || strlen(username) > 200 || !ok_plain(username) ||
+        strchr(username, '/')) {
+        problem(r, 400, "username must be 1 to 200 printable characters without '/'");
+    } else if (!pw || !password_ok(pw)) {
+        problem(r, 400, "password must be 8 to 1024 characters");
+    } else if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
+        /* answered */
+    } else {
+        char *hash = hash_password(r, pw);
+        if (!hash) {
+            problem(r, 500, "password hashing failed");
+        } else if (db_begin(r) == 0) {
+            const char *p[4] = {t->id, username, hash, scopes};
+            PGresult *res = db_q(r,
+                                 "INSERT INTO users (tenant_id, username, password_hash, scopes) "
+                                 "VALUES ($1, $2, $3, $4::text[]) ON CONFLICT (tenant_id, username) "
+                                 "DO NOTHING RETURNING id",
+                                 4, p);
+            if (!res) {
+                db_rollback(r);
+            } else if (PQntuples(res) == 0) {
+                db_rollback(r);
+                problem(r, 409, "a user with this username exists already");
+            } else {
+                audit_change(r, t->id, who, "user.create", PQgetvalue(res, 0, 0));
+                if (tx_commit(r, t->id))
+                    user_answer(r, t, username, 201);
+            }
+        }
+    }
+    json_decref(b);
+}
+
+static void user_patch(struct req *r, const struct caller *who, struct tenant *t, const char *username)
+{
+    json_t *b = body_object(r);
+    if (!b)
+        return;
+    const char *key;
+    json_t *v;
+    json_object_foreach(b, key, v) if (strcmp(key, "username") && strcmp(key, "password") &&
+                                       strcmp(key, "scopes"))
+    {
+        problem(r, 400, arena_sprintf(r->arena, "unknown or read-only field '%s'", key));
+        json_decref(b);
+        return;
+    }
+    const char *nu = NULL, *hash = NULL, *scopes = NULL;
+    if ((v = json_object_get(b, "username"))) {
+        nu = json_string_value(v);
+        if (!nu || !*nu || strlen(nu) > 200 || !ok_plain(nu) || strchr(nu, '/')) {
+            problem(r, 400, "username must be 1 to 200 printable characters without '/'");
+            json_decref(b);
+            return;
+        }
+    }
+    if ((v = json_object_get(b, "password"))) {
+        const char *pw = json_string_value(v);
+        if (!pw || !password_ok(pw)) {
+            problem(r, 400, "password must be 8 to 1024 characters");
+            json_decref(b);
+            return;
+        }
+        if (!(hash = hash_password(r, pw))) {
+            problem(r, 500, "password hashing failed");
+            json_decref(b);
+            return;
+        }
+    }
+    if ((v = json_object_get(b, "scopes")) && !(scopes = pg_str_array(r, v, "scopes", ok_scope, 200))) {
+        json_decref(b);
+        return;
+    }
+    if (nu)
+        nu = arena_strdup(r->arena, nu);
+    json_decref(b);
+    if (db_begin(r) < 0)
+        return;
+    const char *p[5] = {t->id, username, nu, hash, scopes};
+    PGresult *res = db_q(r,
+                         "UPDATE users SET username = coalesce($3, username), "
+                         "password_hash = coalesce($4, password_hash), "
+                         "scopes = coalesce($5::text[], scopes), updated_at = now() "
+                         "WHERE tenant_id = $1 AND username = $2 RETURNING id",
+                         5, p);
+    if (!res) {
+        bool conflict = !strncmp(db_last_sqlstate(r), "23", 2);
+        db_rollback(r);
+        if (conflict)
+            problem(r, 409, "a user with this username exists already");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        db_rollback(r);
+        problem(r, 404, "no such user");
+        return;
+    }
+    audit_change(r, t->id, who, "user.update", PQgetvalue(res, 0, 0));
+    if (tx_commit(r, t->id))
+        user_answer(r, t, nu ? nu : username, 200);
+}
+
+static void user_delete(struct req *r, const struct caller *who, struct tenant *t, const char *username)
+{
+    if (db_begin(r) < 0)
+        return;
+    const char *p[2] = {t->id, username};
+    PGresult *res = db_q(r, "DELETE FROM users WHERE tenant_id = $1 AND username = $2 RETURNING id", 2, p);
+    if (!res) {
+        db_rollback(r);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        db_rollback(r);
+        problem(r, 404, "no such user");
+        return;
+    }
+    audit_change(r, t->id, who, "user.delete", PQgetvalue(res, 0, 0));
+    if (tx_commit(r, t->id))
+        resp_set(r, 204, NULL, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- */
+/* routing                                                           */
+
+/* Splits the path after /admin/v1/ into decoded segments. */
+static int segments(struct req *r, const char *path, char **seg, int max)
+{
+    int n = 0;
+    const char *p = path;
+    while (*p) {
+        if (*p == '/') {
+            p++;
+            continue;
+        }
+        const char *e = strchr(p, '/');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (n == max)
+            return -1;
+        seg[n] = form_decode(r->arena, p, l);
+        if (!seg[n] || !*seg[n])
+            return -1;
+        /* '+' is literal in paths */
+        for (size_t i = 0, k = 0; i < l; i++, k++)
+            if (p[i] == '+')
+                seg[n][k] = '+';
+            else if (p[i] == '%')
+                i += 2;
+        n++;
+        p += l;
+    }
+    return n;
+}
+
+static void method_not_allowed(struct req *r, const char *allow)
+{
+    problem(r, 405, "method not allowed here");
+    resp_header(r, "Allow", allow);
+}
+
+enum hres h_admin(struct req *r)
+{
+    const char *prefix = "/admin/v1/";
+    if (strncmp(r->path, prefix, strlen(prefix)) != 0) {
+        problem(r, 404, "no such endpoint");
+        return H_DONE;
+    }
+    char *seg[8];
+    int n = segments(r, r->path + strlen(prefix), seg, 8);
+    if (n < 1 || strcmp(seg[0], "tenants") != 0) {
+        problem(r, 404, "no such endpoint");
+        return H_DONE;
+    }
+    struct caller who;
+    if (!authenticate(r, &who))
+        return H_DONE;
+    enum method m = r->method;
+    if (n == 1) {
+        if (m == M_POST)
+            tenant_create(r, &who);
+        else if (!who.root)
+            problem(r, 404, "no such endpoint");
+        else
+            method_not_allowed(r, "POST");
+        return H_DONE;
+    }
+    struct tenant *t = reach_tenant(r, &who, seg[1]);
+    if (!t)
+        return H_DONE;
+    if (n == 2) {
+        if (m == M_GET)
+            answer_json(r, 200, tenant_json(t));
+        else if (m == M_PATCH)
+            tenant_patch(r, &who, t);
+        else
+            method_not_allowed(r, "GET, PATCH");
+        return H_DONE;
+    }
+    const char *coll = seg[2];
+    if (!strcmp(coll, "keys") && n == 4 && !strcmp(seg[3], "rotate")) {
+        if (m == M_POST)
+            keys_rotate(r, &who, t);
+        else
+            method_not_allowed(r, "POST");
+    } else if (!strcmp(coll, "resources") && n == 3) {
+        if (m == M_POST)
+            resource_create(r, &who, t);
+        else if (m == M_GET)
+            resource_list(r, t);
+        else if (m == M_DELETE)
+            resource_delete(r, &who, t);
+        else
+            method_not_allowed(r, "GET, POST, DELETE");
+    } else if (!strcmp(coll, "clients") && n == 3) {
+        if (m == M_POST)
+            client_create(r, &who, t);
+        else if (m == M_GET)
+            client_list(r, t);
+        else
+            method_not_allowed(r, "GET, POST");
+    } else if (!strcmp(coll, "clients") && n == 4) {
+        if (m == M_GET)
+            client_answer(r, t, seg[3], 200, NULL);
+        else if (m == M_PATCH)
+            client_patch(r, &who, t, seg[3]);
+        else if (m == M_DELETE)
+            client_delete(r, &who, t, seg[3]);
+        else
+            method_not_allowed(r, "GET, PATCH, DELETE");
+    } else if (!strcmp(coll, "users") && n == 3) {
+        if (m == M_POST)
+            user_create(r, &who, t);
+        else
+            method_not_allowed(r, "POST");
+    } else if (!strcmp(coll, "users") && n == 4) {
+        if (m == M_GET)
+            user_answer(r, t, seg[3], 200);
+        else if (m == M_PATCH)
+            user_patch(r, &who, t, seg[3]);
+        else if (m == M_DELETE)
+            user_delete(r, &who, t, seg[3]);
+        else
+            method_not_allowed(r, "GET, PATCH, DELETE");
+    } else {
+        problem(r, 404, "no such endpoint");
+    }
+    return H_DONE;
+}

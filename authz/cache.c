@@ -1,0 +1,233 @@
+/*
+ * cache.c: the tenant and client caches. Lookups take a read lock and a
+ * reference; invalidation takes the write lock and drops entries (their
+ * memory goes when the last request holding them ends). A global epoch,
+ * bumped by every invalidation, keeps a load that raced with a change from
+ * caching what it read before the change.
+ */
+#include "cache.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint8_t g_master_key[32];
+uint8_t g_secret_pepper[32];
+const char *g_public_url;
+
+#define CLIENT_BUCKETS 4096
+#define MAX_CACHED_CLIENTS 100000
+
+struct tentry {
+    struct tentry *next;
+    struct tenant *t;
+};
+struct centry {
+    struct centry *next;
+    struct client *c;
+};
+
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct tentry *tenants;
+static struct centry *clients[CLIENT_BUCKETS];
+static int nclients;
+static atomic_ullong epoch;
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+const char *tenant_id_of(const struct tenant *t) { return t->id; }
+const char *client_id_of(const struct client *c) { return c->client_id; }
+
+void tenant_release(struct tenant *t)
+{
+    if (t && atomic_fetch_sub(&t->refs, 1) == 1)
+        tenant_free(t);
+}
+
+void client_release(struct client *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+        client_free(c);
+}
+
+bool strlist_has(const struct strlist *l, const char *s)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+const struct resource *tenant_resource(const struct tenant *t, const char *uri)
+{
+    for (int i = 0; i < t->nresources; i++)
+        if (strcmp(t->resources[i].uri, uri) == 0)
+            return &t->resources[i];
+    return NULL;
+}
+
+const struct signing_key *tenant_key(const struct tenant *t, const char *kid)
+{
+    for (int i = 0; i < t->nkeys; i++)
+        if (strcmp(t->keys[i]->kid, kid) == 0)
+            return t->keys[i];
+    return NULL;
+}
+
+enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out)
+{
+    *out = NULL;
+    pthread_rwlock_rdlock(&lock);
+    for (struct tentry *e = tenants; e; e = e->next)
+        if (strcmp(e->t->slug, slug) == 0) {
+            atomic_fetch_add(&e->t->refs, 1);
+            *out = e->t;
+            break;
+        }
+    pthread_rwlock_unlock(&lock);
+    if (*out)
+        return H_DONE;
+    if (!r->can_block)
+        return H_BLOCK;
+    unsigned long long ep = atomic_load(&epoch);
+    bool failed = false;
+    struct tenant *t = tenant_load(r->db, slug, &failed);
+    if (failed) {
+        r->db_down = true;
+        return H_DONE;
+    }
+    if (!t)
+        return H_DONE;
+    atomic_store(&t->refs, 1); /* the request's reference */
+    pthread_rwlock_wrlock(&lock);
+    if (atomic_load(&epoch) == ep) {
+        bool dup = false;
+        for (struct tentry *e = tenants; e; e = e->next)
+            if (strcmp(e->t->slug, slug) == 0)
+                dup = true;
+        if (!dup) {
+            struct tentry *e = malloc(sizeof(*e));
+            e->t = t;
+            e->next = tenants;
+            atomic_fetch_add(&t->refs, 1); /* the cache's reference */
+            tenants = e;
+        }
+    }
+    pthread_rwlock_unlock(&lock);
+    *out = t;
+    return H_DONE;
+}
+
+enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, struct client **out)
+{
+    *out = NULL;
+    unsigned b = hash(client_id) % CLIENT_BUCKETS;
+    struct client *found = NULL;
+    pthread_rwlock_rdlock(&lock);
+    for (struct centry *e = clients[b]; e; e = e->next)
+        if (strcmp(e->c->client_id, client_id) == 0 && strcmp(e->c->tenant_id, t->id) == 0) {
+            atomic_fetch_add(&e->c->refs, 1);
+            found = e->c;
+            break;
+        }
+    pthread_rwlock_unlock(&lock);
+    if (found) {
+        if (found->missing) {
+            client_release(found);
+            return H_DONE;
+        }
+        *out = found;
+        return H_DONE;
+    }
+    if (!r->can_block)
+        return H_BLOCK;
+    unsigned long long ep = atomic_load(&epoch);
+    bool failed = false;
+    struct client *c = client_load(r->db, t->id, client_id, &failed);
+    if (failed) {
+        r->db_down = true;
+        return H_DONE;
+    }
+    if (!c) {
+        /* remember that it does not exist, so guessing costs no queries */
+        c = calloc(1, sizeof(*c));
+        c->missing = true;
+        c->tenant_id = strdup(t->id);
+        c->client_id = strdup(client_id);
+    }
+    atomic_store(&c->refs, 1);
+    pthread_rwlock_wrlock(&lock);
+    if (atomic_load(&epoch) == ep && nclients < MAX_CACHED_CLIENTS) {
+        bool dup = false;
+        for (struct centry *e = clients[b]; e; e = e->next)
+            if (strcmp(e->c->client_id, client_id) == 0 && strcmp(e->c->tenant_id, t->id) == 0)
+                dup = true;
+        if (!dup) {
+            struct centry *e = malloc(sizeof(*e));
+            e->c = c;
+            e->next = clients[b];
+            clients[b] = e;
+            nclients++;
+            atomic_fetch_add(&c->refs, 1);
+        }
+    }
+    pthread_rwlock_unlock(&lock);
+    if (c->missing) {
+        client_release(c);
+        return H_DONE;
+    }
+    *out = c;
+    return H_DONE;
+}
+
+static void drop(const char *tenant_id)
+{
+    struct tentry **tp = &tenants;
+    while (*tp) {
+        struct tentry *e = *tp;
+        if (!tenant_id || strcmp(e->t->id, tenant_id) == 0) {
+            *tp = e->next;
+            tenant_release(e->t);
+            free(e);
+        } else {
+            tp = &e->next;
+        }
+    }
+    for (int b = 0; b < CLIENT_BUCKETS; b++) {
+        struct centry **cp = &clients[b];
+        while (*cp) {
+            struct centry *e = *cp;
+            if (!tenant_id || strcmp(e->c->tenant_id, tenant_id) == 0) {
+                *cp = e->next;
+                client_release(e->c);
+                free(e);
+                nclients--;
+            } else {
+                cp = &e->next;
+            }
+        }
+    }
+}
+
+void cache_invalidate_tenant(const char *tenant_id)
+{
+    pthread_rwlock_wrlock(&lock);
+    atomic_fetch_add(&epoch, 1);
+    drop(tenant_id);
+    pthread_rwlock_unlock(&lock);
+}
+
+void cache_invalidate_all(void)
+{
+    pthread_rwlock_wrlock(&lock);
+    atomic_fetch_add(&epoch, 1);
+    drop(NULL);
+    pthread_rwlock_unlock(&lock);
+}

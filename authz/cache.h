@@ -1,0 +1,93 @@
+/*
+ * cache.h: what the token hot path needs without a database read. A tenant
+ * snapshot (settings, parsed signing keys, JWKS and discovery documents,
+ * resources) and client snapshots are immutable and reference-counted; a
+ * change anywhere (NOTIFY authz_cache, tenant id as payload) drops them, and
+ * the next request loads fresh ones on a database worker.
+ */
+#ifndef AUTHZ_CACHE_H
+#define AUTHZ_CACHE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+
+#include "crypto/crypto.h"
+#include "http/http.h"
+
+struct strlist {
+    char **v;
+    int n;
+};
+
+struct resource {
+    char *uri;
+    struct strlist scopes;
+};
+
+struct tenant {
+    atomic_int refs;
+    char *id, *slug, *display_name, *issuer;
+    char *registration_policy;
+    int access_token_ttl, max_session_ttl;
+    char *approval_webhook_url;
+    bool webhook_secret_set;
+    char *signing_alg;
+    char *created_at, *updated_at;
+    struct signing_key *active;       /* signs new tokens */
+    struct signing_key **keys;        /* every published key, active first */
+    int nkeys;
+    char *jwks_json;
+    char *metadata_json;
+    char *token_endpoint;
+    struct resource *resources;
+    int nresources;
+};
+
+struct client {
+    atomic_int refs;
+    bool missing;                     /* negative entry: no such client */
+    char *tenant_id, *client_id;
+    char *secret_hash;                /* NULL for public / private_key_jwt */
+    char *auth_method;
+    char *client_name;
+    struct strlist grant_types, response_types, redirect_uris, allowed_scopes,
+        allowed_resources, can_act_for, introspects;
+    bool may_impersonate;
+    bool dynamic;
+    char *jwks;                       /* JSON text or NULL */
+    char *jwks_uri;
+};
+
+extern uint8_t g_master_key[32];
+extern uint8_t g_secret_pepper[32];
+extern const char *g_public_url;
+
+/* Looks a tenant up by slug. H_DONE with *out set (NULL: no such tenant, or
+ * the database failed: see r->db_down), or H_BLOCK when it is not cached and
+ * r cannot block. The reference is held by r (released at its end). */
+enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out);
+enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, struct client **out);
+void tenant_release(struct tenant *t);
+void client_release(struct client *c);
+void cache_invalidate_tenant(const char *tenant_id);
+void cache_invalidate_all(void);
+
+const char *tenant_id_of(const struct tenant *t);
+const char *client_id_of(const struct client *c);
+
+/* helpers on snapshots */
+bool strlist_has(const struct strlist *l, const char *s);
+const struct resource *tenant_resource(const struct tenant *t, const char *uri);
+const struct signing_key *tenant_key(const struct tenant *t, const char *kid);
+
+/* Loads a tenant snapshot from the database (storage/tenants.c). NULL when
+ * unknown (*db_failed false) or on database failure (*db_failed true). */
+struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed);
+struct client *client_load(PGconn *c, const char *tenant_id, const char *client_id,
+                           bool *db_failed);
+void tenant_free(struct tenant *t);
+void client_free(struct client *c);
+
+#endif

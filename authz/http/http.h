@@ -1,0 +1,136 @@
+/*
+ * http.h: the transport. authzd speaks HTTP/1.1 itself on libevent
+ * bufferevents (one event_base per worker thread, SO_REUSEPORT listeners), so
+ * that every answer, including "body too large" and "malformed request",
+ * carries an RFC 6749 / RFC 9457 body, and so that every limit is explicit.
+ *
+ * A request is parsed on its loop thread into struct req (which owns an arena),
+ * routed, and handed to its handler. Handlers run on the loop when they can
+ * answer from memory; one that needs the database returns H_BLOCK and is run
+ * again from the start on a database worker thread (storage/db.c). Audit rows
+ * produced on the loop are group-committed (storage/committer.c) and the
+ * answer leaves only after their commit.
+ */
+#ifndef AUTHZ_HTTP_H
+#define AUTHZ_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+
+struct config;
+struct loop;
+struct conn;
+struct audit_event;
+struct tenant;
+struct client;
+typedef struct pg_conn PGconn;
+
+enum method { M_OTHER = 0, M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS };
+
+/* Which error format a route speaks. */
+enum route_kind { RK_OPS, RK_OAUTH, RK_ADMIN, RK_WEB };
+
+enum hres { H_DONE = 0, H_BLOCK = 1 };
+
+struct header {
+    const char *name;   /* lower case */
+    const char *value;
+};
+
+struct req {
+    struct arena *arena;
+    struct conn *conn;
+    struct loop *loop;
+    struct req *next;            /* queue link (pool, committer, completion) */
+
+    /* the request */
+    enum method method;
+    const char *method_str;
+    const char *target;          /* raw request-target */
+    const char *path;            /* percent-decoded-free raw path (no query) */
+    const char *query;           /* raw query or NULL */
+    struct header *headers;
+    int nheaders;
+    const char *body;
+    size_t body_len;
+    const char *remote_ip;
+    bool tls;
+    char request_id[24];
+    uint64_t start_ns;
+
+    /* routing */
+    const char *route_name;      /* for metrics and logs */
+    enum route_kind kind;
+    enum hres (*handler)(struct req *);
+    const char *params[4];       /* path parameters (tenant slug first) */
+    int nparams;
+
+    /* handler context */
+    bool can_block;              /* running on a database worker */
+    PGconn *db;                  /* set when can_block */
+    bool db_down;                /* the database failed during this request */
+    struct tenant *tenant;       /* referenced; released at the end */
+    struct client *client;       /* referenced; released at the end */
+    void *hstate;
+    void *hstate_db;             /* storage/db.c bookkeeping */
+
+    /* the answer */
+    int status;
+    struct header *resp_headers;
+    int nresp_headers, cap_resp_headers;
+    char *resp_body;             /* malloc'd */
+    size_t resp_len;
+    const char *log_client;      /* client_id for the access log */
+    const char *log_tenant;
+
+    /* audit rows to commit before the answer */
+    struct audit_event *audit_head, *audit_tail;
+    int naudit;
+};
+
+/* ---- request helpers ---- */
+const char *req_header(const struct req *r, const char *lname);
+/* Query parameter by name from the raw query (first occurrence), decoded into
+ * the arena; NULL when absent or malformed. */
+const char *req_query_param(struct req *r, const char *name);
+/* Cookie value by name, NULL when absent. */
+const char *req_cookie(struct req *r, const char *name);
+
+/* ---- answer helpers ---- */
+void resp_header(struct req *r, const char *name, const char *value);
+/* Takes ownership of body (malloc'd). */
+void resp_set(struct req *r, int status, const char *content_type, char *body, size_t len);
+void resp_json(struct req *r, int status, char *json); /* takes ownership */
+void resp_text(struct req *r, int status, const char *content_type, const char *text);
+/* RFC 6749 §5.2 error (also used by RFC 7009/7662/8693/CIBA endpoints). */
+void resp_oauth_error(struct req *r, int status, const char *error, const char *description);
+/* RFC 9457 problem details. */
+void resp_problem(struct req *r, int status, const char *title, const char *detail);
+/* Error in the route's own format (OAuth JSON, problem+json, or HTML). */
+void resp_error(struct req *r, int status, const char *code, const char *detail);
+/* Drops whatever answer and audit rows were set (before a re-run). */
+void resp_reset(struct req *r);
+
+/* ---- server ---- */
+int http_server_start(const struct config *cfg);
+/* Stops accepting, lets requests in flight finish, returns when all loops have
+ * ended. */
+void http_server_drain(void);
+/* Hands a finished request back to its loop (any thread). */
+void http_complete(struct req *r);
+/* Runs the request's handler; used by database workers. */
+void http_run_handler(struct req *r);
+
+/* router.c */
+void router_dispatch(struct req *r);
+/* Replaces the answer with 503 + Retry-After in the route's format. */
+void http_db_unavailable(struct req *r);
+/* Drops the tenant/client references a request holds (loop or worker). */
+void req_release_refs(struct req *r);
+
+uint64_t now_ns(void);
+
+#endif

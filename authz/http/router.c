@@ -1,0 +1,168 @@
+/*
+ * router.c: maps a request to its handler and runs it in the right place.
+ * Routes marked blocking (the admin API, /readyz) always run on a database
+ * worker; the others run on the loop and move to a worker only when they
+ * return H_BLOCK (something they need is not cached). The outcome is then
+ * sent at once, or after the group commit of its audit rows.
+ */
+#include "http/http.h"
+#include "http/routes.h"
+#include "storage/db.h"
+#include "cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void http_finish_on_loop(struct req *r);
+
+struct route {
+    const char *name;
+    enum method method;       /* M_OTHER = any */
+    enum route_kind kind;
+    bool blocking;
+    enum hres (*handler)(struct req *);
+};
+
+static const struct route R_HEALTHZ = {"healthz", M_GET, RK_OPS, false, h_healthz};
+static const struct route R_READYZ = {"readyz", M_GET, RK_OPS, true, h_readyz};
+static const struct route R_METRICS = {"metrics", M_GET, RK_OPS, false, h_metrics};
+static const struct route R_METADATA = {"metadata", M_GET, RK_OAUTH, false, h_metadata};
+static const struct route R_JWKS = {"jwks", M_GET, RK_OAUTH, false, h_jwks};
+static const struct route R_TOKEN = {"token", M_POST, RK_OAUTH, false, h_token};
+static const struct route R_ADMIN = {"admin", M_OTHER, RK_ADMIN, true, h_admin};
+
+void req_release_refs(struct req *r)
+{
+    if (r->client) {
+        client_release(r->client);
+        r->client = NULL;
+    }
+    if (r->tenant) {
+        tenant_release(r->tenant);
+        r->tenant = NULL;
+    }
+}
+
+void http_db_unavailable(struct req *r)
+{
+    resp_reset(r);
+    resp_error(r, 503, r->kind == RK_OAUTH ? "temporarily_unavailable" : "database_unavailable",
+               "the database is unavailable; try again shortly");
+    resp_header(r, "Retry-After", "1");
+}
+
+void http_run_handler(struct req *r)
+{
+    r->handler(r);
+    if (r->db_down)
+        http_db_unavailable(r);
+}
+
+static bool valid_slug(const char *s, size_t n)
+{
+    if (n < 1 || n > 63)
+        return false;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* Matches /t/{slug}/rest and sets params[0]; returns rest or NULL. */
+static const char *tenant_prefix(struct req *r, const char *p)
+{
+    if (strncmp(p, "/t/", 3) != 0)
+        return NULL;
+    const char *s = p + 3;
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    r->params[0] = arena_strndup(r->arena, s, n);
+    r->nparams = 1;
+    return slash ? slash : "";
+}
+
+static const struct route *match(struct req *r)
+{
+    const char *p = r->path;
+    if (!strcmp(p, "/healthz"))
+        return &R_HEALTHZ;
+    if (!strcmp(p, "/readyz"))
+        return &R_READYZ;
+    if (!strcmp(p, "/metrics"))
+        return &R_METRICS;
+    if (!strncmp(p, "/admin/", 7) || !strcmp(p, "/admin"))
+        return &R_ADMIN;
+    static const char *wk[] = {"/.well-known/oauth-authorization-server",
+                               "/.well-known/openid-configuration"};
+    for (int i = 0; i < 2; i++) {
+        size_t l = strlen(wk[i]);
+        if (!strncmp(p, wk[i], l) && p[l] == '/') {
+            const char *rest = tenant_prefix(r, p + l);
+            if (rest && *rest == '\0')
+                return &R_METADATA;
+            return NULL;
+        }
+    }
+    const char *rest = tenant_prefix(r, p);
+    if (!rest)
+        return NULL;
+    if (!strcmp(rest, "/.well-known/openid-configuration") ||
+        !strcmp(rest, "/.well-known/oauth-authorization-server"))
+        return &R_METADATA;
+    if (!strcmp(rest, "/oauth2/token"))
+        return &R_TOKEN;
+    if (!strcmp(rest, "/oauth2/jwks"))
+        return &R_JWKS;
+    return NULL;
+}
+
+static void finish(struct req *r)
+{
+    if (r->db_down)
+        http_db_unavailable(r);
+    if (r->naudit)
+        committer_submit(r);
+    else
+        http_finish_on_loop(r);
+}
+
+void router_dispatch(struct req *r)
+{
+    const struct route *rt = match(r);
+    if (!rt) {
+        r->kind = r->nparams ? RK_OAUTH : RK_OPS;
+        r->route_name = "not_found";
+        resp_error(r, 404, "not_found", "no such endpoint");
+        http_finish_on_loop(r);
+        return;
+    }
+    r->route_name = rt->name;
+    r->kind = rt->kind;
+    r->handler = rt->handler;
+    if (r->nparams && !valid_slug(r->params[0], strlen(r->params[0]))) {
+        resp_error(r, 404, "not_found", "no such tenant");
+        http_finish_on_loop(r);
+        return;
+    }
+    if (r->nparams)
+        r->log_tenant = r->params[0];
+    if (rt->method != M_OTHER && r->method != rt->method &&
+        !(rt->method == M_GET && r->method == M_HEAD)) {
+        resp_error(r, 405, "invalid_request", "method not allowed on this endpoint");
+        resp_header(r, "Allow", rt->method == M_GET ? "GET, HEAD" : "POST");
+        http_finish_on_loop(r);
+        return;
+    }
+    if (rt->blocking) {
+        db_submit(r);
+        return;
+    }
+    if (r->handler(r) == H_BLOCK) {
+        resp_reset(r);
+        db_submit(r);
+        return;
+    }
+    finish(r);
+}

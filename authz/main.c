@@ -1,0 +1,102 @@
+/*
+ * main.c: authzd. Reads the configuration, checks the schema is current,
+ * starts the database threads and the HTTP loops, then waits for signals:
+ * SIGTERM/SIGINT drain (stop accepting, finish requests in flight, flush the
+ * pending audit commits, exit 0), SIGHUP reloads the TLS certificate and key.
+ */
+#include "boot.h"
+#include "config.h"
+#include "log.h"
+#include "http/http.h"
+#include "http/tls.h"
+#include "storage/db.h"
+#include "storage/store.h"
+
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void http_server_join(void);
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: authzd [-c FILE]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = NULL;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:h")) != -1) {
+        if (opt == 'c')
+            conf = optarg;
+        else {
+            usage();
+            return opt == 'h' ? 0 : 2;
+        }
+    }
+    if (optind != argc) {
+        usage();
+        return 2;
+    }
+    struct config cfg;
+    if (boot(&cfg, conf, "authzd") < 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+
+    /* refuse a schema that is behind: say which command fixes it */
+    char err[1024];
+    PGconn *c = db_connect(cfg.database_url, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "authzd: cannot reach the database: %s\n", err);
+        return 1;
+    }
+    int rc = store_schema_check(c, config_data_dir(), err, sizeof err);
+    PQfinish(c);
+    if (rc != 0) {
+        fprintf(stderr, "authzd: the database schema is behind (%s); run `authzctl migrate`\n", err);
+        return 1;
+    }
+    if (tls_init(&cfg) < 0) {
+        fprintf(stderr, "authzd: TLS certificate or key could not be loaded\n");
+        return 1;
+    }
+    if (!strncmp(cfg.public_url, "http://", 7) && strncmp(cfg.listen, "127.", 4) &&
+        strncmp(cfg.listen, "localhost:", 10) && strncmp(cfg.listen, "[::1]:", 6)) {
+        fprintf(stderr, "authzd: public_url must be https unless the listener is on loopback\n");
+        return 1;
+    }
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    db_init(&cfg);
+    if (http_server_start(&cfg) < 0)
+        return 1;
+    log_msg(LOG_INFO, "authzd: listening on %s (%s), %d threads, public_url %s", cfg.listen,
+            tls_enabled() ? "https" : "http", cfg.threads, cfg.public_url);
+    for (;;) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        if (sig == SIGHUP) {
+            if (tls_reload() < 0)
+                log_msg(LOG_ERROR, "authzd: TLS reload failed; keeping the previous certificate");
+            continue;
+        }
+        break;
+    }
+    log_msg(LOG_INFO, "authzd: draining");
+    http_server_drain();
+    http_server_join();
+    db_shutdown();
+    log_msg(LOG_INFO, "authzd: stopped");
+    config_free(&cfg);
+    return 0;
+}

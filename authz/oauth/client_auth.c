@@ -1,0 +1,147 @@
+/*
+ * client_auth.c: client authentication at the token endpoint.
+ * RFC 6749 §2.3.1: client_secret_basic (HTTP Basic with form-urlencoded id
+ * and secret) and client_secret_post (client_id and client_secret in the
+ * body); §2.3: "The client MUST NOT use more than one authentication method
+ * in each request." Public clients (none) identify themselves by client_id
+ * alone. A client may only use the method it registered
+ * (token_endpoint_auth_method, RFC 7591 §2). Secrets are compared as keyed
+ * hashes in constant time.
+ */
+#include "oauth/oauth.h"
+#include "storage/db.h"
+#include "cache.h"
+#include "crypto/crypto.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static void fail(struct req *r, const char *claimed_id, const char *reason, bool basic)
+{
+    (void)basic;
+    struct audit_event *e = audit_add(r, "client_auth.failed", false);
+    e->client_id = claimed_id;
+    e->reason = reason;
+    resp_oauth_error(r, 401, "invalid_client", "client authentication failed");
+    char *h = arena_sprintf(r->arena, "Basic realm=\"%s\"", r->tenant->issuer);
+    resp_header(r, "WWW-Authenticate", h);
+}
+
+/* Decodes an Authorization: Basic value into id and secret (RFC 6749
+ * §2.3.1: both form-urlencoded before base64). */
+static int parse_basic(struct req *r, const char *hdr, char **id, char **secret)
+{
+    if (strncasecmp(hdr, "Basic ", 6) != 0)
+        return -1;
+    const char *b = hdr + 6;
+    while (*b == ' ')
+        b++;
+    size_t bl = strlen(b);
+    if (bl == 0 || bl > 4096 || bl % 4 != 0)
+        return -1;
+    unsigned char *raw = arena_alloc(r->arena, bl);
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)b, (int)bl);
+    if (n < 0)
+        return -1;
+    /* EVP_DecodeBlock counts padding bytes as data */
+    if (bl >= 1 && b[bl - 1] == '=')
+        n--;
+    if (bl >= 2 && b[bl - 2] == '=')
+        n--;
+    if (memchr(raw, '\0', (size_t)n))
+        return -1;
+    char *colon = memchr(raw, ':', (size_t)n);
+    if (!colon)
+        return -1;
+    *id = form_decode(r->arena, (char *)raw, (size_t)(colon - (char *)raw));
+    *secret = form_decode(r->arena, colon + 1, (size_t)n - (size_t)(colon + 1 - (char *)raw));
+    if (!*id || !*secret || !**id)
+        return -1;
+    return 0;
+}
+
+enum hres client_authenticate(struct req *r, const struct form *f)
+{
+    const char *hdr = req_header(r, "authorization");
+    const char *body_id = form_get(f, "client_id");
+    const char *body_secret = form_get(f, "client_secret");
+    const char *assertion = form_get(f, "client_assertion");
+    char *id = NULL, *secret = NULL;
+    const char *method;
+    bool basic = false;
+
+    if (hdr) {
+        if (parse_basic(r, hdr, &id, &secret) < 0) {
+            fail(r, NULL, "malformed Authorization header", true);
+            return H_DONE;
+        }
+        basic = true;
+        method = "client_secret_basic";
+        /* RFC 6749 §2.3: one method per request */
+        if (body_secret || assertion) {
+            resp_oauth_error(r, 400, "invalid_request",
+                             "use exactly one client authentication method");
+            return H_DONE;
+        }
+        if (body_id && strcmp(body_id, id) != 0) {
+            resp_oauth_error(r, 400, "invalid_request",
+                             "client_id in the body differs from the authenticated client");
+            return H_DONE;
+        }
+    } else if (assertion) {
+        if (body_secret) {
+            resp_oauth_error(r, 400, "invalid_request",
+                             "use exactly one client authentication method");
+            return H_DONE;
+        }
+        fail(r, body_id, "client assertions are not accepted for this client", false);
+        return H_DONE;
+    } else if (body_secret) {
+        if (!body_id) {
+            resp_oauth_error(r, 400, "invalid_request", "client_secret without client_id");
+            return H_DONE;
+        }
+        id = (char *)body_id;
+        secret = (char *)body_secret;
+        method = "client_secret_post";
+    } else if (body_id) {
+        id = (char *)body_id;
+        method = "none";
+    } else {
+        fail(r, NULL, "no client authentication", false);
+        return H_DONE;
+    }
+
+    if (strlen(id) > 255) {
+        fail(r, NULL, "client_id too long", basic);
+        return H_DONE;
+    }
+    struct client *c = NULL;
+    if (cache_client(r, r->tenant, id, &c) == H_BLOCK)
+        return H_BLOCK;
+    if (r->db_down)
+        return H_DONE;
+    if (!c) {
+        fail(r, id, "unknown client", basic);
+        return H_DONE;
+    }
+    /* RFC 7591 §2: the client uses the method it registered */
+    if (strcmp(c->auth_method, method) != 0) {
+        client_release(c);
+        fail(r, id, "authentication method does not match the registered one", basic);
+        return H_DONE;
+    }
+    if (secret) {
+        char hash[CRYPTO_SECRET_HASH_HEX + 1];
+        crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
+        if (!c->secret_hash || !ct_streq(hash, c->secret_hash)) {
+            client_release(c);
+            fail(r, id, "wrong client secret", basic);
+            return H_DONE;
+        }
+    }
+    r->client = c;
+    return H_DONE;
+}

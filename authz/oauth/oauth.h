@@ -1,0 +1,56 @@
+/*
+ * oauth.h: shared pieces of the OAuth endpoints: client authentication at
+ * the token endpoint (RFC 6749 §2.3), access-token minting (RFC 9068) and
+ * verification of authz's own access tokens.
+ */
+#ifndef AUTHZ_OAUTH_H
+#define AUTHZ_OAUTH_H
+
+#include "http/http.h"
+#include "http/form.h"
+#include <jansson.h>
+#include <stdbool.h>
+
+struct tenant;
+
+/* Authenticates the calling client from the Authorization header and the
+ * form. H_BLOCK, or H_DONE with r->client set on success; on failure the
+ * error answer and a client_auth.failed audit row are set and r->client is
+ * NULL. */
+enum hres client_authenticate(struct req *r, const struct form *f);
+
+struct token_claims {
+    const char *sub;
+    const char *client_id;
+    const char *aud;           /* one audience */
+    const char *scope;         /* may be NULL/empty: claim omitted */
+    const char *sid;
+    const char *act_json;      /* raw JSON object, or NULL */
+    long auth_time;            /* 0: omitted */
+    long exp_cap;              /* 0: none; otherwise exp <= exp_cap */
+};
+
+struct minted {
+    char *token;               /* arena */
+    char jti[32];
+    long iat, exp;
+};
+
+/* Signs an RFC 9068 access token with the tenant's active key. 0 or -1. */
+int mint_access_token(struct req *r, const struct tenant *t, const struct token_claims *c,
+                      struct minted *out);
+
+/* Verifies one of authz's own access tokens for tenant t: signature with a
+ * published key, typ at+jwt, iss, exp. Returns the claims (caller decrefs)
+ * or NULL with *why set. */
+json_t *access_token_verify(const struct tenant *t, const char *token, const char **why);
+/* The tenant slug named by a token's iss (without verifying it), or NULL. */
+char *access_token_tenant_slug(struct req *r, const char *token);
+
+/* The RFC 6749 token response. */
+void token_response(struct req *r, const struct minted *m, const char *scope,
+                    const char *refresh_token, const char *extra_json_members);
+
+enum hres grant_client_credentials(struct req *r, const struct form *f);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * scope.c: scope parsing and set operations, and the resource indicator
+ * syntax check. Pure functions: the unit tests exercise them directly.
+ */
+#include "policy/scope.h"
+#include "util/arena.h"
+
+#include <string.h>
+
+static bool scope_char(unsigned char c)
+{
+    return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+}
+
+int scope_parse(struct arena *a, const char *s, struct scopeset *set)
+{
+    set->n = 0;
+    set->v = NULL;
+    if (!s)
+        return 0;
+    size_t len = strlen(s);
+    if (len > 4096)
+        return -1;
+    int cap = 1;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ' ')
+            cap++;
+    set->v = arena_alloc(a, sizeof(char *) * (size_t)cap);
+    const char *p = s;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        size_t n = sp ? (size_t)(sp - p) : strlen(p);
+        if (n == 0)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (!scope_char((unsigned char)p[i]))
+                return -1;
+        char *tok = arena_strndup(a, p, n);
+        if (!scope_has(set, tok))
+            set->v[set->n++] = tok;
+        if (!sp)
+            break;
+        p = sp + 1;
+        if (*p == '\0')
+            return -1; /* trailing space */
+    }
+    return 0;
+}
+
+bool scope_has(const struct scopeset *s, const char *tok)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], tok) == 0)
+            return true;
+    return false;
+}
+
+bool scope_subset(const struct scopeset *sub, const struct scopeset *sup)
+{
+    for (int i = 0; i < sub->n; i++)
+        if (!scope_has(sup, sub->v[i]))
+            return false;
+    return true;
+}
+
+struct scopeset scope_intersect(struct arena *ar, const struct scopeset *a, const struct scopeset *b)
+{
+    struct scopeset r;
+    r.n = 0;
+    r.v = arena_alloc(ar, sizeof(char *) * (size_t)(a->n + 1));
+    for (int i = 0; i < a->n; i++)
+        if (scope_has(b, a->v[i]))
+            r.v[r.n++] = a->v[i];
+    return r;
+}
+
+char *scope_join(struct arena *a, const struct scopeset *s)
+{
+    size_t len = 1;
+    for (int i = 0; i < s->n; i++)
+        len += strlen(s->v[i]) + 1;
+    char *out = arena_alloc(a, len);
+    char *p = out;
+    for (int i = 0; i < s->n; i++) {
+        if (i)
+            *p++ = ' ';
+        size_t l = strlen(s->v[i]);
+        memcpy(p, s->v[i], l);
+        p += l;
+    }
+    *p = '\0';
+    return out;
+}
+
+struct scopeset scope_from_list(char *const *v, int n)
+{
+    struct scopeset s = {(const char **)v, n};
+    return s;
+}
+
+bool resource_uri_valid(const char *uri)
+{
+    /* scheme ":" hier-part, no fragment, no whitespace or controls */
+    const char *p = uri;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+        return false;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '+' || *p == '-' || *p == '.')
+        p++;
+    if (*p != ':' || p[1] == '\0')
+        return false;
+    if (strlen(uri) > 2000)
+        return false;
+    for (const unsigned char *q = (const unsigned char *)uri; *q; q++)
+        if (*q <= 0x20 || *q >= 0x7f || *q == '#' || *q == '"' || *q == '<' || *q == '>' ||
+            *q == '\\' || *q == '{' || *q == '}' || *q == '|' || *q == '^' || *q == '`')
+            return false;
+    return true;
+}

@@ -1,0 +1,35 @@
+/*
+ * scope.h: pure functions on OAuth scopes and resource indicators (no I/O).
+ * A scope string is space-separated scope-tokens (RFC 6749 §3.3:
+ * 1*( %x21 / %x23-5B / %x5D-7E )).
+ */
+#ifndef AUTHZ_SCOPE_H
+#define AUTHZ_SCOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct arena;
+
+struct scopeset {
+    const char **v;
+    int n;
+};
+
+/* Parses s into set (duplicates removed, order kept). -1 on a malformed
+ * scope string (bad characters, empty tokens from doubled spaces). */
+int scope_parse(struct arena *a, const char *s, struct scopeset *set);
+bool scope_has(const struct scopeset *s, const char *tok);
+/* true when every element of sub is in sup */
+bool scope_subset(const struct scopeset *sub, const struct scopeset *sup);
+/* a ∩ b, in a's order */
+struct scopeset scope_intersect(struct arena *ar, const struct scopeset *a, const struct scopeset *b);
+/* space-joined; "" for an empty set */
+char *scope_join(struct arena *a, const struct scopeset *s);
+/* From an array of C strings */
+struct scopeset scope_from_list(char *const *v, int n);
+
+/* RFC 8707 §2: an absolute URI without a fragment. */
+bool resource_uri_valid(const char *uri);
+
+#endif

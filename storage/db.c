@@ -1,0 +1,510 @@
+/*
+ * db.c: the database worker pool, the audit group-committer and the
+ * LISTEN/NOTIFY cache listener. Connection loss anywhere is answered 503 with
+ * Retry-After (by the router) and healed by reconnecting on the next use, so
+ * service comes back by itself when the database does.
+ */
+#include "storage/db.h"
+#include "config.h"
+#include "log.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "cache.h"
+#include "util/arena.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct config *g_cfg;
+
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct req *head, *tail;
+    int len;
+    bool stop;
+};
+
+static struct queue pool_q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, false};
+static struct queue commit_q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, false};
+static pthread_t *workers;
+static int nworkers;
+static pthread_t committer_thread, listener_thread;
+static atomic_bool listener_stop;
+
+static void q_push(struct queue *q, struct req *r)
+{
+    r->next = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->tail)
+        q->tail->next = r;
+    else
+        q->head = r;
+    q->tail = r;
+    q->len++;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
+{
+    /* connect_timeout first, so that the operator's conninfo can override it */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {"3", "authzd", conninfo, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        if (err) {
+            const char *m = c ? PQerrorMessage(c) : "out of memory";
+            snprintf(err, errlen, "%s", m);
+            size_t l = strlen(err);
+            while (l && (err[l - 1] == '\n' || err[l - 1] == ' '))
+                err[--l] = '\0';
+        }
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, NULL, NULL);
+    return c;
+}
+
+PGresult *pq_exec(PGconn *c, const char *sql, int n, const char *const *vals, char *err,
+                  size_t errlen)
+{
+    PGresult *res = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    if (err)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    return NULL;
+}
+
+/* ---- per-request statements ---- */
+
+struct result_list {
+    PGresult *res;
+    struct result_list *next;
+};
+
+struct req_db {
+    struct result_list *results;
+    char sqlstate[6];
+};
+
+static struct req_db *rdb(struct req *r)
+{
+    /* lives in the arena; freed results are tracked for the request's end */
+    if (!r->hstate_db)
+        r->hstate_db = arena_alloc(r->arena, sizeof(struct req_db));
+    return r->hstate_db;
+}
+
+PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
+{
+    struct req_db *d = rdb(r);
+    d->sqlstate[0] = '\0';
+    if (!r->db) {
+        r->db_down = true;
+        return NULL;
+    }
+    PGresult *res = PQexecParams(r->db, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        struct result_list *l = arena_alloc(r->arena, sizeof(*l));
+        l->res = res;
+        l->next = d->results;
+        d->results = l;
+        return res;
+    }
+    const char *ss = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (ss)
+        snprintf(d->sqlstate, sizeof d->sqlstate, "%s", ss);
+    if (PQstatus(r->db) != CONNECTION_OK || !ss || strncmp(ss, "08", 2) == 0 ||
+        strncmp(ss, "57P", 3) == 0) {
+        r->db_down = true;
+        metrics_db_error();
+        log_msg(LOG_WARN, "database: %s", PQerrorMessage(r->db));
+    } else if (strncmp(ss, "23", 2) != 0 && strncmp(ss, "22", 2) != 0) {
+        /* not a constraint or data error the handler expects: log it */
+        metrics_db_error();
+        log_msg(LOG_ERROR, "database statement failed (%s): %s", ss, PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return NULL;
+}
+
+const char *db_last_sqlstate(struct req *r)
+{
+    return rdb(r)->sqlstate;
+}
+
+int db_begin(struct req *r)
+{
+    return db_q(r, "BEGIN", 0, NULL) ? 0 : -1;
+}
+
+int db_commit(struct req *r)
+{
+    return db_q(r, "COMMIT", 0, NULL) ? 0 : -1;
+}
+
+void db_rollback(struct req *r)
+{
+    if (r->db && PQtransactionStatus(r->db) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(r->db, "ROLLBACK");
+        PQclear(res);
+    }
+}
+
+void db_req_cleanup(struct req *r);
+void db_req_cleanup(struct req *r)
+{
+    struct req_db *d = r->hstate_db;
+    if (!d)
+        return;
+    for (struct result_list *l = d->results; l; l = l->next)
+        PQclear(l->res);
+    d->results = NULL;
+}
+
+/* ---- audit ---- */
+
+struct audit_event *audit_add(struct req *r, const char *event, bool success)
+{
+    struct audit_event *e = arena_alloc(r->arena, sizeof(*e));
+    e->event = event;
+    e->success = success;
+    e->tenant_id = r->tenant ? tenant_id_of(r->tenant) : NULL;
+    e->client_id = r->client ? client_id_of(r->client) : NULL;
+    e->request_id = r->request_id;
+    e->source = r->remote_ip;
+    if (r->audit_tail)
+        r->audit_tail->next = e;
+    else
+        r->audit_head = e;
+    r->audit_tail = e;
+    r->naudit++;
+    return e;
+}
+
+static char *pg_array(const char **v, int n)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_putc(&sb, '{');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            sb_putc(&sb, ',');
+        sb_pg_array_elem(&sb, v[i]);
+    }
+    sb_putc(&sb, '}');
+    return sb_steal(&sb, NULL);
+}
+
+#define AUDIT_COLS 14
+int audit_insert(PGconn *c, struct audit_event *head, int n)
+{
+    if (n == 0)
+        return 0;
+    struct strbuf sql;
+    sb_init(&sql);
+    sb_puts(&sql, "INSERT INTO audit (tenant_id, event, outcome, client_id, subject, actor_chain, "
+                  "session_id, resources, scope, reason, request_id, source, details, at) VALUES ");
+    const char **vals = calloc((size_t)n * AUDIT_COLS, sizeof(char *));
+    char **owned = calloc((size_t)n * 2, sizeof(char *));
+    int no = 0, i = 0;
+    for (struct audit_event *e = head; e && i < n; e = e->next, i++) {
+        int b = i * AUDIT_COLS;
+        sb_printf(&sql, "%s($%d::uuid,$%d,$%d,$%d,$%d,$%d::text[],$%d,$%d::text[],$%d,$%d,$%d,$%d,"
+                        "$%d::jsonb,clock_timestamp())",
+                  i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9,
+                  b + 10, b + 11, b + 12, b + 13);
+        vals[b + 0] = e->tenant_id;
+        vals[b + 1] = e->event;
+        vals[b + 2] = e->success ? "success" : "failure";
+        vals[b + 3] = e->client_id;
+        vals[b + 4] = e->subject;
+        vals[b + 5] = owned[no++] = pg_array(e->actor_chain, e->nactors);
+        vals[b + 6] = e->session_id;
+        vals[b + 7] = e->resources ? (owned[no++] = pg_array(e->resources, e->nresources)) : NULL;
+        vals[b + 8] = e->scope;
+        vals[b + 9] = e->reason;
+        vals[b + 10] = e->request_id;
+        vals[b + 11] = e->source;
+        vals[b + 12] = e->details ? e->details : "{}";
+    }
+    PGresult *res = PQexecParams(c, sql.buf, n * 13, NULL, vals, NULL, NULL, 0);
+    /* the 14th column (at) is not a parameter */
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_msg(LOG_WARN, "audit insert failed: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    for (int k = 0; k < no; k++)
+        free(owned[k]);
+    free(owned);
+    free(vals);
+    sb_free(&sql);
+    return ok ? 0 : -1;
+}
+
+int db_audit_flush(struct req *r)
+{
+    if (r->naudit == 0)
+        return 0;
+    if (!r->db || audit_insert(r->db, r->audit_head, r->naudit) < 0) {
+        if (!r->db || PQstatus(r->db) != CONNECTION_OK)
+            r->db_down = true;
+        return -1;
+    }
+    r->audit_head = r->audit_tail = NULL;
+    r->naudit = 0;
+    return 0;
+}
+
+/* ---- workers ---- */
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigfillset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    PGconn *conn = NULL;
+    for (;;) {
+        pthread_mutex_lock(&pool_q.mu);
+        while (!pool_q.head && !pool_q.stop)
+            pthread_cond_wait(&pool_q.cv, &pool_q.mu);
+        struct req *r = pool_q.head;
+        if (!r) {
+            pthread_mutex_unlock(&pool_q.mu);
+            break;
+        }
+        pool_q.head = r->next;
+        if (!pool_q.head)
+            pool_q.tail = NULL;
+        pool_q.len--;
+        pthread_mutex_unlock(&pool_q.mu);
+
+        metrics_db_pool(1);
+        if (conn && PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+        if (!conn) {
+            char err[512];
+            conn = db_connect(g_cfg->database_url, err, sizeof err);
+            if (!conn) {
+                metrics_db_error();
+                log_msg(LOG_WARN, "database unreachable: %s", err);
+            }
+        }
+        r->db = conn;
+        r->can_block = true;
+        if (!conn)
+            r->db_down = true;
+        http_run_handler(r);
+        db_rollback(r); /* a handler that returned mid-transaction changes nothing */
+        if (!r->db_down && r->naudit && db_audit_flush(r) < 0) {
+            r->db_down = true;
+            http_db_unavailable(r);
+        }
+        if (r->db_down && conn && PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+        db_req_cleanup(r);
+        r->db = NULL;
+        metrics_db_pool(-1);
+        http_complete(r);
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+void db_submit(struct req *r)
+{
+    q_push(&pool_q, r);
+}
+
+/* ---- committer ---- */
+
+#define COMMIT_MAX_ROWS 2000
+
+static void *committer_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigfillset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    PGconn *conn = NULL;
+    for (;;) {
+        pthread_mutex_lock(&commit_q.mu);
+        while (!commit_q.head && !commit_q.stop)
+            pthread_cond_wait(&commit_q.cv, &commit_q.mu);
+        if (!commit_q.head) {
+            pthread_mutex_unlock(&commit_q.mu);
+            break;
+        }
+        /* take as many requests as fit in one statement */
+        struct req *batch = commit_q.head, *last = batch;
+        int rows = batch->naudit;
+        while (last->next && rows + last->next->naudit <= COMMIT_MAX_ROWS) {
+            last = last->next;
+            rows += last->naudit;
+        }
+        commit_q.head = last->next;
+        if (!commit_q.head)
+            commit_q.tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&commit_q.mu);
+
+        /* chain the events of every request into one list */
+        struct audit_event *head = NULL, *tail = NULL;
+        for (struct req *r = batch; r; r = r->next) {
+            if (!r->audit_head)
+                continue;
+            if (tail)
+                tail->next = r->audit_head;
+            else
+                head = r->audit_head;
+            tail = r->audit_tail;
+        }
+        int ok = 0;
+        if (conn && PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+        if (!conn) {
+            char err[512];
+            conn = db_connect(g_cfg->database_url, err, sizeof err);
+            if (!conn)
+                log_msg(LOG_WARN, "committer: database unreachable: %s", err);
+        }
+        if (conn && audit_insert(conn, head, rows) == 0) {
+            ok = 1;
+            metrics_commit_batch(rows);
+        } else {
+            metrics_db_error();
+        }
+        struct req *r = batch;
+        while (r) {
+            struct req *n = r->next;
+            /* unchain the events again: each belongs to its own request */
+            if (r->audit_tail)
+                r->audit_tail->next = NULL;
+            if (!ok) {
+                r->db_down = true;
+                http_db_unavailable(r);
+            }
+            r->audit_head = r->audit_tail = NULL;
+            r->naudit = 0;
+            http_complete(r);
+            r = n;
+        }
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+void committer_submit(struct req *r)
+{
+    q_push(&commit_q, r);
+}
+
+/* ---- listener ---- */
+
+static void *listener_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigfillset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    PGconn *conn = NULL;
+    while (!atomic_load(&listener_stop)) {
+        if (!conn) {
+            conn = db_connect(g_cfg->database_url, NULL, 0);
+            if (conn) {
+                PGresult *res = PQexec(conn, "LISTEN authz_cache");
+                int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+                PQclear(res);
+                if (!ok) {
+                    PQfinish(conn);
+                    conn = NULL;
+                } else {
+                    /* notifications may have been missed while we were away */
+                    cache_invalidate_all();
+                }
+            }
+            if (!conn) {
+                cache_invalidate_all();
+                sleep(1);
+                continue;
+            }
+        }
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        int pr = poll(&pfd, 1, 250);
+        if (pr < 0 && errno != EINTR) {
+            PQfinish(conn);
+            conn = NULL;
+            continue;
+        }
+        if (pr > 0 && !PQconsumeInput(conn)) {
+            log_msg(LOG_WARN, "cache listener lost the database; reconnecting");
+            PQfinish(conn);
+            conn = NULL;
+            cache_invalidate_all();
+            continue;
+        }
+        PGnotify *n;
+        while ((n = PQnotifies(conn)) != NULL) {
+            cache_invalidate_tenant(n->extra);
+            PQfreemem(n);
+        }
+        if (PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+            cache_invalidate_all();
+        }
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+int db_init(const struct config *cfg)
+{
+    g_cfg = cfg;
+    nworkers = cfg->db_pool_size;
+    metrics_db_pool_size(nworkers);
+    workers = calloc((size_t)nworkers, sizeof(pthread_t));
+    for (int i = 0; i < nworkers; i++)
+        pthread_create(&workers[i], NULL, worker_main, NULL);
+    pthread_create(&committer_thread, NULL, committer_main, NULL);
+    pthread_create(&listener_thread, NULL, listener_main, NULL);
+    return 0;
+}
+
+void db_shutdown(void)
+{
+    pthread_mutex_lock(&pool_q.mu);
+    pool_q.stop = true;
+    pthread_cond_broadcast(&pool_q.cv);
+    pthread_mutex_unlock(&pool_q.mu);
+    for (int i = 0; i < nworkers; i++)
+        pthread_join(workers[i], NULL);
+    pthread_mutex_lock(&commit_q.mu);
+    commit_q.stop = true;
+    pthread_cond_broadcast(&commit_q.cv);
+    pthread_mutex_unlock(&commit_q.mu);
+    pthread_join(committer_thread, NULL);
+    atomic_store(&listener_stop, true);
+    pthread_join(listener_thread, NULL);
+    free(workers);
+}

@@ -1,0 +1,78 @@
+/*
+ * db.h: PostgreSQL access. Three kinds of threads own connections:
+ *  - database workers (db_pool_size of them) run handlers that need the
+ *    database, with blocking libpq calls, off the event loops;
+ *  - the committer group-commits audit rows produced on the loops: many
+ *    requests share one INSERT, each answered after its commit;
+ *  - the listener LISTENs on authz_cache and drops cached tenants/clients
+ *    when another authzd (or this one) changes them.
+ * Handlers never build SQL: they call the storage functions in this folder.
+ */
+#ifndef AUTHZ_DB_H
+#define AUTHZ_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+struct req;
+struct arena;
+
+struct audit_event {
+    struct audit_event *next;
+    const char *tenant_id;
+    const char *event;
+    bool success;
+    const char *client_id;
+    const char *subject;
+    const char **actor_chain;
+    int nactors;
+    const char *session_id;
+    const char **resources;   /* NULL = none */
+    int nresources;
+    const char *scope;
+    const char *reason;
+    const char *request_id;
+    const char *source;
+    const char *details;      /* JSON object text; NULL = {} */
+};
+
+int db_init(const struct config *cfg);
+void db_shutdown(void);
+/* Runs r's handler on a database worker, then completes it. */
+void db_submit(struct req *r);
+/* Group-commits r's audit rows, then completes it (503 if the commit fails). */
+void committer_submit(struct req *r);
+
+/* A new blocking connection (for authzctl and workers). NULL on failure with
+ * the reason in err. */
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
+
+/* Runs a parameterized statement on r->db. Returns the result when its status
+ * is OK/TUPLES_OK; otherwise NULL, and sets r->db_down when the connection is
+ * gone. The result is freed when the request ends. */
+PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals);
+/* The SQLSTATE of the last failed db_q on r, or "" */
+const char *db_last_sqlstate(struct req *r);
+/* BEGIN / COMMIT / ROLLBACK on r->db. 0 on success. */
+int db_begin(struct req *r);
+int db_commit(struct req *r);
+void db_rollback(struct req *r);
+/* Writes r's pending audit rows on r->db (inside the caller's transaction
+ * when one is open) and clears them. 0 on success. */
+int db_audit_flush(struct req *r);
+
+/* Appends an audit event to r, prefilled with tenant, request id, source
+ * and the authenticated client. */
+struct audit_event *audit_add(struct req *r, const char *event, bool success);
+
+/* INSERTs the rows of a list of events in one statement. 0 on success. */
+int audit_insert(PGconn *c, struct audit_event *head, int n);
+
+/* Standalone statement helper for authzctl and loaders: NULL on failure with
+ * a message in err (when err is not NULL). */
+PGresult *pq_exec(PGconn *c, const char *sql, int n, const char *const *vals, char *err,
+                  size_t errlen);
+
+#endif

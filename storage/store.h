@@ -1,0 +1,47 @@
+/*
+ * store.h: the storage functions, one file per aggregate. Every statement is
+ * parameterized; nothing outside storage/ writes SQL.
+ */
+#ifndef AUTHZ_STORE_H
+#define AUTHZ_STORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <jansson.h>
+
+struct req;
+struct tenant;
+
+/* RFC 3339 UTC rendering of a timestamptz column, for SELECT lists */
+#define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* migrate.c */
+/* Applies pending migrations from dir/migrations; prints what it applied to
+ * stdout. 0 on success. */
+int store_migrate(PGconn *c, const char *dir, char *err, size_t errlen);
+/* 0 when the schema is current, 1 when behind (err says which version), -1
+ * on error. */
+int store_schema_check(PGconn *c, const char *dir, char *err, size_t errlen);
+
+/* keys.c */
+/* Creates a new active signing key for the tenant, retiring the previous
+ * active one (published until its tokens have expired). Runs inside the
+ * caller's transaction. kid_out gets the new kid (64 bytes). */
+int store_key_rotate(PGconn *c, const char *tenant_id, const char *alg, char *kid_out,
+                     char *err, size_t errlen);
+
+/* tenants.c */
+/* Creates a tenant and its first key in one transaction. id_out: 37 bytes.
+ * Returns 0, 1 when the slug is taken, -1 on other errors. */
+int store_tenant_create(PGconn *c, const char *slug, const char *display_name, char *id_out,
+                        char *err, size_t errlen);
+/* The tenant's admin JSON (settings included, webhook secret never). */
+json_t *store_tenant_json(struct req *r, const char *slug);
+
+/* root tokens */
+/* Creates a root token: writes it (43 chars + NUL) to out. */
+int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size_t errlen);
+/* 1 valid, 0 not, -1 database failure. */
+int store_root_token_check(struct req *r, const char *token);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * tenants.c: tenants and the snapshot the cache keeps of each: settings, its
+ * published signing keys (unsealed and parsed once), the JWKS and discovery
+ * documents rendered once, and its resources. Also clients' snapshots and
+ * operator root tokens.
+ */
+#include "cache.h"
+#include "storage/db.h"
+#include "storage/store.h"
+#include "crypto/crypto.h"
+#include "log.h"
+#include "util/arena.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dupv(PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return strdup(PQgetvalue(res, row, col));
+}
+
+/* Parses a PostgreSQL text[] literal of simple or quoted elements. */
+static void parse_array(const char *lit, struct strlist *out)
+{
+    out->v = NULL;
+    out->n = 0;
+    if (!lit || lit[0] != '{')
+        return;
+    int cap = 4;
+    out->v = malloc(sizeof(char *) * (size_t)cap);
+    const char *p = lit + 1;
+    while (*p && *p != '}') {
+        struct strbuf sb;
+        sb_init(&sb);
+        if (*p == '"') {
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1])
+                    p++;
+                sb_putc(&sb, *p++);
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p && *p != ',' && *p != '}')
+                sb_putc(&sb, *p++);
+        }
+        if (out->n == cap) {
+            cap *= 2;
+            out->v = realloc(out->v, sizeof(char *) * (size_t)cap);
+        }
+        out->v[out->n++] = sb_steal(&sb, NULL);
+        if (*p == ',')
+            p++;
+    }
+}
+
+static void free_list(struct strlist *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+void tenant_free(struct tenant *t)
+{
+    if (!t)
+        return;
+    free(t->id);
+    free(t->slug);
+    free(t->display_name);
+    free(t->issuer);
+    free(t->registration_policy);
+    free(t->approval_webhook_url);
+    free(t->signing_alg);
+    free(t->created_at);
+    free(t->updated_at);
+    for (int i = 0; i < t->nkeys; i++)
+        signing_key_free(t->keys[i]);
+    free(t->keys);
+    free(t->jwks_json);
+    free(t->metadata_json);
+    free(t->token_endpoint);
+    for (int i = 0; i < t->nresources; i++) {
+        free(t->resources[i].uri);
+        free_list(&t->resources[i].scopes);
+    }
+    free(t->resources);
+    free(t);
+}
+
+static void json_str_array(struct strbuf *sb, const char *const *v, int n)
+{
+    sb_putc(sb, '[');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            sb_putc(sb, ',');
+        sb_json_str(sb, v[i]);
+    }
+    sb_putc(sb, ']');
+}
+
+/* RFC 8414 metadata: what this tenant's issuer offers. */
+static char *render_metadata(const struct tenant *t)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    const char *is = t->issuer;
+    sb_puts(&sb, "{\"issuer\":");
+    sb_json_str(&sb, is);
+#define EP(name, path)                                                                             \
+    do {                                                                                           \
+        sb_puts(&sb, ",\"" name "\":");                                                           \
+        char *u_ = NULL;                                                                           \
+        size_t l_ = strlen(is) + strlen(path) + 1;                                                \
+        u_ = malloc(l_);                                                                           \
+        snprintf(u_, l_, "%s%s", is, path);                                                        \
+        sb_json_str(&sb, u_);                                                                      \
+        free(u_);                                                                                  \
+    } while (0)
+    EP("token_endpoint", "/oauth2/token");
+    EP("jwks_uri", "/oauth2/jwks");
+#undef EP
+    static const char *grants[] = {"client_credentials"};
+    sb_puts(&sb, ",\"grant_types_supported\":");
+    json_str_array(&sb, grants, 1);
+    static const char *auth[] = {"client_secret_basic", "client_secret_post"};
+    sb_puts(&sb, ",\"token_endpoint_auth_methods_supported\":");
+    json_str_array(&sb, auth, 2);
+    sb_puts(&sb, ",\"response_types_supported\":[\"code\"]");
+    sb_puts(&sb, ",\"code_challenge_methods_supported\":[\"S256\"]");
+    sb_puts(&sb, ",\"authorization_response_iss_parameter_supported\":true");
+    /* scopes: the built-in ones and every scope of the tenant's resources */
+    const char **sc = malloc(sizeof(char *) * 64);
+    int nsc = 0, cap = 64;
+    sc[nsc++] = "admin";
+    sc[nsc++] = "approvals:decide";
+    for (int i = 0; i < t->nresources; i++)
+        for (int k = 0; k < t->resources[i].scopes.n; k++) {
+            const char *s = t->resources[i].scopes.v[k];
+            bool dup = false;
+            for (int j = 0; j < nsc; j++)
+                if (strcmp(sc[j], s) == 0)
+                    dup = true;
+            if (dup)
+                continue;
+            if (nsc == cap) {
+                cap *= 2;
+                sc = realloc(sc, sizeof(char *) * (size_t)cap);
+            }
+            sc[nsc++] = s;
+        }
+    sb_puts(&sb, ",\"scopes_supported\":");
+    json_str_array(&sb, sc, nsc);
+    free(sc);
+    sb_puts(&sb, ",\"service_documentation\":\"https://www.rfc-editor.org/rfc/rfc8414\"}");
+    return sb_steal(&sb, NULL);
+}
+
+struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
+{
+    *db_failed = false;
+    const char *v[1] = {slug};
+    PGresult *res = PQexecParams(
+        c,
+        "SELECT id, slug, display_name, registration_policy, access_token_ttl, max_session_ttl, "
+        "approval_webhook_url, approval_webhook_secret IS NOT NULL, signing_alg, " SQL_TS("created_at") ", "
+        SQL_TS("updated_at") " FROM tenants WHERE slug = $1",
+        1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *db_failed = true;
+        PQclear(res);
+        return NULL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return NULL;
+    }
+    struct tenant *t = calloc(1, sizeof(*t));
+    t->id = dupv(res, 0, 0);
+    t->slug = dupv(res, 0, 1);
+    t->display_name = dupv(res, 0, 2);
+    t->registration_policy = dupv(res, 0, 3);
+    t->access_token_ttl = atoi(PQgetvalue(res, 0, 4));
+    t->max_session_ttl = atoi(PQgetvalue(res, 0, 5));
+    t->approval_webhook_url = dupv(res, 0, 6);
+    t->webhook_secret_set = PQgetvalue(res, 0, 7)[0] == 't';
+    t->signing_alg = dupv(res, 0, 8);
+    t->created_at = dupv(res, 0, 9);
+    t->updated_at = dupv(res, 0, 10);
+    PQclear(res);
+    size_t il = strlen(g_public_url) + strlen(t->slug) + 4;
+    t->issuer = malloc(il);
+    snprintf(t->issuer, il, "%s/t/%s", g_public_url, t->slug);
+    size_t tl = il + 16;
+    t->token_endpoint = malloc(tl);
+    snprintf(t->token_endpoint, tl, "%s/oauth2/token", t->issuer);
+
+    /* keys: the active one first, then those still published */
+    const char *kv[1] = {t->id};
+    res = PQexecParams(c,
+                       "SELECT kid, alg, sealed_private, active FROM signing_keys "
+                       "WHERE tenant_id = $1 AND (active OR publish_until > now()) "
+                       "ORDER BY active DESC, created_at DESC",
+                       1, NULL, kv, NULL, NULL, 1 /* binary: sealed bytes */);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *db_failed = true;
+        PQclear(res);
+        tenant_free(t);
+        return NULL;
+    }
+    int nk = PQntuples(res);
+    t->keys = calloc((size_t)nk + 1, sizeof(struct signing_key *));
+    struct strbuf jwks;
+    sb_init(&jwks);
+    sb_puts(&jwks, "{\"keys\":[");
+    for (int i = 0; i < nk; i++) {
+        char kid[64], alg[16];
+        snprintf(kid, sizeof kid, "%.*s", PQgetlength(res, i, 0), PQgetvalue(res, i, 0));
+        snprintf(alg, sizeof alg, "%.*s", PQgetlength(res, i, 1), PQgetvalue(res, i, 1));
+        bool active = PQgetvalue(res, i, 3)[0] == 1;
+        uint8_t *der = NULL;
+        size_t derlen = 0;
+        if (crypto_open(g_master_key, t->id, kid, (const uint8_t *)PQgetvalue(res, i, 2),
+                        (size_t)PQgetlength(res, i, 2), &der, &derlen) < 0) {
+            log_msg(LOG_ERROR, "tenant %s: signing key %s cannot be unsealed with this master key",
+                    t->slug, kid);
+            continue;
+        }
+        struct signing_key *k = signing_key_from_der(sig_alg_parse(alg), kid, der, derlen);
+        OPENSSL_cleanse(der, derlen);
+        free(der);
+        if (!k)
+            continue;
+        if (active && !t->active)
+            t->active = k;
+        char *jwk = signing_key_public_jwk(k);
+        if (t->nkeys)
+            sb_putc(&jwks, ',');
+        sb_puts(&jwks, jwk);
+        free(jwk);
+        t->keys[t->nkeys++] = k;
+    }
+    PQclear(res);
+    sb_puts(&jwks, "]}");
+    t->jwks_json = sb_steal(&jwks, NULL);
+
+    res = PQexecParams(c, "SELECT uri, scopes FROM resources WHERE tenant_id = $1 ORDER BY uri", 1,
+                       NULL, kv, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *db_failed = true;
+        PQclear(res);
+        tenant_free(t);
+        return NULL;
+    }
+    t->nresources = PQntuples(res);
+    t->resources = calloc((size_t)t->nresources + 1, sizeof(struct resource));
+    for (int i = 0; i < t->nresources; i++) {
+        t->resources[i].uri = dupv(res, i, 0);
+        parse_array(PQgetvalue(res, i, 1), &t->resources[i].scopes);
+    }
+    PQclear(res);
+    t->metadata_json = render_metadata(t);
+    return t;
+}
+
+void client_free(struct client *c)
+{
+    if (!c)
+        return;
+    free(c->tenant_id);
+    free(c->client_id);
+    free(c->secret_hash);
+    free(c->auth_method);
+    free(c->client_name);
+    free_list(&c->grant_types);
+    free_list(&c->response_types);
+    free_list(&c->redirect_uris);
+    free_list(&c->allowed_scopes);
+    free_list(&c->allowed_resources);
+    free_list(&c->can_act_for);
+    free_list(&c->introspects);
+    free(c->jwks);
+    free(c->jwks_uri);
+    free(c);
+}
+
+struct client *client_load(PGconn *conn, const char *tenant_id, const char *client_id,
+                           bool *db_failed)
+{
+    *db_failed = false;
+    const char *v[2] = {tenant_id, client_id};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT client_id, secret_hash, token_endpoint_auth_method, client_name, grant_types, "
+        "response_types, redirect_uris, allowed_scopes, allowed_resources, can_act_for, "
+        "introspects, may_impersonate, dynamic, jwks::text, jwks_uri "
+        "FROM clients WHERE tenant_id = $1 AND client_id = $2",
+        2, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *db_failed = true;
+        PQclear(res);
+        return NULL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return NULL;
+    }
+    struct client *c = calloc(1, sizeof(*c));
+    c->tenant_id = strdup(tenant_id);
+    c->client_id = dupv(res, 0, 0);
+    c->secret_hash = dupv(res, 0, 1);
+    c->auth_method = dupv(res, 0, 2);
+    c->client_name = dupv(res, 0, 3);
+    parse_array(PQgetvalue(res, 0, 4), &c->grant_types);
+    parse_array(PQgetvalue(res, 0, 5), &c->response_types);
+    parse_array(PQgetvalue(res, 0, 6), &c->redirect_uris);
+    parse_array(PQgetvalue(res, 0, 7), &c->allowed_scopes);
+    parse_array(PQgetvalue(res, 0, 8), &c->allowed_resources);
+    parse_array(PQgetvalue(res, 0, 9), &c->can_act_for);
+    parse_array(PQgetvalue(res, 0, 10), &c->introspects);
+    c->may_impersonate = PQgetvalue(res, 0, 11)[0] == 't';
+    c->dynamic = PQgetvalue(res, 0, 12)[0] == 't';
+    c->jwks = dupv(res, 0, 13);
+    c->jwks_uri = dupv(res, 0, 14);
+    PQclear(res);
+    return c;
+}
+
+int store_tenant_create(PGconn *c, const char *slug, const char *display_name, char *id_out,
+                        char *err, size_t errlen)
+{
+    PGresult *res = PQexec(c, "BEGIN");
+    PQclear(res);
+    const char *v[2] = {slug, display_name};
+    res = PQexecParams(c,
+                       "INSERT INTO tenants (slug, display_name) VALUES ($1, $2) "
+                       "ON CONFLICT (slug) DO NOTHING RETURNING id",
+                       2, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        PQclear(PQexec(c, "ROLLBACK"));
+        return -1;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        PQclear(PQexec(c, "ROLLBACK"));
+        snprintf(err, errlen, "tenant '%s' exists already", slug);
+        return 1;
+    }
+    snprintf(id_out, 37, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char kid[64];
+    if (store_key_rotate(c, id_out, "ES256", kid, err, errlen) < 0) {
+        PQclear(PQexec(c, "ROLLBACK"));
+        return -1;
+    }
+    res = PQexec(c, "COMMIT");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size_t errlen)
+{
+    if (outlen < 64)
+        return -1;
+    char rnd[48];
+    crypto_random_id(rnd, 32);
+    snprintf(out, outlen, "azr_%s", rnd);
+    char hash[CRYPTO_SECRET_HASH_HEX + 1];
+    crypto_secret_hash(g_secret_pepper, out, strlen(out), hash);
+    const char *v[1] = {hash};
+    PGresult *res = pq_exec(c, "INSERT INTO root_tokens (token_hash) VALUES ($1)", 1, v, err, errlen);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int store_root_token_check(struct req *r, const char *token)
+{
+    char hash[CRYPTO_SECRET_HASH_HEX + 1];
+    crypto_secret_hash(g_secret_pepper, token, strlen(token), hash);
+    const char *v[1] = {hash};
+    /* the lookup is by a keyed hash of the token: an index match on the
+     * hash reveals nothing usable about the token through timing */
+    PGresult *res = db_q(r, "SELECT 1 FROM root_tokens WHERE token_hash = $1", 1, v);
+    if (!res)
+        return -1;
+    return PQntuples(res) == 1;
+}
