@@ -12,7 +12,9 @@
  * RSASSA-PKCS1-v1_5 with SHA-256 (OpenSSL's default RSA padding).
  */
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <openssl/rsa.h>
 
 #include <jansson.h>
 #include <openssl/bn.h>
@@ -82,6 +84,70 @@ static int es256_raw_to_der(const uint8_t raw[ES256_RAW_LEN], uint8_t der[ES256_
     return len > 0 ? len : -1;
 }
 
+/*
+ * Hot-path signing for ES256 and RS256: OpenSSL 3 spends as long setting up a
+ * fresh EVP_DigestSign context (algorithm fetch, key-context creation) as it
+ * does signing. Each thread therefore keeps, per key, one EVP_PKEY_CTX
+ * initialised for signing once, and hashes with a SHA-256 fetched once. The
+ * contexts hold a reference on their EVP_PKEY, so a cached pointer can never
+ * name a different, later key. A context is used by its own thread only.
+ */
+#define SIGN_CACHE 8
+struct sign_slot {
+    EVP_PKEY *pkey;
+    EVP_PKEY_CTX *pctx;
+    EVP_MD_CTX *mdctx;
+};
+static _Thread_local struct sign_slot sign_cache[SIGN_CACHE];
+static _Thread_local unsigned sign_next;
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static struct sign_slot *sign_slot_for(const struct signing_key *k)
+{
+    for (unsigned i = 0; i < SIGN_CACHE; i++)
+        if (sign_cache[i].pkey == k->pkey && sign_cache[i].pctx)
+            return &sign_cache[i];
+    struct sign_slot *s = &sign_cache[sign_next++ % SIGN_CACHE];
+    EVP_PKEY_CTX_free(s->pctx);
+    EVP_MD_CTX_free(s->mdctx);
+    memset(s, 0, sizeof *s);
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (!pctx || EVP_PKEY_sign_init(pctx) != 1 ||
+        (k->alg == SIG_RS256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) ||
+        EVP_PKEY_CTX_set_signature_md(pctx, sha256_md) != 1) {
+        EVP_PKEY_CTX_free(pctx);
+        return NULL;
+    }
+    s->pctx = pctx;
+    s->mdctx = EVP_MD_CTX_new();
+    s->pkey = k->pkey;
+    return s;
+}
+
+static int sign_prehashed(const struct signing_key *k, const uint8_t *tbs, size_t tbslen,
+                          uint8_t *sig, size_t *siglen)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md)
+        return -1;
+    struct sign_slot *s = sign_slot_for(k);
+    if (!s || !s->mdctx)
+        return -1;
+    uint8_t md[32];
+    unsigned mdlen = 0;
+    if (EVP_DigestInit_ex2(s->mdctx, sha256_md, NULL) != 1 ||
+        EVP_DigestUpdate(s->mdctx, tbs, tbslen) != 1 ||
+        EVP_DigestFinal_ex(s->mdctx, md, &mdlen) != 1)
+        return -1;
+    return EVP_PKEY_sign(s->pctx, sig, siglen, md, mdlen) == 1 ? 0 : -1;
+}
+
 ssize_t jws_sign_into(const struct signing_key *k, const char *payload,
                       size_t payloadlen, char *out, size_t cap) {
     uint8_t sig[SIG_MAX_LEN];
@@ -106,11 +172,15 @@ ssize_t jws_sign_into(const struct signing_key *k, const char *payload,
     out[hl] = '.';
     b64url_encode(payload ? payload : "", payloadlen, out + hl + 1);
 
-    if ((mctx = EVP_MD_CTX_new()) == NULL)
-        return -1;
-    ok = EVP_DigestSignInit_ex(mctx, NULL, alg_md(k->alg), NULL, NULL, k->pkey, NULL) == 1 &&
-         EVP_DigestSign(mctx, sig, &siglen, (const uint8_t *)out, tbslen) == 1;
-    EVP_MD_CTX_free(mctx);
+    if (k->alg == SIG_EDDSA) {
+        if ((mctx = EVP_MD_CTX_new()) == NULL)
+            return -1;
+        ok = EVP_DigestSignInit_ex(mctx, NULL, alg_md(k->alg), NULL, NULL, k->pkey, NULL) == 1 &&
+             EVP_DigestSign(mctx, sig, &siglen, (const uint8_t *)out, tbslen) == 1;
+        EVP_MD_CTX_free(mctx);
+    } else {
+        ok = sign_prehashed(k, (const uint8_t *)out, tbslen, sig, &siglen) == 0;
+    }
     if (!ok)
         return -1;
 

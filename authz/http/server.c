@@ -676,8 +676,10 @@ static void conn_advance(struct conn *c)
         body[c->body_need] = '\0';
         r->body = body;
         r->body_len = c->body_need;
+        /* reading stays enabled while the request is processed (no epoll
+         * change per request); what arrives meanwhile waits in the input
+         * buffer, bounded by the read high-water mark */
         c->state = CS_BUSY;
-        bufferevent_disable(c->bev, EV_READ);
         conn_process(c);
     }
 }
@@ -686,6 +688,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     struct conn *c = arg;
+    if (c->state == CS_BUSY || c->state == CS_WRITING)
+        return; /* parsed once the answer has been written */
     if (c->state == CS_HEAD && c->req == NULL)
         set_timeout(c, g_cfg->read_timeout);
     conn_advance(c);
@@ -708,7 +712,6 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
     }
     c->state = CS_HEAD;
     set_timeout(c, g_cfg->idle_timeout);
-    bufferevent_enable(c->bev, EV_READ);
     conn_advance(c);
 }
 
@@ -784,6 +787,8 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
     metrics_connections_add(1);
     c->state = CS_HEAD;
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0,
+                             (size_t)g_cfg->max_header_bytes + g_cfg->max_body_bytes + 65536);
     set_timeout(c, g_cfg->read_timeout);
     bufferevent_enable(c->bev, EV_READ);
 }
