@@ -10,6 +10,8 @@
 #include "http/http.h"
 #include "http/metrics.h"
 #include "cache.h"
+#include "oauth/grants.h"
+#include <time.h>
 #include "util/arena.h"
 
 #include <errno.h>
@@ -496,13 +498,17 @@ static void *listener_main(void *arg)
     sigfillset(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     PGconn *conn = NULL;
+    time_t last_prune = time(NULL);
     while (!atomic_load(&listener_stop)) {
         if (!conn) {
             conn = db_connect(g_cfg->database_url, NULL, 0);
             if (conn) {
-                PGresult *res = PQexec(conn, "LISTEN authz_cache");
+                PGresult *res = PQexec(conn, "LISTEN authz_cache; LISTEN authz_revoke");
                 int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
                 PQclear(res);
+                /* revocations made while we were not listening */
+                if (ok && revset_reload(conn) < 0)
+                    ok = 0;
                 if (!ok) {
                     PQfinish(conn);
                     conn = NULL;
@@ -533,8 +539,16 @@ static void *listener_main(void *arg)
         }
         PGnotify *n;
         while ((n = PQnotifies(conn)) != NULL) {
-            cache_invalidate_tenant(n->extra);
+            if (!strcmp(n->relname, "authz_revoke"))
+                revset_notify(n->extra);
+            else
+                cache_invalidate_tenant(n->extra);
             PQfreemem(n);
+        }
+        time_t now = time(NULL);
+        if (now - last_prune >= 60) {
+            revset_prune((int64_t)now);
+            last_prune = now;
         }
         if (PQstatus(conn) != CONNECTION_OK) {
             PQfinish(conn);

@@ -23,16 +23,10 @@
 #include <strings.h>
 
 
-struct caller {
-    bool root;
-    const char *tenant_slug;   /* tenant admin: the only tenant reachable */
-    const char *who;           /* for audit: "root" or the client id */
-};
-
 /* ---------------------------------------------------------------- */
 /* small helpers                                                     */
 
-static void problem(struct req *r, int status, const char *detail)
+void admin_problem(struct req *r, int status, const char *detail)
 {
     resp_problem(r, status, NULL, detail);
 }
@@ -40,24 +34,24 @@ static void problem(struct req *r, int status, const char *detail)
 static json_t *body_object(struct req *r)
 {
     if (r->body_len == 0) {
-        problem(r, 400, "a JSON object body is required");
+        admin_problem(r, 400, "a JSON object body is required");
         return NULL;
     }
     json_error_t je;
     json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        problem(r, 400, arena_sprintf(r->arena, "malformed JSON: %s", je.text));
+        admin_problem(r, 400, arena_sprintf(r->arena, "malformed JSON: %s", je.text));
         return NULL;
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        problem(r, 400, "the body must be a JSON object");
+        admin_problem(r, 400, "the body must be a JSON object");
         return NULL;
     }
     return j;
 }
 
-static void answer_json(struct req *r, int status, json_t *j)
+void admin_answer_json(struct req *r, int status, json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -71,11 +65,11 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
                                 bool (*ok)(const char *), size_t maxlen)
 {
     if (!json_is_array(v)) {
-        problem(r, 400, arena_sprintf(r->arena, "%s must be an array of strings", field));
+        admin_problem(r, 400, arena_sprintf(r->arena, "%s must be an array of strings", field));
         return NULL;
     }
     if (json_array_size(v) > 200) {
-        problem(r, 400, arena_sprintf(r->arena, "%s has too many entries", field));
+        admin_problem(r, 400, arena_sprintf(r->arena, "%s has too many entries", field));
         return NULL;
     }
     struct strbuf sb;
@@ -88,7 +82,7 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
         const char *s = json_string_value(e);
         if (!s || !*s || strlen(s) > maxlen || (ok && !ok(s))) {
             sb_free(&sb);
-            problem(r, 400, arena_sprintf(r->arena, "%s[%zu] is not valid", field, i));
+            admin_problem(r, 400, arena_sprintf(r->arena, "%s[%zu] is not valid", field, i));
             return NULL;
         }
         if (i)
@@ -162,7 +156,7 @@ static bool ok_grant(const char *s)
 
 static bool ok_response_type(const char *s) { return !strcmp(s, "code"); }
 
-static void audit_change(struct req *r, const char *tenant_id, const struct caller *who,
+void admin_audit_change(struct req *r, const char *tenant_id, const struct caller *who,
                          const char *action, const char *target)
 {
     struct audit_event *e = audit_add(r, "admin.changed", true);
@@ -183,13 +177,14 @@ static void audit_change(struct req *r, const char *tenant_id, const struct call
     sb_free(&sb);
 }
 
-/* Runs fn's statements and the audit rows in one transaction. */
-static bool tx_commit(struct req *r, const char *tenant_id)
+/* Writes the audit rows and commits the open transaction; drops the
+ * tenant's cached data on this node at once (NOTIFY does the others). */
+bool admin_tx_commit(struct req *r, const char *tenant_id)
 {
     if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
         db_rollback(r);
         if (!r->db_down)
-            problem(r, 500, "the change could not be committed");
+            admin_problem(r, 500, "the change could not be committed");
         return false;
     }
     if (tenant_id)
@@ -204,7 +199,7 @@ static bool authenticate(struct req *r, struct caller *who)
 {
     const char *h = req_header(r, "authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
-        problem(r, 401, "a Bearer token is required");
+        admin_problem(r, 401, "a Bearer token is required");
         resp_header(r, "WWW-Authenticate", "Bearer realm=\"authz-admin\"");
         return false;
     }
@@ -249,7 +244,7 @@ static bool authenticate(struct req *r, struct caller *who)
                 return true;
         }
     }
-    problem(r, 401, "the token is not valid for the admin API");
+    admin_problem(r, 401, "the token is not valid for the admin API");
     resp_header(r, "WWW-Authenticate", "Bearer realm=\"authz-admin\", error=\"invalid_token\"");
     return false;
 }
@@ -258,7 +253,7 @@ static bool authenticate(struct req *r, struct caller *who)
 static struct tenant *reach_tenant(struct req *r, const struct caller *who, const char *slug)
 {
     if (!who->root && strcmp(who->tenant_slug, slug) != 0) {
-        problem(r, 404, "no such tenant");
+        admin_problem(r, 404, "no such tenant");
         return NULL;
     }
     r->params[0] = slug;
@@ -297,7 +292,7 @@ static bool slug_ok(const char *s)
 static void tenant_create(struct req *r, const struct caller *who)
 {
     if (!who->root) {
-        problem(r, 404, "no such endpoint");
+        admin_problem(r, 404, "no such endpoint");
         return;
     }
     json_t *b = body_object(r);
@@ -306,27 +301,27 @@ static void tenant_create(struct req *r, const struct caller *who)
     const char *slug = json_string_value(json_object_get(b, "slug"));
     const char *dn = json_string_value(json_object_get(b, "display_name"));
     if (!slug || !slug_ok(slug)) {
-        problem(r, 400, "slug must match [a-z0-9][a-z0-9-]{0,62}");
+        admin_problem(r, 400, "slug must match [a-z0-9][a-z0-9-]{0,62}");
     } else if (dn && (!*dn || strlen(dn) > 200 || !ok_plain(dn))) {
-        problem(r, 400, "display_name must be 1 to 200 printable characters");
+        admin_problem(r, 400, "display_name must be 1 to 200 printable characters");
     } else {
         char id[40], err[512];
         int rc = store_tenant_create(r->db, slug, dn ? dn : slug, id, err, sizeof err);
         if (rc == 1) {
-            problem(r, 409, "a tenant with this slug exists already");
+            admin_problem(r, 409, "a tenant with this slug exists already");
         } else if (rc < 0) {
             if (PQstatus(r->db) != CONNECTION_OK)
                 r->db_down = true;
             else
-                problem(r, 500, "the tenant could not be created");
+                admin_problem(r, 500, "the tenant could not be created");
         } else {
-            audit_change(r, id, who, "tenant.create", slug);
+            admin_audit_change(r, id, who, "tenant.create", slug);
             db_audit_flush(r);
             r->params[0] = arena_strdup(r->arena, slug);
             r->nparams = 1;
             req_tenant(r);
             if (r->tenant)
-                answer_json(r, 201, tenant_json(r->tenant));
+                admin_answer_json(r, 201, tenant_json(r->tenant));
         }
     }
     json_decref(b);
@@ -363,12 +358,12 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
             const char *s = json_string_value(v);
             ok = s && *s && strlen(s) <= 200 && ok_plain(s);
         } else {
-            problem(r, 400, arena_sprintf(r->arena, "unknown or read-only setting '%s'", key));
+            admin_problem(r, 400, arena_sprintf(r->arena, "unknown or read-only setting '%s'", key));
             json_decref(b);
             return;
         }
         if (!ok) {
-            problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
+            admin_problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
             json_decref(b);
             return;
         }
@@ -409,7 +404,7 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
         if (!db_q(r, sql, 2, p)) {
             db_rollback(r);
             if (!r->db_down)
-                problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
+                admin_problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
             json_decref(b);
             return;
         }
@@ -428,14 +423,14 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
         const char *alg = json_string_value(json_object_get(b, "signing_alg"));
         if (store_key_rotate(r->db, t->id, alg, kid, err, sizeof err) < 0) {
             db_rollback(r);
-            problem(r, 500, "key rotation failed");
+            admin_problem(r, 500, "key rotation failed");
             json_decref(b);
             return;
         }
     }
-    audit_change(r, t->id, who, "tenant.update", t->slug);
+    admin_audit_change(r, t->id, who, "tenant.update", t->slug);
     json_decref(b);
-    if (!tx_commit(r, t->id))
+    if (!admin_tx_commit(r, t->id))
         return;
     /* answer with the fresh settings */
     char *slug = arena_strdup(r->arena, t->slug);
@@ -444,7 +439,7 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
     r->params[0] = slug;
     req_tenant(r);
     if (r->tenant)
-        answer_json(r, 200, tenant_json(r->tenant));
+        admin_answer_json(r, 200, tenant_json(r->tenant));
 }
 
 static void keys_rotate(struct req *r, const struct caller *who, struct tenant *t)
@@ -457,13 +452,13 @@ static void keys_rotate(struct req *r, const struct caller *who, struct tenant *
         if (PQstatus(r->db) != CONNECTION_OK)
             r->db_down = true;
         else
-            problem(r, 500, "key rotation failed");
+            admin_problem(r, 500, "key rotation failed");
         return;
     }
-    audit_change(r, t->id, who, "keys.rotate", kid);
-    if (!tx_commit(r, t->id))
+    admin_audit_change(r, t->id, who, "keys.rotate", kid);
+    if (!admin_tx_commit(r, t->id))
         return;
-    answer_json(r, 201, json_pack("{s:s, s:s}", "kid", kid, "alg", t->signing_alg));
+    admin_answer_json(r, 201, json_pack("{s:s, s:s}", "kid", kid, "alg", t->signing_alg));
 }
 
 /* ---------------------------------------------------------------- */
@@ -478,7 +473,7 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
     if (!uri || !resource_uri_valid(uri)) {
-        problem(r, 400, "uri must be an absolute URI without a fragment");
+        admin_problem(r, 400, "uri must be an absolute URI without a fragment");
         json_decref(b);
         return;
     }
@@ -502,16 +497,16 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
     }
     if (PQntuples(res) == 0) {
         db_rollback(r);
-        problem(r, 409, "this resource exists already");
+        admin_problem(r, 409, "this resource exists already");
         json_decref(b);
         return;
     }
     char *created = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-    audit_change(r, t->id, who, "resource.create", uri);
-    if (tx_commit(r, t->id)) {
+    admin_audit_change(r, t->id, who, "resource.create", uri);
+    if (admin_tx_commit(r, t->id)) {
         json_t *out = json_pack("{s:s, s:O, s:s}", "uri", uri, "scopes",
                                 sc ? sc : json_array(), "created_at", created);
-        answer_json(r, 201, out);
+        admin_answer_json(r, 201, out);
     }
     json_decref(b);
 }
@@ -535,7 +530,7 @@ static void resource_delete(struct req *r, const struct caller *who, struct tena
 {
     const char *uri = req_query_param(r, "uri");
     if (!uri) {
-        problem(r, 400, "the uri query parameter names the resource to delete");
+        admin_problem(r, 400, "the uri query parameter names the resource to delete");
         return;
     }
     if (db_begin(r) < 0)
@@ -548,11 +543,11 @@ static void resource_delete(struct req *r, const struct caller *who, struct tena
     }
     if (PQntuples(res) == 0) {
         db_rollback(r);
-        problem(r, 404, "no such resource");
+        admin_problem(r, 404, "no such resource");
         return;
     }
-    audit_change(r, t->id, who, "resource.delete", uri);
-    if (tx_commit(r, t->id))
+    admin_audit_change(r, t->id, who, "resource.delete", uri);
+    if (admin_tx_commit(r, t->id))
         resp_set(r, 204, NULL, NULL, 0);
 }
 
@@ -597,7 +592,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     if ((v = json_object_get(b, "client_name")) && !json_is_null(v)) {
         const char *s = json_string_value(v);
         if (!s || strlen(s) > 200 || !ok_plain(s)) {
-            problem(r, 400, "invalid_client_metadata: client_name");
+            admin_problem(r, 400, "invalid_client_metadata: client_name");
             return false;
         }
         f->client_name = s;
@@ -607,7 +602,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
         const char *s = json_string_value(v);
         if (!s || (strcmp(s, "client_secret_basic") && strcmp(s, "client_secret_post") &&
                    strcmp(s, "private_key_jwt") && strcmp(s, "none"))) {
-            problem(r, 400, "invalid_client_metadata: token_endpoint_auth_method");
+            admin_problem(r, 400, "invalid_client_metadata: token_endpoint_auth_method");
             return false;
         }
         f->method = s;
@@ -626,7 +621,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
          has_elem(gt, "urn:ietf:params:oauth:grant-type:token-exchange") ||
          has_elem(gt, "urn:openid:params:grant-type:ciba"))) {
         json_decref(default_gt);
-        problem(r, 400, "invalid_client_metadata: a public client may use only the "
+        admin_problem(r, 400, "invalid_client_metadata: a public client may use only the "
                         "authorization_code and refresh_token grants");
         return false;
     }
@@ -642,7 +637,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     if (ru) {
         if (!(f->redirect_uris = pg_str_array(r, ru, "redirect_uris", ok_redirect, 2000))) {
             resp_reset(r);
-            problem(r, 400, "invalid_redirect_uri: redirect URIs must be https, or http on a "
+            admin_problem(r, 400, "invalid_redirect_uri: redirect URIs must be https, or http on a "
                             "loopback host, without a fragment");
             return false;
         }
@@ -650,7 +645,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
         f->redirect_uris = "{}";
     }
     if (code && (!ru || json_array_size(ru) == 0)) {
-        problem(r, 400, "invalid_redirect_uri: the authorization_code grant needs redirect_uris");
+        admin_problem(r, 400, "invalid_redirect_uri: the authorization_code grant needs redirect_uris");
         return false;
     }
     struct {
@@ -677,7 +672,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
             json_t *e;
             json_array_foreach(l, k, e) if (!tenant_resource(t, json_string_value(e)))
             {
-                problem(r, 400, arena_sprintf(r->arena, "%s: %s is not a resource of this tenant",
+                admin_problem(r, 400, arena_sprintf(r->arena, "%s: %s is not a resource of this tenant",
                                               lists[i].name, json_string_value(e)));
                 return false;
             }
@@ -685,14 +680,14 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     }
     v = json_object_get(b, "may_impersonate");
     if (v && !json_is_boolean(v)) {
-        problem(r, 400, "may_impersonate must be a boolean");
+        admin_problem(r, 400, "may_impersonate must be a boolean");
         return false;
     }
     f->may_impersonate = json_is_true(v) ? "true" : "false";
     v = json_object_get(b, "jwks");
     if (v && !json_is_null(v)) {
         if (!json_is_object(v) || !json_is_array(json_object_get(v, "keys"))) {
-            problem(r, 400, "invalid_client_metadata: jwks must be a JWK Set");
+            admin_problem(r, 400, "invalid_client_metadata: jwks must be a JWK Set");
             return false;
         }
         char *s = json_dumps(v, JSON_COMPACT);
@@ -703,17 +698,17 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     if (v && !json_is_null(v)) {
         const char *s = json_string_value(v);
         if (!s || !redirect_uri_valid(s)) {
-            problem(r, 400, "invalid_client_metadata: jwks_uri must be https (or http on loopback)");
+            admin_problem(r, 400, "invalid_client_metadata: jwks_uri must be https (or http on loopback)");
             return false;
         }
         f->jwks_uri = s;
     }
     if (f->jwks && f->jwks_uri) {
-        problem(r, 400, "invalid_client_metadata: jwks and jwks_uri are mutually exclusive");
+        admin_problem(r, 400, "invalid_client_metadata: jwks and jwks_uri are mutually exclusive");
         return false;
     }
     if (!strcmp(f->method, "private_key_jwt") && !f->jwks && !f->jwks_uri) {
-        problem(r, 400, "invalid_client_metadata: private_key_jwt needs jwks or jwks_uri");
+        admin_problem(r, 400, "invalid_client_metadata: private_key_jwt needs jwks or jwks_uri");
         return false;
     }
     return true;
@@ -732,20 +727,20 @@ static void client_answer(struct req *r, struct tenant *t, const char *client_id
     if (!res)
         return;
     if (PQntuples(res) == 0) {
-        problem(r, 404, "no such client");
+        admin_problem(r, 404, "no such client");
         return;
     }
     json_error_t je;
     json_t *j = json_loads(PQgetvalue(res, 0, 0), 0, &je);
     if (!j) {
-        problem(r, 500, "client could not be rendered");
+        admin_problem(r, 500, "client could not be rendered");
         return;
     }
     if (secret) {
         json_object_set_new(j, "client_secret", json_string(secret));
         json_object_set_new(j, "client_secret_expires_at", json_integer(0));
     }
-    answer_json(r, status, j);
+    admin_answer_json(r, status, j);
 }
 
 static void client_create(struct req *r, const struct caller *who, struct tenant *t)
@@ -782,13 +777,13 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
               15, p)) {
         db_rollback(r);
         if (!r->db_down)
-            problem(r, 400, "invalid_client_metadata");
+            admin_problem(r, 400, "invalid_client_metadata");
         json_decref(b);
         return;
     }
-    audit_change(r, t->id, who, "client.create", client_id);
+    admin_audit_change(r, t->id, who, "client.create", client_id);
     json_decref(b);
-    if (!tx_commit(r, t->id))
+    if (!admin_tx_commit(r, t->id))
         return;
     client_answer(r, t, client_id, 201, hash_p ? secret : NULL);
 }
@@ -806,7 +801,7 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         return;
     }
     if (PQntuples(res) == 0) {
-        problem(r, 404, "no such client");
+        admin_problem(r, 404, "no such client");
         json_decref(b);
         return;
     }
@@ -816,7 +811,7 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
                         "client_id_issued_at"};
     for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
         if (json_object_get(b, ro[i])) {
-            problem(r, 400, arena_sprintf(r->arena, "%s cannot be changed", ro[i]));
+            admin_problem(r, 400, arena_sprintf(r->arena, "%s cannot be changed", ro[i]));
             json_decref(b);
             json_decref(cur);
             return;
@@ -856,12 +851,12 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         db_rollback(r);
         json_decref(cur);
         if (!r->db_down)
-            problem(r, 400, "invalid_client_metadata");
+            admin_problem(r, 400, "invalid_client_metadata");
         return;
     }
     json_decref(cur);
-    audit_change(r, t->id, who, "client.update", client_id);
-    if (!tx_commit(r, t->id))
+    admin_audit_change(r, t->id, who, "client.update", client_id);
+    if (!admin_tx_commit(r, t->id))
         return;
     client_answer(r, t, client_id, 200, new_secret ? secret : NULL);
 }
@@ -880,11 +875,11 @@ static void client_delete(struct req *r, const struct caller *who, struct tenant
     }
     if (PQntuples(res) == 0) {
         db_rollback(r);
-        problem(r, 404, "no such client");
+        admin_problem(r, 404, "no such client");
         return;
     }
-    audit_change(r, t->id, who, "client.delete", client_id);
-    if (tx_commit(r, t->id))
+    admin_audit_change(r, t->id, who, "client.delete", client_id);
+    if (admin_tx_commit(r, t->id))
         resp_set(r, 204, NULL, NULL, 0);
 }
 
@@ -932,7 +927,7 @@ static void user_answer(struct req *r, struct tenant *t, const char *username, i
     if (!res)
         return;
     if (PQntuples(res) == 0) {
-        problem(r, 404, "no such user");
+        admin_problem(r, 404, "no such user");
         return;
     }
     resp_json(r, status, strdup(PQgetvalue(res, 0, 0)));
@@ -956,15 +951,15 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
     const char *scopes = "{}";
     if (!username || !*username || strlen(username) > 200 || !ok_plain(username) ||
         strchr(username, '/')) {
-        problem(r, 400, "username must be 1 to 200 printable characters without '/'");
+        admin_problem(r, 400, "username must be 1 to 200 printable characters without '/'");
     } else if (!pw || !password_ok(pw)) {
-        problem(r, 400, "password must be 8 to 1024 characters");
+        admin_problem(r, 400, "password must be 8 to 1024 characters");
     } else if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
         /* answered */
     } else {
         char *hash = hash_password(r, pw);
         if (!hash) {
-            problem(r, 500, "password hashing failed");
+            admin_problem(r, 500, "password hashing failed");
         } else if (db_begin(r) == 0) {
             const char *p[4] = {t->id, username, hash, scopes};
             PGresult *res = db_q(r,
@@ -976,10 +971,10 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
                 db_rollback(r);
             } else if (PQntuples(res) == 0) {
                 db_rollback(r);
-                problem(r, 409, "a user with this username exists already");
+                admin_problem(r, 409, "a user with this username exists already");
             } else {
-                audit_change(r, t->id, who, "user.create", PQgetvalue(res, 0, 0));
-                if (tx_commit(r, t->id))
+                admin_audit_change(r, t->id, who, "user.create", PQgetvalue(res, 0, 0));
+                if (admin_tx_commit(r, t->id))
                     user_answer(r, t, username, 201);
             }
         }
@@ -997,7 +992,7 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     json_object_foreach(b, key, v) if (strcmp(key, "username") && strcmp(key, "password") &&
                                        strcmp(key, "scopes"))
     {
-        problem(r, 400, arena_sprintf(r->arena, "unknown or read-only field '%s'", key));
+        admin_problem(r, 400, arena_sprintf(r->arena, "unknown or read-only field '%s'", key));
         json_decref(b);
         return;
     }
@@ -1005,7 +1000,7 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     if ((v = json_object_get(b, "username"))) {
         nu = json_string_value(v);
         if (!nu || !*nu || strlen(nu) > 200 || !ok_plain(nu) || strchr(nu, '/')) {
-            problem(r, 400, "username must be 1 to 200 printable characters without '/'");
+            admin_problem(r, 400, "username must be 1 to 200 printable characters without '/'");
             json_decref(b);
             return;
         }
@@ -1013,12 +1008,12 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     if ((v = json_object_get(b, "password"))) {
         const char *pw = json_string_value(v);
         if (!pw || !password_ok(pw)) {
-            problem(r, 400, "password must be 8 to 1024 characters");
+            admin_problem(r, 400, "password must be 8 to 1024 characters");
             json_decref(b);
             return;
         }
         if (!(hash = hash_password(r, pw))) {
-            problem(r, 500, "password hashing failed");
+            admin_problem(r, 500, "password hashing failed");
             json_decref(b);
             return;
         }
@@ -1043,16 +1038,16 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
         bool conflict = !strncmp(db_last_sqlstate(r), "23", 2);
         db_rollback(r);
         if (conflict)
-            problem(r, 409, "a user with this username exists already");
+            admin_problem(r, 409, "a user with this username exists already");
         return;
     }
     if (PQntuples(res) == 0) {
         db_rollback(r);
-        problem(r, 404, "no such user");
+        admin_problem(r, 404, "no such user");
         return;
     }
-    audit_change(r, t->id, who, "user.update", PQgetvalue(res, 0, 0));
-    if (tx_commit(r, t->id))
+    admin_audit_change(r, t->id, who, "user.update", PQgetvalue(res, 0, 0));
+    if (admin_tx_commit(r, t->id))
         user_answer(r, t, nu ? nu : username, 200);
 }
 
@@ -1068,11 +1063,11 @@ static void user_delete(struct req *r, const struct caller *who, struct tenant *
     }
     if (PQntuples(res) == 0) {
         db_rollback(r);
-        problem(r, 404, "no such user");
+        admin_problem(r, 404, "no such user");
         return;
     }
-    audit_change(r, t->id, who, "user.delete", PQgetvalue(res, 0, 0));
-    if (tx_commit(r, t->id))
+    admin_audit_change(r, t->id, who, "user.delete", PQgetvalue(res, 0, 0));
+    if (admin_tx_commit(r, t->id))
         resp_set(r, 204, NULL, NULL, 0);
 }
 
@@ -1110,7 +1105,7 @@ static int segments(struct req *r, const char *path, char **seg, int max)
 
 static void method_not_allowed(struct req *r, const char *allow)
 {
-    problem(r, 405, "method not allowed here");
+    admin_problem(r, 405, "method not allowed here");
     resp_header(r, "Allow", allow);
 }
 
@@ -1118,13 +1113,13 @@ enum hres h_admin(struct req *r)
 {
     const char *prefix = "/admin/v1/";
     if (strncmp(r->path, prefix, strlen(prefix)) != 0) {
-        problem(r, 404, "no such endpoint");
+        admin_problem(r, 404, "no such endpoint");
         return H_DONE;
     }
     char *seg[8];
     int n = segments(r, r->path + strlen(prefix), seg, 8);
     if (n < 1 || strcmp(seg[0], "tenants") != 0) {
-        problem(r, 404, "no such endpoint");
+        admin_problem(r, 404, "no such endpoint");
         return H_DONE;
     }
     struct caller who;
@@ -1135,7 +1130,7 @@ enum hres h_admin(struct req *r)
         if (m == M_POST)
             tenant_create(r, &who);
         else if (!who.root)
-            problem(r, 404, "no such endpoint");
+            admin_problem(r, 404, "no such endpoint");
         else
             method_not_allowed(r, "POST");
         return H_DONE;
@@ -1145,7 +1140,7 @@ enum hres h_admin(struct req *r)
         return H_DONE;
     if (n == 2) {
         if (m == M_GET)
-            answer_json(r, 200, tenant_json(t));
+            admin_answer_json(r, 200, tenant_json(t));
         else if (m == M_PATCH)
             tenant_patch(r, &who, t);
         else
@@ -1183,6 +1178,8 @@ enum hres h_admin(struct req *r)
             client_delete(r, &who, t, seg[3]);
         else
             method_not_allowed(r, "GET, PATCH, DELETE");
+    } else if (!strcmp(coll, "consents") && n == 3) {
+        admin_consents(r, &who, t);
     } else if (!strcmp(coll, "users") && n == 3) {
         if (m == M_POST)
             user_create(r, &who, t);
@@ -1198,7 +1195,7 @@ enum hres h_admin(struct req *r)
         else
             method_not_allowed(r, "GET, PATCH, DELETE");
     } else {
-        problem(r, 404, "no such endpoint");
+        admin_problem(r, 404, "no such endpoint");
     }
     return H_DONE;
 }

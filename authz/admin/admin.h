@@ -6,6 +6,30 @@
 #define AUTHZ_ADMIN_H
 
 #include <stdbool.h>
+#include <jansson.h>
+
+struct req;
+struct tenant;
+
+/* Who is calling the admin API. */
+struct caller {
+    bool root;
+    const char *tenant_slug;   /* tenant admin: the only tenant reachable */
+    const char *who;           /* for audit: "root" or the client id */
+};
+
+/* RFC 9457 problem answer. */
+void admin_problem(struct req *r, int status, const char *detail);
+/* JSON answer (takes the reference). */
+void admin_answer_json(struct req *r, int status, json_t *j);
+/* Adds an admin.changed audit row for this change. */
+void admin_audit_change(struct req *r, const char *tenant_id, const struct caller *who,
+                        const char *action, const char *target);
+/* Flushes audit rows, commits, and drops this node's cache of the tenant. */
+bool admin_tx_commit(struct req *r, const char *tenant_id);
+
+/* GET/DELETE /admin/v1/tenants/{t}/consents?user=&client= (admin/consents.c) */
+void admin_consents(struct req *r, const struct caller *who, struct tenant *t);
 
 /* RFC 8252 / RFC 9700: https, or http on a loopback host; no fragment. */
 bool redirect_uri_valid(const char *uri);

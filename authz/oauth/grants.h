@@ -1,0 +1,59 @@
+/*
+ * grants.h: token families and their state (storage/grants.c), and the
+ * in-memory revocation set every authzd keeps in step through NOTIFY
+ * authz_revoke (authz/revset.c).
+ *
+ * A grant is one authorization by a person (a code flow, later a session
+ * grant); every token issued under it belongs to its family. Access tokens
+ * carry the grant in their jti as "<grant id>.<random>", so that revoking
+ * the grant (code replay, refresh reuse, consent withdrawn, session revoked)
+ * makes each of them inactive without a list of tokens.
+ */
+#ifndef AUTHZ_GRANTS_H
+#define AUTHZ_GRANTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+
+struct req;
+struct tenant;
+struct client;
+
+/* ---- revocation set (revset.c) ---- */
+enum rev_kind { REV_JTI = 0, REV_GRANT = 1, REV_SESSION = 2 };
+void revset_add(const char *tenant_id, enum rev_kind kind, const char *value, int64_t expires_at);
+bool revset_has(const char *tenant_id, enum rev_kind kind, const char *value);
+/* Replaces the whole set with what the database holds (at start and after a
+ * lost LISTEN connection). 0 or -1. */
+int revset_reload(PGconn *c);
+/* Applies one authz_revoke notification payload. */
+void revset_notify(const char *payload);
+/* Drops entries whose tokens have all expired. */
+void revset_prune(int64_t now);
+const char *rev_kind_name(enum rev_kind k);
+
+/* ---- storage (storage/grants.c); all on r->db, inside the caller's
+ * transaction when one is open ---- */
+
+/* Creates a grant; id_out gets its id (23 bytes). 0 or -1. scopes and
+ * resources are PostgreSQL text[] literals. */
+int grant_create(struct req *r, const char *tenant_id, const char *client_id, const char *user_id,
+                 const char *kind, const char *scopes_pg, const char *resources_pg,
+                 int64_t auth_time, int64_t expires_at, char id_out[32]);
+
+/* Revokes a grant and its refresh tokens, records the revocation for every
+ * authzd (kept until expires_at) and adds it to the local set. 0 or -1. */
+int grant_revoke(struct req *r, const char *tenant_id, const char *grant_id, const char *reason,
+                 int64_t expires_at);
+
+/* Records the revocation of one access token (jti) until its exp. */
+int jti_revoke(struct req *r, const char *tenant_id, const char *jti, int64_t exp);
+
+/* Issues an authorization code (RFC 6749 §4.1.2, ≤ 60 s, single use) for a
+ * new grant. code_out gets the code (44 bytes). 0 or -1. */
+int code_issue(struct req *r, const char *tenant_id, const char *client_id, const char *user_id,
+               const char *redirect_uri, const char *code_challenge, const char *scopes_pg,
+               const char *resources_pg, int64_t auth_time, char code_out[64]);
+
+#endif
