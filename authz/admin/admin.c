@@ -299,8 +299,11 @@ static void tenant_create(struct req *r, const struct caller *who)
     if (!b)
         return;
     const char *slug = json_string_value(json_object_get(b, "slug"));
-    const char *dn = json_string_value(json_object_get(b, "display_name"));
-    if (!slug || !slug_ok(slug)) {
+    json_t *dnv = json_object_get(b, "display_name");
+    const char *dn = json_string_value(dnv);
+    if (dnv && !json_is_string(dnv)) {
+        admin_problem(r, 400, "display_name must be a string");
+    } else if (!slug || !slug_ok(slug)) {
         admin_problem(r, 400, "slug must match [a-z0-9][a-z0-9-]{0,62}");
     } else if (dn && (!*dn || strlen(dn) > 200 || !ok_plain(dn))) {
         admin_problem(r, 400, "display_name must be 1 to 200 printable characters");
@@ -1178,6 +1181,8 @@ enum hres h_admin(struct req *r)
             client_delete(r, &who, t, seg[3]);
         else
             method_not_allowed(r, "GET, PATCH, DELETE");
+    } else if (!strcmp(coll, "audit") && n == 3) {
+        admin_audit(r, &who, t);
     } else if (!strcmp(coll, "consents") && n == 3) {
         admin_consents(r, &who, t);
     } else if (!strcmp(coll, "users") && n == 3) {

@@ -28,6 +28,8 @@ void admin_audit_change(struct req *r, const char *tenant_id, const struct calle
 /* Flushes audit rows, commits, and drops this node's cache of the tenant. */
 bool admin_tx_commit(struct req *r, const char *tenant_id);
 
+/* GET /admin/v1/tenants/{t}/audit (admin/audit.c) */
+void admin_audit(struct req *r, const struct caller *who, struct tenant *t);
 /* GET/DELETE /admin/v1/tenants/{t}/consents?user=&client= (admin/consents.c) */
 void admin_consents(struct req *r, const struct caller *who, struct tenant *t);
 

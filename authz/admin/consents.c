@@ -35,7 +35,7 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
 {
     const char *user = req_query_param(r, "user");
     const char *client = req_query_param(r, "client");
-    if (r->query && ((strstr(r->query, "user=") && !user) || (strstr(r->query, "client=") && !client))) {
+    if ((!user && req_query_has(r, "user")) || (!client && req_query_has(r, "client"))) {
         admin_problem(r, 400, "malformed query parameter");
         return;
     }

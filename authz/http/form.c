@@ -117,3 +117,11 @@ int form_get_all(struct arena *a, const struct form *f, const char *name, const 
     *out = v;
     return n;
 }
+
+bool form_present(const struct form *f, const char *name)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->params[i].name, name) == 0)
+            return true;
+    return false;
+}

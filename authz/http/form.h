@@ -8,6 +8,7 @@
 #ifndef AUTHZ_FORM_H
 #define AUTHZ_FORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena;
@@ -26,6 +27,8 @@ struct form {
  * message fit for error_description. Parameters with an empty value are
  * treated as absent (RFC 6749 §3.1). */
 int form_parse(struct arena *a, const char *body, size_t len, struct form *f, const char **why);
+/* true when name was sent at all, even with an empty value */
+bool form_present(const struct form *f, const char *name);
 /* The value of name, or NULL. */
 const char *form_get(const struct form *f, const char *name);
 /* Every value of a repeatable parameter; returns the count, *out in arena. */

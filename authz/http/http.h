@@ -96,6 +96,8 @@ const char *req_header(const struct req *r, const char *lname);
 /* Query parameter by name from the raw query (first occurrence), decoded into
  * the arena; NULL when absent or malformed. */
 const char *req_query_param(struct req *r, const char *name);
+/* true when the query names the parameter at all (even empty/malformed) */
+bool req_query_has(const struct req *r, const char *name);
 /* Cookie value by name, NULL when absent. */
 const char *req_cookie(struct req *r, const char *name);
 

@@ -55,7 +55,7 @@ struct loop {
     struct conn *conns;   /* every open connection of this loop */
 };
 
-enum conn_state { CS_HEAD, CS_BODY, CS_BUSY, CS_WRITING };
+enum conn_state { CS_HEAD, CS_BODY, CS_BUSY, CS_WRITING, CS_LINGER };
 
 struct conn {
     struct loop *loop;
@@ -143,6 +143,17 @@ const char *req_query_param(struct req *r, const char *name)
         p = amp + 1;
     }
     return NULL;
+}
+
+bool req_query_has(const struct req *r, const char *name)
+{
+    if (!r->query)
+        return false;
+    size_t nl = strlen(name);
+    for (const char *p = r->query; p; p = strchr(p, '&'), p = p ? p + 1 : NULL)
+        if (strncmp(p, name, nl) == 0 && (p[nl] == '=' || p[nl] == '&' || p[nl] == '\0'))
+            return true;
+    return false;
 }
 
 const char *req_cookie(struct req *r, const char *name)
@@ -686,8 +697,12 @@ static void conn_advance(struct conn *c)
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
     struct conn *c = arg;
+    if (c->state == CS_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     if (c->state == CS_BUSY || c->state == CS_WRITING)
         return; /* parsed once the answer has been written */
     if (c->state == CS_HEAD && c->req == NULL)
@@ -705,6 +720,19 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
     if (r) {
         free(r->resp_body);
         arena_free(r->arena);
+    }
+    if (c->close_after) {
+        /* RFC 9112 §9.6: after an error answer to a request whose body was
+         * not read, close the write side and discard what the client still
+         * sends for a moment, so that a reset does not destroy the answer */
+        shutdown(bufferevent_getfd(bev), SHUT_WR);
+        c->state = CS_LINGER;
+        struct timeval lt = {2, 0};
+        bufferevent_set_timeouts(bev, &lt, NULL);
+        bufferevent_disable(bev, EV_WRITE);
+        bufferevent_enable(bev, EV_READ);
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        return;
     }
     if (!c->keepalive || c->loop->draining) {
         conn_free(c);

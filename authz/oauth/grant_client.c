@@ -35,6 +35,11 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
     const char **res;
     int nres = form_get_all(r->arena, f, "resource", &res);
     const struct resource *target = NULL;
+    /* a resource parameter sent empty is malformed, not absent */
+    if (nres == 0 && form_present(f, "resource")) {
+        resp_oauth_error(r, 400, "invalid_target", "resource must be an absolute URI");
+        return H_DONE;
+    }
     if (nres > 1) {
         resp_oauth_error(r, 400, "invalid_target", "ask for one resource per access token");
         return H_DONE;
@@ -74,6 +79,14 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
         return H_DONE;
     }
     if (!scope_param)
+        want = ceiling;
+    /* SPEC §2: authz issues no ID tokens; `openid` is accepted and ignored */
+    for (int i = 0; i < want.n; i++)
+        if (!strcmp(want.v[i], "openid")) {
+            want.v[i] = want.v[--want.n];
+            i--;
+        }
+    if (scope_param && want.n == 0)
         want = ceiling;
     if (!scope_subset(&want, &ceiling) || want.n == 0) {
         resp_oauth_error(r, 400, "invalid_scope",

@@ -1,0 +1,116 @@
+/*
+ * audit.c: GET /admin/v1/tenants/{t}/audit — the tenant's audit trail,
+ * newest first, filtered by time, person, client, session and event, paged
+ * with an opaque keyset cursor (the position of the last row returned).
+ */
+#include "admin/admin.h"
+#include "storage/db.h"
+#include "storage/store.h"
+#include "crypto/crypto.h"
+#include "http/http.h"
+#include "cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
+{
+    (void)who;
+    if (r->method != M_GET) {
+        admin_problem(r, 405, "method not allowed here");
+        resp_header(r, "Allow", "GET");
+        return;
+    }
+    static const char *known[] = {"since", "until", "user", "client", "session", "event",
+                                  "limit", "cursor"};
+    const char *v[8];
+    for (int i = 0; i < 8; i++) {
+        v[i] = req_query_param(r, known[i]);
+        if (!v[i] && req_query_has(r, known[i])) {
+            admin_problem(r, 400, arena_sprintf(r->arena, "malformed or empty %s", known[i]));
+            return;
+        }
+    }
+    long limit = 100;
+    if (v[6]) {
+        char *end;
+        limit = strtol(v[6], &end, 10);
+        if (*end || end == v[6] || limit < 1 || limit > 1000) {
+            admin_problem(r, 400, "limit must be a whole number from 1 to 1000");
+            return;
+        }
+    }
+    const char *cur_at = NULL, *cur_id = NULL;
+    if (v[7]) {
+        char buf[128];
+        ssize_t n = b64url_decode(v[7], strlen(v[7]), buf, sizeof buf - 1);
+        char *colon = n > 0 ? memchr(buf, ':', (size_t)n) : NULL;
+        if (!colon) {
+            admin_problem(r, 400, "malformed cursor");
+            return;
+        }
+        buf[n] = '\0';
+        *colon = '\0';
+        for (char *p = buf; *p; p++)
+            if ((*p < '0' || *p > '9') && *p != '-')
+                colon = NULL;
+        for (char *p = colon ? colon + 1 : buf; colon && *p; p++)
+            if (*p < '0' || *p > '9')
+                colon = NULL;
+        if (!colon) {
+            admin_problem(r, 400, "malformed cursor");
+            return;
+        }
+        cur_at = arena_strdup(r->arena, buf);
+        cur_id = arena_strdup(r->arena, colon + 1);
+    }
+    char lim[16];
+    snprintf(lim, sizeof lim, "%ld", limit + 1);
+    const char *p[10] = {t->id, v[0], v[1], v[2], v[3], v[4], v[5], cur_at, cur_id, lim};
+    PGresult *res = db_q(
+        r,
+        "SELECT json_build_object('id', id::text, 'at', " SQL_TS("at") ", 'event', event, "
+        "'outcome', outcome, 'client_id', client_id, 'subject', subject, 'actor_chain', "
+        "actor_chain, 'session_id', session_id, 'resources', resources, 'scope', scope, "
+        "'reason', reason, 'request_id', request_id, 'source', source, 'details', details)::text, "
+        "(extract(epoch from at) * 1000000)::bigint, id FROM audit "
+        "WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR at >= $2::timestamptz) "
+        "AND ($3::timestamptz IS NULL OR at < $3::timestamptz) "
+        "AND ($4::text IS NULL OR subject = $4) AND ($5::text IS NULL OR client_id = $5) "
+        "AND ($6::text IS NULL OR session_id = $6) AND ($7::text IS NULL OR event = $7) "
+        "AND ($8::bigint IS NULL OR ((extract(epoch from at) * 1000000)::bigint, id) < "
+        "($8::bigint, $9::bigint)) "
+        "ORDER BY (extract(epoch from at) * 1000000)::bigint DESC, id DESC LIMIT $10::int",
+        10, p);
+    if (!res) {
+        if (!r->db_down)
+            admin_problem(r, 400, "malformed since or until (RFC 3339 expected)");
+        return;
+    }
+    int n = PQntuples(res);
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "{\"events\":[");
+    int shown = n > limit ? (int)limit : n;
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            sb_putc(&sb, ',');
+        sb_puts(&sb, PQgetvalue(res, i, 0));
+    }
+    sb_puts(&sb, "],\"next_cursor\":");
+    if (n > limit) {
+        char raw[80], enc[120];
+        int l = snprintf(raw, sizeof raw, "%s:%s", PQgetvalue(res, shown - 1, 1),
+                         PQgetvalue(res, shown - 1, 2));
+        b64url_encode(raw, (size_t)l, enc);
+        sb_json_str(&sb, enc);
+    } else {
+        sb_puts(&sb, "null");
+    }
+    sb_putc(&sb, '}');
+    size_t len;
+    char *body = sb_steal(&sb, &len);
+    resp_set(r, 200, "application/json", body, len);
+    resp_header(r, "Cache-Control", "no-store");
+}
