@@ -9,6 +9,7 @@
 #include "cache.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void ts(char *buf, size_t n, int64_t t)
@@ -97,4 +98,175 @@ int code_issue(struct req *r, const char *tenant_id, const char *client_id, cons
                 10, v)
                ? 0
                : -1;
+}
+
+/* Parses a PostgreSQL text[] literal into the arena. */
+static int arena_array(struct req *r, const char *lit, const char ***out)
+{
+    *out = NULL;
+    if (!lit || lit[0] != '{')
+        return 0;
+    int cap = 1;
+    for (const char *p = lit; *p; p++)
+        if (*p == ',')
+            cap++;
+    const char **v = arena_alloc(r->arena, sizeof(char *) * (size_t)(cap + 1));
+    int n = 0;
+    const char *p = lit + 1;
+    while (*p && *p != '}') {
+        struct strbuf sb;
+        sb_init(&sb);
+        if (*p == '"') {
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1])
+                    p++;
+                sb_putc(&sb, *p++);
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p && *p != ',' && *p != '}')
+                sb_putc(&sb, *p++);
+        }
+        v[n++] = arena_strdup(r->arena, sb.buf ? sb.buf : "");
+        sb_free(&sb);
+        if (*p == ',')
+            p++;
+    }
+    *out = v;
+    return n;
+}
+
+static const char *col(struct req *r, PGresult *res, int c)
+{
+    return PQgetisnull(res, 0, c) ? NULL : arena_strdup(r->arena, PQgetvalue(res, 0, c));
+}
+
+int code_take(struct req *r, const char *tenant_id, const char *code, struct grant_row *out)
+{
+    memset(out, 0, sizeof *out);
+    char hash[CRYPTO_SECRET_HASH_HEX + 1];
+    crypto_secret_hash(g_secret_pepper, code, strlen(code), hash);
+    const char *v[2] = {tenant_id, hash};
+    PGresult *res = db_q(r,
+                         "SELECT c.grant_id, c.client_id, c.user_id, c.redirect_uri, "
+                         "c.code_challenge, c.scopes::text, c.resources::text, "
+                         "extract(epoch from c.auth_time)::bigint, c.used_at IS NOT NULL, "
+                         "c.expires_at <= now(), g.revoked_at IS NOT NULL, u.scopes::text "
+                         "FROM auth_codes c JOIN grants g ON g.id = c.grant_id "
+                         "JOIN users u ON u.id = c.user_id "
+                         "WHERE c.tenant_id = $1 AND c.code_hash = $2 FOR UPDATE OF c",
+                         2, v);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return 0;
+    out->grant_id = col(r, res, 0);
+    out->client_id = col(r, res, 1);
+    out->user_id = col(r, res, 2);
+    out->redirect_uri = col(r, res, 3);
+    out->code_challenge = col(r, res, 4);
+    out->scopes_pg = col(r, res, 5);
+    out->resources_pg = col(r, res, 6);
+    out->auth_time = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
+    out->used = PQgetvalue(res, 0, 8)[0] == 't';
+    out->expired = PQgetvalue(res, 0, 9)[0] == 't';
+    out->revoked = PQgetvalue(res, 0, 10)[0] == 't';
+    out->nscopes = arena_array(r, out->scopes_pg, &out->scopes);
+    out->nresources = arena_array(r, out->resources_pg, &out->resources);
+    out->nuser_scopes = arena_array(r, PQgetvalue(res, 0, 11), &out->user_scopes);
+    if (!out->used && !db_q(r, "UPDATE auth_codes SET used_at = now() WHERE code_hash = $2 AND tenant_id = $1", 2, v))
+        return -1;
+    return 1;
+}
+
+int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
+                  const char *client_id, const char *scopes_pg, const char *resources_pg,
+                  int64_t expires_at, char token_out[64])
+{
+    char rnd[48];
+    crypto_random_id(rnd, 32);
+    snprintf(token_out, 64, "azrt_%s", rnd);
+    char hash[CRYPTO_SECRET_HASH_HEX + 1], ex[24];
+    crypto_secret_hash(g_secret_pepper, token_out, strlen(token_out), hash);
+    ts(ex, sizeof ex, expires_at);
+    const char *v[7] = {hash, tenant_id, grant_id, client_id, scopes_pg,
+                        resources_pg ? resources_pg : "{}", ex};
+    return db_q(r,
+                "INSERT INTO refresh_tokens (token_hash, tenant_id, grant_id, client_id, scopes, "
+                "resources, expires_at) VALUES ($1, $2, $3, $4, $5::text[], $6::text[], "
+                "to_timestamp($7::bigint))",
+                7, v)
+               ? 0
+               : -1;
+}
+
+int refresh_take(struct req *r, const char *tenant_id, const char *token, struct grant_row *out)
+{
+    memset(out, 0, sizeof *out);
+    char hash[CRYPTO_SECRET_HASH_HEX + 1];
+    crypto_secret_hash(g_secret_pepper, token, strlen(token), hash);
+    const char *v[2] = {tenant_id, hash};
+    PGresult *res = db_q(r,
+                         "SELECT t.grant_id, t.client_id, g.user_id, t.scopes::text, "
+                         "t.resources::text, extract(epoch from g.auth_time)::bigint, "
+                         "t.rotated_at IS NOT NULL, t.expires_at <= now() OR "
+                         "coalesce(g.expires_at <= now(), false), "
+                         "t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL, u.scopes::text, "
+                         "extract(epoch from g.expires_at)::bigint, "
+                         "CASE WHEN g.kind = 'ciba' THEN g.id END "
+                         "FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id "
+                         "LEFT JOIN users u ON u.id = g.user_id "
+                         "WHERE t.tenant_id = $1 AND t.token_hash = $2 FOR UPDATE OF t",
+                         2, v);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return 0;
+    out->grant_id = col(r, res, 0);
+    out->client_id = col(r, res, 1);
+    out->user_id = col(r, res, 2);
+    out->scopes_pg = col(r, res, 3);
+    out->resources_pg = col(r, res, 4);
+    out->auth_time = PQgetisnull(res, 0, 5) ? 0 : strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    out->used = PQgetvalue(res, 0, 6)[0] == 't';
+    out->expired = PQgetvalue(res, 0, 7)[0] == 't';
+    out->revoked = PQgetvalue(res, 0, 8)[0] == 't';
+    out->nscopes = arena_array(r, out->scopes_pg, &out->scopes);
+    out->nresources = arena_array(r, out->resources_pg, &out->resources);
+    out->nuser_scopes = PQgetisnull(res, 0, 9) ? -1 : arena_array(r, PQgetvalue(res, 0, 9), &out->user_scopes);
+    out->grant_expires_at = PQgetisnull(res, 0, 10) ? 0 : strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+    out->sid = col(r, res, 11);
+    return 1;
+}
+
+int refresh_mark_rotated(struct req *r, const char *tenant_id, const char *token)
+{
+    char hash[CRYPTO_SECRET_HASH_HEX + 1];
+    crypto_secret_hash(g_secret_pepper, token, strlen(token), hash);
+    const char *v[2] = {tenant_id, hash};
+    return db_q(r, "UPDATE refresh_tokens SET rotated_at = now() WHERE tenant_id = $1 AND token_hash = $2",
+                2, v)
+               ? 0
+               : -1;
+}
+
+void grant_jti(const char *grant_id, char out[64])
+{
+    char rnd[32];
+    crypto_random_id(rnd, 12);
+    snprintf(out, 64, "%s.%s", grant_id, rnd);
+}
+
+void jti_grant(const char *jti, char out[32])
+{
+    const char *dot = strchr(jti, '.');
+    size_t n = dot ? (size_t)(dot - jti) : 0;
+    if (n == 0 || n >= 32) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, jti, n);
+    out[n] = '\0';
 }

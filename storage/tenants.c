@@ -123,13 +123,19 @@ static char *render_metadata(const struct tenant *t)
     } while (0)
     EP("token_endpoint", "/oauth2/token");
     EP("jwks_uri", "/oauth2/jwks");
+    EP("introspection_endpoint", "/oauth2/introspect");
+    EP("revocation_endpoint", "/oauth2/revoke");
 #undef EP
-    static const char *grants[] = {"client_credentials"};
+    static const char *grants[] = {"authorization_code", "refresh_token", "client_credentials"};
     sb_puts(&sb, ",\"grant_types_supported\":");
-    json_str_array(&sb, grants, 1);
-    static const char *auth[] = {"client_secret_basic", "client_secret_post"};
+    json_str_array(&sb, grants, 3);
+    static const char *auth[] = {"client_secret_basic", "client_secret_post", "none"};
     sb_puts(&sb, ",\"token_endpoint_auth_methods_supported\":");
+    json_str_array(&sb, auth, 3);
+    sb_puts(&sb, ",\"introspection_endpoint_auth_methods_supported\":");
     json_str_array(&sb, auth, 2);
+    sb_puts(&sb, ",\"revocation_endpoint_auth_methods_supported\":");
+    json_str_array(&sb, auth, 3);
     sb_puts(&sb, ",\"response_types_supported\":[\"code\"]");
     sb_puts(&sb, ",\"code_challenge_methods_supported\":[\"S256\"]");
     sb_puts(&sb, ",\"authorization_response_iss_parameter_supported\":true");

@@ -30,6 +30,8 @@ static const struct route R_METADATA = {"metadata", M_GET, RK_OAUTH, false, h_me
 static const struct route R_JWKS = {"jwks", M_GET, RK_OAUTH, false, h_jwks};
 static const struct route R_TOKEN = {"token", M_POST, RK_OAUTH, false, h_token};
 static const struct route R_ADMIN = {"admin", M_OTHER, RK_ADMIN, true, h_admin};
+static const struct route R_INTROSPECT = {"introspect", M_POST, RK_OAUTH, false, h_introspect};
+static const struct route R_REVOKE = {"revoke", M_POST, RK_OAUTH, false, h_revoke};
 
 void req_release_refs(struct req *r)
 {
@@ -115,6 +117,10 @@ static const struct route *match(struct req *r)
         return &R_TOKEN;
     if (!strcmp(rest, "/oauth2/jwks"))
         return &R_JWKS;
+    if (!strcmp(rest, "/oauth2/introspect"))
+        return &R_INTROSPECT;
+    if (!strcmp(rest, "/oauth2/revoke"))
+        return &R_REVOKE;
     return NULL;
 }
 

@@ -15,6 +15,8 @@ enum hres h_metadata(struct req *r);
 enum hres h_jwks(struct req *r);
 enum hres h_token(struct req *r);
 enum hres h_admin(struct req *r);
+enum hres h_introspect(struct req *r);
+enum hres h_revoke(struct req *r);
 
 /* Loads r->tenant from params[0]; when it is unknown sets 404 (or the
  * database failure) and leaves r->tenant NULL. */

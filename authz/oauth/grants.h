@@ -56,4 +56,37 @@ int code_issue(struct req *r, const char *tenant_id, const char *client_id, cons
                const char *redirect_uri, const char *code_challenge, const char *scopes_pg,
                const char *resources_pg, int64_t auth_time, char code_out[64]);
 
+/* A redeemed authorization code or a presented refresh token, with the
+ * state of its grant. Strings live in the request's arena. */
+struct grant_row {
+    const char *grant_id, *client_id, *user_id, *redirect_uri, *code_challenge;
+    const char *scopes_pg, *resources_pg;     /* as stored (text[] literals) */
+    const char **scopes, **resources, **user_scopes;
+    int nscopes, nresources, nuser_scopes;
+    int64_t auth_time, grant_expires_at;      /* 0 = none */
+    bool used;            /* code already redeemed / refresh token already rotated */
+    bool expired;
+    bool revoked;         /* the token or its grant is revoked */
+    const char *sid;      /* session id for session grants, else NULL */
+};
+
+/* Takes a code for redemption: locks its row (inside the caller's
+ * transaction) and marks it used. 1 found, 0 no such code, -1 db failure. */
+int code_take(struct req *r, const char *tenant_id, const char *code, struct grant_row *out);
+
+#define REFRESH_TTL (30 * 24 * 3600)
+/* Issues a refresh token of a grant; token_out gets it (64 bytes). */
+int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
+                  const char *client_id, const char *scopes_pg, const char *resources_pg,
+                  int64_t expires_at, char token_out[64]);
+/* Looks a refresh token up, locking it. 1 found, 0 not, -1 db failure. */
+int refresh_take(struct req *r, const char *tenant_id, const char *token, struct grant_row *out);
+/* Marks a refresh token rotated (used). */
+int refresh_mark_rotated(struct req *r, const char *tenant_id, const char *token);
+
+/* jti of an access token of a grant: "<grant id>.<random>" */
+void grant_jti(const char *grant_id, char out[64]);
+/* The grant id named in a jti, into out (or "" when the jti names none). */
+void jti_grant(const char *jti, char out[32]);
+
 #endif

@@ -23,7 +23,10 @@ int mint_access_token(struct req *r, const struct tenant *t, const struct token_
     long exp = now + t->access_token_ttl;
     if (c->exp_cap && exp > c->exp_cap)
         exp = c->exp_cap;
-    crypto_random_id(out->jti, 16);
+    if (c->jti)
+        snprintf(out->jti, sizeof out->jti, "%s", c->jti);
+    else
+        crypto_random_id(out->jti, 16);
     out->iat = now;
     out->exp = exp;
     struct strbuf sb;

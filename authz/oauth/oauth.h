@@ -28,11 +28,12 @@ struct token_claims {
     const char *act_json;      /* raw JSON object, or NULL */
     long auth_time;            /* 0: omitted */
     long exp_cap;              /* 0: none; otherwise exp <= exp_cap */
+    const char *jti;           /* NULL: a random one */
 };
 
 struct minted {
     char *token;               /* arena */
-    char jti[32];
+    char jti[64];
     long iat, exp;
 };
 
@@ -44,6 +45,9 @@ int mint_access_token(struct req *r, const struct tenant *t, const struct token_
  * published key, typ at+jwt, iss, exp. Returns the claims (caller decrefs)
  * or NULL with *why set. */
 json_t *access_token_verify(const struct tenant *t, const char *token, const char **why);
+/* access_token_verify, plus: not revoked (token, grant or session), through
+ * a cache of verified tokens (oauth/introspect.c). */
+json_t *access_token_active(const struct tenant *t, const char *token);
 /* The tenant slug named by a token's iss (without verifying it), or NULL. */
 char *access_token_tenant_slug(struct req *r, const char *token);
 
@@ -51,6 +55,29 @@ char *access_token_tenant_slug(struct req *r, const char *token);
 void token_response(struct req *r, const struct minted *m, const char *scope,
                     const char *refresh_token, const char *extra_json_members);
 
+struct grant_row;
+struct scopeset;
+struct issued {
+    struct minted access;
+    char refresh[64];          /* "" when no refresh token was issued */
+    const char *scope;
+};
+/* Issues the tokens of a person's grant (oauth/issue.c): on r->db, inside
+ * the caller's transaction; adds the token.issued / token.refreshed audit
+ * row. 0, or -1 (answer or r->db_down set). */
+int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud,
+                       const struct scopeset *narrow, const char *grant_type, struct issued *out);
+
+/* Checks the content type and parses the form body of a POST endpoint;
+ * false with the error answer set when it is not acceptable. */
+bool oauth_form(struct req *r, struct form *f);
+
 enum hres grant_client_credentials(struct req *r, const struct form *f);
+enum hres grant_authorization_code(struct req *r, const struct form *f);
+enum hres grant_refresh_token(struct req *r, const struct form *f);
+
+/* RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, with the verifier's
+ * syntax checked (43-128 unreserved characters). policy/pkce.c */
+bool pkce_verify_s256(const char *verifier, const char *challenge);
 
 #endif

@@ -7,6 +7,7 @@
 #include "oauth/oauth.h"
 #include "http/routes.h"
 #include "cache.h"
+#include "storage/db.h"
 
 #include <string.h>
 #include <strings.h>
@@ -24,32 +25,45 @@ static bool is_form(const struct req *r)
     return ct[l] == '\0' || ct[l] == ';' || ct[l] == ' ';
 }
 
+bool oauth_form(struct req *r, struct form *f)
+{
+    if (!is_form(r)) {
+        resp_oauth_error(r, 400, "invalid_request",
+                         "the body must be application/x-www-form-urlencoded");
+        return false;
+    }
+    const char *why;
+    if (form_parse(r->arena, r->body, r->body_len, f, &why) < 0) {
+        resp_oauth_error(r, 400, "invalid_request", why);
+        return false;
+    }
+    return true;
+}
+
 enum hres h_token(struct req *r)
 {
     if (req_tenant(r) == H_BLOCK)
         return H_BLOCK;
     if (!r->tenant)
         return H_DONE;
-    if (!is_form(r)) {
-        resp_oauth_error(r, 400, "invalid_request",
-                         "the body must be application/x-www-form-urlencoded");
-        return H_DONE;
-    }
     struct form f;
-    const char *why;
-    if (form_parse(r->arena, r->body, r->body_len, &f, &why) < 0) {
-        resp_oauth_error(r, 400, "invalid_request", why);
+    if (!oauth_form(r, &f))
         return H_DONE;
-    }
     const char *gt = form_get(&f, "grant_type");
     if (!gt) {
         resp_oauth_error(r, 400, "invalid_request", "grant_type is required");
         return H_DONE;
     }
-    /* RFC 6749 §5.2: unsupported_grant_type is answered before client
-     * authentication only for grants this server does not know at all */
-    bool known = strcmp(gt, "client_credentials") == 0;
-    if (!known) {
+    enum hres (*grant)(struct req *, const struct form *) = NULL;
+    if (!strcmp(gt, "client_credentials"))
+        grant = grant_client_credentials;
+    else if (!strcmp(gt, "authorization_code"))
+        grant = grant_authorization_code;
+    else if (!strcmp(gt, "refresh_token"))
+        grant = grant_refresh_token;
+    if (!grant) {
+        /* RFC 6749 §5.2: unsupported_grant_type for a grant this server does
+         * not support at all */
         resp_oauth_error(r, 400, "unsupported_grant_type", "this grant type is not supported");
         return H_DONE;
     }
@@ -58,5 +72,17 @@ enum hres h_token(struct req *r)
     if (!r->client)
         return H_DONE;
     r->log_client = r->client->client_id;
-    return grant_client_credentials(r, &f);
+    /* RFC 6749 §5.2 unauthorized_client: "The authenticated client is not
+     * authorized to use this authorization grant type." */
+    if (!strlist_has(&r->client->grant_types, gt)) {
+        resp_oauth_error(r, 400, "unauthorized_client", "this client may not use this grant type");
+        struct audit_event *e = audit_add(r, "token.issued", false);
+        e->reason = "unauthorized_client";
+        e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\"}",
+                                   !strcmp(gt, "client_credentials") ? "client_credentials"
+                                   : !strcmp(gt, "authorization_code") ? "authorization_code"
+                                                                       : "refresh_token");
+        return H_DONE;
+    }
+    return grant(r, &f);
 }

@@ -1,0 +1,134 @@
+/*
+ * grant_code.c: the authorization code grant at the token endpoint
+ * (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.6, and OAuth 2.1). The code is
+ * taken under a row lock in one transaction with everything it issues, so a
+ * code can be redeemed once; a replayed code revokes every token issued from
+ * it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+ */
+#include "oauth/oauth.h"
+#include "oauth/grants.h"
+#include "policy/scope.h"
+#include "storage/db.h"
+#include "http/metrics.h"
+#include "cache.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static enum hres invalid_grant(struct req *r, const char *why)
+{
+    db_rollback(r);
+    resp_oauth_error(r, 400, "invalid_grant", why);
+    return H_DONE;
+}
+
+enum hres grant_authorization_code(struct req *r, const struct form *f)
+{
+    if (!r->can_block)
+        return H_BLOCK; /* the code lives in the database */
+    struct tenant *t = r->tenant;
+    struct client *c = r->client;
+    const char *code = form_get(f, "code");
+    const char *redirect_uri = form_get(f, "redirect_uri");
+    const char *verifier = form_get(f, "code_verifier");
+    if (!code || strlen(code) > 256) {
+        resp_oauth_error(r, 400, "invalid_request", "code is required");
+        return H_DONE;
+    }
+    if (!verifier) {
+        /* RFC 7636 §4.5 / OAuth 2.1: every code here was issued with a
+         * challenge, so a verifier is always required */
+        resp_oauth_error(r, 400, "invalid_request", "code_verifier is required");
+        return H_DONE;
+    }
+    if (db_begin(r) < 0)
+        return H_DONE;
+    struct grant_row g;
+    int found = code_take(r, t->id, code, &g);
+    if (found < 0)
+        return H_DONE;
+    if (found == 0)
+        return invalid_grant(r, "unknown, expired or already used code");
+
+    /* RFC 6749 §4.1.2: "If an authorization code is used more than once, the
+     * authorization server MUST deny the request and SHOULD revoke (when
+     * possible) all tokens previously issued based on that authorization
+     * code." */
+    if (g.used) {
+        int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
+        if (grant_revoke(r, t->id, g.grant_id, "code replay", until) < 0) {
+            db_rollback(r);
+            return H_DONE;
+        }
+        struct audit_event *e = audit_add(r, "code.replay_detected", false);
+        e->subject = g.user_id;
+        e->reason = "authorization code presented twice; its grant is revoked";
+        e->details = "{\"grant_type\":\"authorization_code\"}";
+        if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+            db_rollback(r);
+            return H_DONE;
+        }
+        resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or already used code");
+        return H_DONE;
+    }
+    /* RFC 6749 §4.1.3: the code was issued to this client */
+    if (strcmp(g.client_id, c->client_id) != 0)
+        return invalid_grant(r, "unknown, expired or already used code");
+    if (g.expired || g.revoked)
+        return invalid_grant(r, "unknown, expired or already used code");
+    /* RFC 6749 §4.1.3: redirect_uri identical to the authorization request's */
+    if (!redirect_uri || strcmp(redirect_uri, g.redirect_uri) != 0)
+        return invalid_grant(r, "redirect_uri does not match the authorization request");
+    /* RFC 7636 §4.6: verify the proof key */
+    if (!pkce_verify_s256(verifier, g.code_challenge)) {
+        struct audit_event *e = audit_add(r, "code.redeemed", false);
+        e->subject = g.user_id;
+        e->reason = "PKCE verification failed";
+        db_rollback(r);
+        /* the failure is still recorded (outside the rolled-back transaction) */
+        resp_oauth_error(r, 400, "invalid_grant", "code_verifier does not match the code_challenge");
+        return H_DONE;
+    }
+
+    /* RFC 8707 §2.2: resource at the token endpoint narrows to one of the
+     * resources of the authorization */
+    const char **res;
+    int nres = form_get_all(r->arena, f, "resource", &res);
+    const char *aud = NULL;
+    if (nres > 1) {
+        db_rollback(r);
+        resp_oauth_error(r, 400, "invalid_target", "ask for one resource per access token");
+        return H_DONE;
+    }
+    if (nres == 1) {
+        bool ok = false;
+        for (int i = 0; i < g.nresources; i++)
+            if (!strcmp(g.resources[i], res[0]))
+                ok = true;
+        if (!ok) {
+            db_rollback(r);
+            resp_oauth_error(r, 400, "invalid_target", "resource was not part of the authorization");
+            return H_DONE;
+        }
+        aud = res[0];
+    } else if (g.nresources >= 1) {
+        aud = g.resources[0];
+    } else {
+        aud = t->issuer;
+    }
+    struct issued out;
+    if (issue_grant_tokens(r, &g, aud, NULL, "authorization_code", &out) < 0) {
+        db_rollback(r);
+        return H_DONE;
+    }
+    struct audit_event *e = audit_add(r, "code.redeemed", true);
+    e->subject = g.user_id;
+    e->details = "{\"grant_type\":\"authorization_code\"}";
+    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+        db_rollback(r);
+        return H_DONE;
+    }
+    token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);
+    return H_DONE;
+}

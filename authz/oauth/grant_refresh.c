@@ -1,0 +1,117 @@
+/*
+ * grant_refresh.c: the refresh token grant (RFC 6749 §6) with rotation on
+ * every use (RFC 9700 §4.14.2, OAuth 2.1 §4.3.1): presenting a refresh token
+ * that was already rotated revokes the whole family and is answered
+ * invalid_grant. A refresh may narrow scope and resource, never widen them.
+ */
+#include "oauth/oauth.h"
+#include "oauth/grants.h"
+#include "policy/scope.h"
+#include "storage/db.h"
+#include "cache.h"
+
+#include <string.h>
+#include <time.h>
+
+enum hres grant_refresh_token(struct req *r, const struct form *f)
+{
+    if (!r->can_block)
+        return H_BLOCK;
+    struct tenant *t = r->tenant;
+    struct client *c = r->client;
+    const char *rt = form_get(f, "refresh_token");
+    if (!rt || strlen(rt) > 256) {
+        resp_oauth_error(r, 400, "invalid_request", "refresh_token is required");
+        return H_DONE;
+    }
+    struct scopeset want;
+    const char *scope = form_get(f, "scope");
+    if (scope_parse(r->arena, scope, &want) < 0) {
+        resp_oauth_error(r, 400, "invalid_scope", "malformed scope");
+        return H_DONE;
+    }
+    if (db_begin(r) < 0)
+        return H_DONE;
+    struct grant_row g;
+    int found = refresh_take(r, t->id, rt, &g);
+    if (found < 0)
+        return H_DONE;
+    /* RFC 6749 §6: the refresh token was issued to the authenticated client */
+    if (found == 0 || strcmp(g.client_id, c->client_id) != 0) {
+        db_rollback(r);
+        resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
+        return H_DONE;
+    }
+    /* RFC 9700 §4.14.2: a rotated refresh token presented again means it
+     * leaked: invalidate the whole family */
+    if (g.used && !g.revoked) {
+        int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
+        if (grant_revoke(r, t->id, g.grant_id, "refresh token reuse", until) < 0) {
+            db_rollback(r);
+            return H_DONE;
+        }
+        struct audit_event *e = audit_add(r, "refresh.reuse_detected", false);
+        e->subject = g.user_id;
+        e->session_id = g.sid;
+        e->reason = "a rotated refresh token was presented again; its family is revoked";
+        e->details = "{\"grant_type\":\"refresh_token\"}";
+        if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+            db_rollback(r);
+            return H_DONE;
+        }
+        resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
+        return H_DONE;
+    }
+    if (g.used || g.revoked || g.expired ||
+        (g.sid && revset_has(t->id, REV_SESSION, g.sid))) {
+        db_rollback(r);
+        resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
+        return H_DONE;
+    }
+    /* RFC 6749 §6: the requested scope "MUST NOT include any scope not
+     * originally granted by the resource owner" */
+    struct scopeset orig = {g.scopes, g.nscopes};
+    if (scope && !scope_subset(&want, &orig)) {
+        db_rollback(r);
+        resp_oauth_error(r, 400, "invalid_scope", "a refresh cannot widen the scope");
+        return H_DONE;
+    }
+    /* RFC 8707 §2.2: resource must be one of the grant's */
+    const char **res;
+    int nres = form_get_all(r->arena, f, "resource", &res);
+    const char *aud;
+    if (nres > 1) {
+        db_rollback(r);
+        resp_oauth_error(r, 400, "invalid_target", "ask for one resource per access token");
+        return H_DONE;
+    }
+    if (nres == 1) {
+        bool ok = false;
+        for (int i = 0; i < g.nresources; i++)
+            if (!strcmp(g.resources[i], res[0]))
+                ok = true;
+        if (!ok) {
+            db_rollback(r);
+            resp_oauth_error(r, 400, "invalid_target", "resource was not part of the grant");
+            return H_DONE;
+        }
+        aud = res[0];
+    } else {
+        aud = g.nresources ? g.resources[0] : t->issuer;
+    }
+    if (refresh_mark_rotated(r, t->id, rt) < 0) {
+        db_rollback(r);
+        return H_DONE;
+    }
+    struct issued out;
+    if (issue_grant_tokens(r, &g, aud, scope ? &want : NULL, "refresh_token", &out) < 0) {
+        db_rollback(r);
+        return H_DONE;
+    }
+    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+        db_rollback(r);
+        return H_DONE;
+    }
+    token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);
+    return H_DONE;
+}
