@@ -44,4 +44,18 @@ int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size
 /* 1 valid, 0 not, -1 database failure. */
 int store_root_token_check(struct req *r, const char *token);
 
+/* people.c */
+struct person {
+    const char *id, *username;
+    const char **scopes;
+    int nscopes;
+};
+/* A person of the tenant by id (when id is set) or username. 1 found, 0 not,
+ * -1 database failure. Strings in r's arena. */
+int person_find(struct req *r, const char *tenant_id, const char *id, const char *username,
+                struct person *out);
+/* The person's consent to a client. 1 found, 0 none, -1 failure. */
+int consent_find(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
+                 const char ***scopes, int *nscopes, const char ***resources, int *nresources);
+
 #endif
