@@ -58,6 +58,8 @@ struct client {
     bool dynamic;
     char *jwks;                       /* JSON text or NULL */
     char *jwks_uri;
+    char *bc_delivery;                /* CIBA: "poll" or "ping" */
+    char *bc_endpoint;                /* CIBA ping notification endpoint */
 };
 
 extern uint8_t g_master_key[32];

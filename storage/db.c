@@ -503,7 +503,7 @@ static void *listener_main(void *arg)
         if (!conn) {
             conn = db_connect(g_cfg->database_url, NULL, 0);
             if (conn) {
-                PGresult *res = PQexec(conn, "LISTEN authz_cache; LISTEN authz_revoke");
+                PGresult *res = PQexec(conn, "LISTEN authz_cache; LISTEN authz_revoke; LISTEN authz_outbox");
                 int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
                 PQclear(res);
                 /* revocations made while we were not listening */
@@ -541,6 +541,8 @@ static void *listener_main(void *arg)
         while ((n = PQnotifies(conn)) != NULL) {
             if (!strcmp(n->relname, "authz_revoke"))
                 revset_notify(n->extra);
+            else if (!strcmp(n->relname, "authz_outbox"))
+                outbox_wake();
             else
                 cache_invalidate_tenant(n->extra);
             PQfreemem(n);
@@ -571,6 +573,7 @@ int db_init(const struct config *cfg)
     for (int i = 0; i < COMMITTERS; i++)
         pthread_create(&committer_threads[i], NULL, committer_main, NULL);
     pthread_create(&listener_thread, NULL, listener_main, NULL);
+    outbox_start(cfg);
     return 0;
 }
 
@@ -590,5 +593,6 @@ void db_shutdown(void)
         pthread_join(committer_threads[i], NULL);
     atomic_store(&listener_stop, true);
     pthread_join(listener_thread, NULL);
+    outbox_shutdown();
     free(workers);
 }

@@ -39,6 +39,10 @@ struct audit_event {
 };
 
 int db_init(const struct config *cfg);
+/* The outbox thread (storage/outbox.c): deliveries and the expiry sweeper. */
+void outbox_start(const struct config *cfg);
+void outbox_shutdown(void);
+void outbox_wake(void);
 void db_shutdown(void);
 /* Runs r's handler on a database worker, then completes it. */
 void db_submit(struct req *r);

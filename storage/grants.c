@@ -101,7 +101,7 @@ int code_issue(struct req *r, const char *tenant_id, const char *client_id, cons
 }
 
 /* Parses a PostgreSQL text[] literal into the arena. */
-static int arena_array(struct req *r, const char *lit, const char ***out)
+int grants_parse_array(struct req *r, const char *lit, const char ***out)
 {
     *out = NULL;
     if (!lit || lit[0] != '{')
@@ -173,9 +173,9 @@ int code_take(struct req *r, const char *tenant_id, const char *code, struct gra
     out->used = PQgetvalue(res, 0, 8)[0] == 't';
     out->expired = PQgetvalue(res, 0, 9)[0] == 't';
     out->revoked = PQgetvalue(res, 0, 10)[0] == 't';
-    out->nscopes = arena_array(r, out->scopes_pg, &out->scopes);
-    out->nresources = arena_array(r, out->resources_pg, &out->resources);
-    out->nuser_scopes = arena_array(r, PQgetvalue(res, 0, 11), &out->user_scopes);
+    out->nscopes = grants_parse_array(r, out->scopes_pg, &out->scopes);
+    out->nresources = grants_parse_array(r, out->resources_pg, &out->resources);
+    out->nuser_scopes = grants_parse_array(r, PQgetvalue(res, 0, 11), &out->user_scopes);
     if (!out->used && !db_q(r, "UPDATE auth_codes SET used_at = now() WHERE code_hash = $2 AND tenant_id = $1", 2, v))
         return -1;
     return 1;
@@ -233,9 +233,9 @@ int refresh_take(struct req *r, const char *tenant_id, const char *token, struct
     out->used = PQgetvalue(res, 0, 6)[0] == 't';
     out->expired = PQgetvalue(res, 0, 7)[0] == 't';
     out->revoked = PQgetvalue(res, 0, 8)[0] == 't';
-    out->nscopes = arena_array(r, out->scopes_pg, &out->scopes);
-    out->nresources = arena_array(r, out->resources_pg, &out->resources);
-    out->nuser_scopes = PQgetisnull(res, 0, 9) ? -1 : arena_array(r, PQgetvalue(res, 0, 9), &out->user_scopes);
+    out->nscopes = grants_parse_array(r, out->scopes_pg, &out->scopes);
+    out->nresources = grants_parse_array(r, out->resources_pg, &out->resources);
+    out->nuser_scopes = PQgetisnull(res, 0, 9) ? -1 : grants_parse_array(r, PQgetvalue(res, 0, 9), &out->user_scopes);
     out->grant_expires_at = PQgetisnull(res, 0, 10) ? 0 : strtoll(PQgetvalue(res, 0, 10), NULL, 10);
     out->sid = col(r, res, 11);
     return 1;
@@ -269,4 +269,10 @@ void jti_grant(const char *jti, char out[32])
     }
     memcpy(out, jti, n);
     out[n] = '\0';
+}
+
+int grant_record_session_revocation(struct req *r, const char *tenant_id, const char *sid,
+                                    int64_t expires_at)
+{
+    return record_revocation(r, tenant_id, REV_SESSION, sid, expires_at);
 }

@@ -125,10 +125,15 @@ static char *render_metadata(const struct tenant *t)
     EP("jwks_uri", "/oauth2/jwks");
     EP("introspection_endpoint", "/oauth2/introspect");
     EP("revocation_endpoint", "/oauth2/revoke");
+    EP("backchannel_authentication_endpoint", "/oauth2/bc-authorize");
+    EP("registration_endpoint", "/oauth2/register");
 #undef EP
-    static const char *grants[] = {"authorization_code", "refresh_token", "client_credentials"};
+    static const char *grants[] = {"authorization_code", "refresh_token", "client_credentials",
+                                   "urn:openid:params:grant-type:ciba"};
     sb_puts(&sb, ",\"grant_types_supported\":");
-    json_str_array(&sb, grants, 3);
+    json_str_array(&sb, grants, 4);
+    sb_puts(&sb, ",\"backchannel_token_delivery_modes_supported\":[\"poll\",\"ping\"]");
+    sb_puts(&sb, ",\"backchannel_user_code_parameter_supported\":false");
     static const char *auth[] = {"client_secret_basic", "client_secret_post", "none"};
     sb_puts(&sb, ",\"token_endpoint_auth_methods_supported\":");
     json_str_array(&sb, auth, 3);
@@ -291,6 +296,8 @@ void client_free(struct client *c)
     free_list(&c->introspects);
     free(c->jwks);
     free(c->jwks_uri);
+    free(c->bc_delivery);
+    free(c->bc_endpoint);
     free(c);
 }
 
@@ -303,7 +310,8 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
         conn,
         "SELECT client_id, secret_hash, token_endpoint_auth_method, client_name, grant_types, "
         "response_types, redirect_uris, allowed_scopes, allowed_resources, can_act_for, "
-        "introspects, may_impersonate, dynamic, jwks::text, jwks_uri "
+        "introspects, may_impersonate, dynamic, jwks::text, jwks_uri, "
+        "backchannel_token_delivery_mode, backchannel_client_notification_endpoint "
         "FROM clients WHERE tenant_id = $1 AND client_id = $2",
         2, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -332,6 +340,8 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
     c->dynamic = PQgetvalue(res, 0, 12)[0] == 't';
     c->jwks = dupv(res, 0, 13);
     c->jwks_uri = dupv(res, 0, 14);
+    c->bc_delivery = dupv(res, 0, 15);
+    c->bc_endpoint = dupv(res, 0, 16);
     PQclear(res);
     return c;
 }

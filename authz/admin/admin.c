@@ -569,6 +569,8 @@ static const char *CLIENT_JSON_SQL =
     "allowed_scopes, 'allowed_resources', allowed_resources, 'can_act_for', can_act_for, "
     "'introspects', introspects, 'may_impersonate', may_impersonate, 'jwks', jwks, 'jwks_uri', "
     "jwks_uri, 'dynamic', dynamic, 'client_id_issued_at', extract(epoch from created_at)::bigint, "
+    "'backchannel_token_delivery_mode', backchannel_token_delivery_mode, "
+    "'backchannel_client_notification_endpoint', backchannel_client_notification_endpoint, "
     "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text "
     "FROM clients WHERE tenant_id = $1 AND client_id = $2";
 
@@ -576,7 +578,7 @@ static const char *CLIENT_JSON_SQL =
 struct client_fields {
     const char *client_name, *method, *grant_types, *response_types, *redirect_uris,
         *allowed_scopes, *allowed_resources, *can_act_for, *introspects, *may_impersonate, *jwks,
-        *jwks_uri;
+        *jwks_uri, *bc_delivery, *bc_endpoint;
 };
 
 static bool has_elem(json_t *arr, const char *s)
@@ -710,6 +712,32 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
         admin_problem(r, 400, "invalid_client_metadata: jwks and jwks_uri are mutually exclusive");
         return false;
     }
+    /* OpenID CIBA Core §4: token delivery mode and ping endpoint */
+    f->bc_delivery = "poll";
+    v = json_object_get(b, "backchannel_token_delivery_mode");
+    if (v && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!s || (strcmp(s, "poll") && strcmp(s, "ping"))) {
+            admin_problem(r, 400, "invalid_client_metadata: backchannel_token_delivery_mode must be poll or ping");
+            return false;
+        }
+        f->bc_delivery = s;
+    }
+    v = json_object_get(b, "backchannel_client_notification_endpoint");
+    if (v && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!s || !redirect_uri_valid(s)) {
+            admin_problem(r, 400, "invalid_client_metadata: backchannel_client_notification_endpoint "
+                                  "must be https (or http on loopback)");
+            return false;
+        }
+        f->bc_endpoint = s;
+    }
+    if (!strcmp(f->bc_delivery, "ping") && !f->bc_endpoint) {
+        admin_problem(r, 400, "invalid_client_metadata: ping mode needs "
+                              "backchannel_client_notification_endpoint");
+        return false;
+    }
     if (!strcmp(f->method, "private_key_jwt") && !f->jwks && !f->jwks_uri) {
         admin_problem(r, 400, "invalid_client_metadata: private_key_jwt needs jwks or jwks_uri");
         return false;
@@ -768,16 +796,19 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
         json_decref(b);
         return;
     }
-    const char *p[15] = {t->id, client_id, hash_p, f.client_name, f.method, f.grant_types,
+    const char *p[17] = {t->id, client_id, hash_p, f.client_name, f.method, f.grant_types,
                          f.response_types, f.redirect_uris, f.allowed_scopes, f.allowed_resources,
-                         f.can_act_for, f.introspects, f.may_impersonate, f.jwks, f.jwks_uri};
+                         f.can_act_for, f.introspects, f.may_impersonate, f.jwks, f.jwks_uri,
+                         f.bc_delivery, f.bc_endpoint};
     if (!db_q(r,
               "INSERT INTO clients (tenant_id, client_id, secret_hash, client_name, "
               "token_endpoint_auth_method, grant_types, response_types, redirect_uris, "
               "allowed_scopes, allowed_resources, can_act_for, introspects, may_impersonate, jwks, "
-              "jwks_uri) VALUES ($1, $2, $3, $4, $5, $6::text[], $7::text[], $8::text[], "
-              "$9::text[], $10::text[], $11::text[], $12::text[], $13::boolean, $14::jsonb, $15)",
-              15, p)) {
+              "jwks_uri, backchannel_token_delivery_mode, backchannel_client_notification_endpoint) "
+              "VALUES ($1, $2, $3, $4, $5, $6::text[], $7::text[], $8::text[], "
+              "$9::text[], $10::text[], $11::text[], $12::text[], $13::boolean, $14::jsonb, $15, "
+              "$16, $17)",
+              17, p)) {
         db_rollback(r);
         if (!r->db_down)
             admin_problem(r, 400, "invalid_client_metadata");
@@ -811,7 +842,7 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
     json_error_t je;
     json_t *cur = json_loads(PQgetvalue(res, 0, 0), 0, &je);
     const char *ro[] = {"client_id", "client_secret", "dynamic", "created_at", "updated_at",
-                        "client_id_issued_at"};
+                        "client_id_issued_at", "client_secret_expires_at"};
     for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
         if (json_object_get(b, ro[i])) {
             admin_problem(r, 400, arena_sprintf(r->arena, "%s cannot be changed", ro[i]));
@@ -838,10 +869,11 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         json_decref(cur);
         return;
     }
-    const char *q[16] = {t->id, client_id, f.client_name, f.method, f.grant_types,
+    const char *q[18] = {t->id, client_id, f.client_name, f.method, f.grant_types,
                          f.response_types, f.redirect_uris, f.allowed_scopes, f.allowed_resources,
                          f.can_act_for, f.introspects, f.may_impersonate, f.jwks, f.jwks_uri,
-                         new_secret ? hash : NULL, secret_method(f.method) ? "keep" : "drop"};
+                         new_secret ? hash : NULL, secret_method(f.method) ? "keep" : "drop",
+                         f.bc_delivery, f.bc_endpoint};
     if (!db_q(r,
               "UPDATE clients SET client_name = $3, token_endpoint_auth_method = $4, "
               "grant_types = $5::text[], response_types = $6::text[], redirect_uris = $7::text[], "
@@ -849,8 +881,9 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
               "can_act_for = $10::text[], introspects = $11::text[], may_impersonate = $12::boolean, "
               "jwks = $13::jsonb, jwks_uri = $14, "
               "secret_hash = CASE WHEN $16 = 'drop' THEN NULL ELSE coalesce($15, secret_hash) END, "
+              "backchannel_token_delivery_mode = $17, backchannel_client_notification_endpoint = $18, "
               "updated_at = now() WHERE tenant_id = $1 AND client_id = $2",
-              16, q)) {
+              18, q)) {
         db_rollback(r);
         json_decref(cur);
         if (!r->db_down)
@@ -1181,6 +1214,8 @@ enum hres h_admin(struct req *r)
             client_delete(r, &who, t, seg[3]);
         else
             method_not_allowed(r, "GET, PATCH, DELETE");
+    } else if (!strcmp(coll, "sessions") && n >= 3 && n <= 5) {
+        admin_sessions(r, &who, t, n >= 4 ? seg[3] : NULL, n == 5 ? seg[4] : NULL);
     } else if (!strcmp(coll, "audit") && n == 3) {
         admin_audit(r, &who, t);
     } else if (!strcmp(coll, "consents") && n == 3) {

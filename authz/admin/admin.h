@@ -28,6 +28,9 @@ void admin_audit_change(struct req *r, const char *tenant_id, const struct calle
 /* Flushes audit rows, commits, and drops this node's cache of the tenant. */
 bool admin_tx_commit(struct req *r, const char *tenant_id);
 
+/* GET .../sessions and POST .../sessions/{sid}/revoke (admin/sessions.c) */
+void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, const char *sid,
+                    const char *action);
 /* GET /admin/v1/tenants/{t}/audit (admin/audit.c) */
 void admin_audit(struct req *r, const struct caller *who, struct tenant *t);
 /* GET/DELETE /admin/v1/tenants/{t}/consents?user=&client= (admin/consents.c) */

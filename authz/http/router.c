@@ -32,6 +32,10 @@ static const struct route R_TOKEN = {"token", M_POST, RK_OAUTH, false, h_token};
 static const struct route R_ADMIN = {"admin", M_OTHER, RK_ADMIN, true, h_admin};
 static const struct route R_INTROSPECT = {"introspect", M_POST, RK_OAUTH, false, h_introspect};
 static const struct route R_REVOKE = {"revoke", M_POST, RK_OAUTH, false, h_revoke};
+static const struct route R_BC_AUTHORIZE = {"bc_authorize", M_POST, RK_OAUTH, false, h_bc_authorize};
+static const struct route R_DECISION = {"approval_decision", M_POST, RK_OAUTH, true, h_approval_decision};
+/* any method: the handler answers POST, the CORS preflight (OPTIONS) and 405 */
+static const struct route R_REGISTER = {"register", M_OTHER, RK_OAUTH, false, h_register};
 
 void req_release_refs(struct req *r)
 {
@@ -121,6 +125,20 @@ static const struct route *match(struct req *r)
         return &R_INTROSPECT;
     if (!strcmp(rest, "/oauth2/revoke"))
         return &R_REVOKE;
+    if (!strcmp(rest, "/oauth2/bc-authorize"))
+        return &R_BC_AUTHORIZE;
+    /* /approvals/{auth_req_id}/decision */
+    if (!strncmp(rest, "/approvals/", 11)) {
+        const char *id = rest + 11;
+        const char *slash = strchr(id, '/');
+        if (slash && slash != id && !strcmp(slash, "/decision")) {
+            r->params[1] = arena_strndup(r->arena, id, (size_t)(slash - id));
+            r->nparams = 2;
+            return &R_DECISION;
+        }
+    }
+    if (!strcmp(rest, "/oauth2/register"))
+        return &R_REGISTER;
     return NULL;
 }
 

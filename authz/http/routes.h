@@ -17,6 +17,10 @@ enum hres h_token(struct req *r);
 enum hres h_admin(struct req *r);
 enum hres h_introspect(struct req *r);
 enum hres h_revoke(struct req *r);
+enum hres h_bc_authorize(struct req *r);
+enum hres h_approval_decision(struct req *r);
+/* RFC 7591 dynamic client registration (oauth/register.c) */
+enum hres h_register(struct req *r);
 
 /* Loads r->tenant from params[0]; when it is unknown sets 404 (or the
  * database failure) and leaves r->tenant NULL. */

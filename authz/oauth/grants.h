@@ -84,6 +84,12 @@ int refresh_take(struct req *r, const char *tenant_id, const char *token, struct
 /* Marks a refresh token rotated (used). */
 int refresh_mark_rotated(struct req *r, const char *tenant_id, const char *token);
 
+/* Parses a PostgreSQL text[] literal into r's arena; returns the count. */
+int grants_parse_array(struct req *r, const char *lit, const char ***out);
+/* Records that a session ended (every authzd drops its tokens). */
+int grant_record_session_revocation(struct req *r, const char *tenant_id, const char *sid,
+                                    int64_t expires_at);
+
 /* jti of an access token of a grant: "<grant id>.<random>" */
 void grant_jti(const char *grant_id, char out[64]);
 /* The grant id named in a jti, into out (or "" when the jti names none). */

@@ -9,6 +9,7 @@
 #include "oauth/oauth.h"
 #include "http/routes.h"
 #include "oauth/grants.h"
+#include "oauth/ciba.h"
 #include "storage/db.h"
 #include "cache.h"
 
@@ -109,7 +110,13 @@ enum hres h_revoke(struct req *r)
         not_yours(r);
         return H_DONE;
     }
-    if (!g.revoked) {
+    if (!g.revoked && g.sid) {
+        /* SPEC §4.5: the agent revoking its refresh token ends the session */
+        if (session_revoke(r, t, g.sid, arena_sprintf(r->arena, "client:%s", c->client_id)) < 0) {
+            db_rollback(r);
+            return H_DONE;
+        }
+    } else if (!g.revoked) {
         int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
         if (grant_revoke(r, t->id, g.grant_id, "refresh token revoked by its client", until) < 0) {
             db_rollback(r);

@@ -8,6 +8,7 @@
 #include "http/routes.h"
 #include "cache.h"
 #include "storage/db.h"
+#include "oauth/ciba.h"
 
 #include <string.h>
 #include <strings.h>
@@ -61,6 +62,8 @@ enum hres h_token(struct req *r)
         grant = grant_authorization_code;
     else if (!strcmp(gt, "refresh_token"))
         grant = grant_refresh_token;
+    else if (!strcmp(gt, "urn:openid:params:grant-type:ciba"))
+        grant = grant_ciba;
     if (!grant) {
         /* RFC 6749 §5.2: unsupported_grant_type for a grant this server does
          * not support at all */
@@ -78,10 +81,13 @@ enum hres h_token(struct req *r)
         resp_oauth_error(r, 400, "unauthorized_client", "this client may not use this grant type");
         struct audit_event *e = audit_add(r, "token.issued", false);
         e->reason = "unauthorized_client";
-        e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\"}",
-                                   !strcmp(gt, "client_credentials") ? "client_credentials"
-                                   : !strcmp(gt, "authorization_code") ? "authorization_code"
-                                                                       : "refresh_token");
+        struct strbuf d;
+        sb_init(&d);
+        sb_puts(&d, "{\"grant_type\":");
+        sb_json_str(&d, gt);
+        sb_putc(&d, '}');
+        e->details = arena_strdup(r->arena, d.buf);
+        sb_free(&d);
         return H_DONE;
     }
     return grant(r, &f);
