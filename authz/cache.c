@@ -7,6 +7,7 @@
  */
 #include "cache.h"
 #include "log.h"
+#include "policy/trust.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -222,6 +223,7 @@ void cache_invalidate_tenant(const char *tenant_id)
     atomic_fetch_add(&epoch, 1);
     drop(tenant_id);
     pthread_rwlock_unlock(&lock);
+    trust_cache_invalidate(tenant_id); /* the tenant's trust policies too */
 }
 
 void cache_invalidate_all(void)
@@ -230,4 +232,5 @@ void cache_invalidate_all(void)
     atomic_fetch_add(&epoch, 1);
     drop(NULL);
     pthread_rwlock_unlock(&lock);
+    trust_cache_invalidate(NULL);
 }

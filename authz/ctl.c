@@ -37,12 +37,15 @@ int main(int argc, char **argv)
     if (argc < 1)
         return usage();
     struct config cfg;
-    if (boot(&cfg, conf, "authzctl") < 0)
+    if (boot(&cfg, conf, "authzctl") < 0) {
+        config_free(&cfg);
         return 1;
+    }
     char err[1024];
     PGconn *c = db_connect(cfg.database_url, err, sizeof err);
     if (!c) {
         fprintf(stderr, "authzctl: cannot reach the database: %s\n", err);
+        config_free(&cfg);
         return 1;
     }
     int rc = 0;

@@ -43,8 +43,10 @@ int main(int argc, char **argv)
         return 2;
     }
     struct config cfg;
-    if (boot(&cfg, conf, "authzd") < 0)
+    if (boot(&cfg, conf, "authzd") < 0) {
+        config_free(&cfg);
         return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
 
     /* refuse a schema that is behind: say which command fixes it */
@@ -52,21 +54,25 @@ int main(int argc, char **argv)
     PGconn *c = db_connect(cfg.database_url, err, sizeof err);
     if (!c) {
         fprintf(stderr, "authzd: cannot reach the database: %s\n", err);
+        config_free(&cfg);
         return 1;
     }
     int rc = store_schema_check(c, config_data_dir(), err, sizeof err);
     PQfinish(c);
     if (rc != 0) {
         fprintf(stderr, "authzd: the database schema is behind (%s); run `authzctl migrate`\n", err);
+        config_free(&cfg);
         return 1;
     }
     if (tls_init(&cfg) < 0) {
         fprintf(stderr, "authzd: TLS certificate or key could not be loaded\n");
+        config_free(&cfg);
         return 1;
     }
     if (!strncmp(cfg.public_url, "http://", 7) && strncmp(cfg.listen, "127.", 4) &&
         strncmp(cfg.listen, "localhost:", 10) && strncmp(cfg.listen, "[::1]:", 6)) {
         fprintf(stderr, "authzd: public_url must be https unless the listener is on loopback\n");
+        config_free(&cfg);
         return 1;
     }
 
@@ -78,8 +84,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     db_init(&cfg);
-    if (http_server_start(&cfg) < 0)
+    if (http_server_start(&cfg) < 0) {
+        db_shutdown();
+        config_free(&cfg);
         return 1;
+    }
     log_msg(LOG_INFO, "authzd: listening on %s (%s), %d threads, public_url %s", cfg.listen,
             tls_enabled() ? "https" : "http", cfg.threads, cfg.public_url);
     for (;;) {

@@ -170,6 +170,9 @@ void db_rollback(struct req *r)
     if (r->db && PQtransactionStatus(r->db) != PQTRANS_IDLE) {
         PGresult *res = PQexec(r->db, "ROLLBACK");
         PQclear(res);
+        /* audit rows describe what the transaction did: none of it happened */
+        r->audit_head = r->audit_tail = NULL;
+        r->naudit = 0;
     }
 }
 

@@ -59,7 +59,8 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
 PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals);
 /* The SQLSTATE of the last failed db_q on r, or "" */
 const char *db_last_sqlstate(struct req *r);
-/* BEGIN / COMMIT / ROLLBACK on r->db. 0 on success. */
+/* BEGIN / COMMIT / ROLLBACK on r->db. 0 on success. A rollback also drops
+ * the audit rows added since: add failure rows after rolling back. */
 int db_begin(struct req *r);
 int db_commit(struct req *r);
 void db_rollback(struct req *r);

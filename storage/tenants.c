@@ -121,6 +121,7 @@ static char *render_metadata(const struct tenant *t)
         sb_json_str(&sb, u_);                                                                      \
         free(u_);                                                                                  \
     } while (0)
+    EP("authorization_endpoint", "/oauth2/authorize");
     EP("token_endpoint", "/oauth2/token");
     EP("jwks_uri", "/oauth2/jwks");
     EP("introspection_endpoint", "/oauth2/introspect");
@@ -135,8 +136,14 @@ static char *render_metadata(const struct tenant *t)
     sb_puts(&sb, ",\"backchannel_token_delivery_modes_supported\":[\"poll\",\"ping\"]");
     sb_puts(&sb, ",\"backchannel_user_code_parameter_supported\":false");
     static const char *auth[] = {"client_secret_basic", "client_secret_post", "none"};
+    static const char *token_auth[] = {"client_secret_basic", "client_secret_post",
+                                       "private_key_jwt", "none"};
     sb_puts(&sb, ",\"token_endpoint_auth_methods_supported\":");
-    json_str_array(&sb, auth, 3);
+    json_str_array(&sb, token_auth, 4);
+    /* RFC 8414 §2: the algorithms private_key_jwt assertions may use
+     * (crypto/jwt.c verifies exactly these) */
+    sb_puts(&sb, ",\"token_endpoint_auth_signing_alg_values_supported\":"
+                 "[\"ES256\",\"ES384\",\"RS256\",\"PS256\",\"EdDSA\"]");
     sb_puts(&sb, ",\"introspection_endpoint_auth_methods_supported\":");
     json_str_array(&sb, auth, 2);
     sb_puts(&sb, ",\"revocation_endpoint_auth_methods_supported\":");

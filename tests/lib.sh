@@ -189,8 +189,8 @@ _azt_cleanup() {
     "$AUTHZ_ROOT/scripts/pg.sh" stop "$d/pg" >/dev/null 2>&1
     rm -rf "$d"
   done
-  if [[ ${AZT_KEEP_TMP:-0} == 1 ]] || (( AZT_FAILED > 0 )); then
-    echo "# logs kept in $AZT_TMP" >&2
+  if [[ ${AZT_KEEP_TMP:-0} == 1 ]] || (( AZT_FAILED > 0 || rc != 0 )); then
+    [[ ${AZT_QUIET_CLEANUP:-0} == 1 ]] || echo "# logs kept in $AZT_TMP" >&2
   else
     rm -rf "$AZT_TMP"
   fi

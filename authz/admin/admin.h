@@ -35,6 +35,10 @@ void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, c
 void admin_audit(struct req *r, const struct caller *who, struct tenant *t);
 /* GET/DELETE /admin/v1/tenants/{t}/consents?user=&client= (admin/consents.c) */
 void admin_consents(struct req *r, const struct caller *who, struct tenant *t);
+/* PUT/GET/DELETE .../trust-policies/{name} and GET .../trust-policies
+ * (name NULL) (admin/trust.c) */
+void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t,
+                          const char *name);
 
 /* RFC 8252 / RFC 9700: https, or http on a loopback host; no fragment. */
 bool redirect_uri_valid(const char *uri);

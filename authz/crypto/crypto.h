@@ -117,6 +117,10 @@ char *jws_sign(const struct signing_key *k, const char *payload, size_t payloadl
 ssize_t jws_sign_into(const struct signing_key *k, const char *payload,
                       size_t payloadlen, char *out, size_t cap);
 
+/* Frees the calling thread's cached signing contexts (threads other than
+ * the main one have theirs freed when they end). */
+void jws_thread_cleanup(void);
+
 /* Verifies a compact JWS made by jws_sign against a public key of alg. Used by
  * tests and by authz itself for its own tokens. Returns 1 valid, 0 not. */
 int jws_verify(EVP_PKEY *pub, enum sig_alg alg, const char *token, size_t len);

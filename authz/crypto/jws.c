@@ -98,22 +98,63 @@ struct sign_slot {
     EVP_PKEY_CTX *pctx;
     EVP_MD_CTX *mdctx;
 };
-static _Thread_local struct sign_slot sign_cache[SIGN_CACHE];
-static _Thread_local unsigned sign_next;
+struct sign_cache {
+    struct sign_slot slot[SIGN_CACHE];
+    unsigned next;
+};
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t cache_key;
+
+/* A thread's cache goes with the thread (pthread key destructor). */
+static void sign_cache_free(void *p)
+{
+    struct sign_cache *c = p;
+    for (unsigned i = 0; i < SIGN_CACHE; i++) {
+        EVP_PKEY_CTX_free(c->slot[i].pctx);
+        EVP_MD_CTX_free(c->slot[i].mdctx);
+    }
+    free(c);
+}
 
 static void sha256_fetch(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    pthread_key_create(&cache_key, sign_cache_free);
+}
+
+/* The calling thread's cache. Memory is freed when the thread ends; the
+ * main thread's (tests) at exit through jws_thread_cleanup(). */
+static struct sign_cache *thread_cache(void)
+{
+    struct sign_cache *c = pthread_getspecific(cache_key);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (c)
+            pthread_setspecific(cache_key, c);
+    }
+    return c;
+}
+
+void jws_thread_cleanup(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    struct sign_cache *c = pthread_getspecific(cache_key);
+    if (c) {
+        pthread_setspecific(cache_key, NULL);
+        sign_cache_free(c);
+    }
 }
 
 static struct sign_slot *sign_slot_for(const struct signing_key *k)
 {
+    struct sign_cache *cache = thread_cache();
+    if (!cache)
+        return NULL;
     for (unsigned i = 0; i < SIGN_CACHE; i++)
-        if (sign_cache[i].pkey == k->pkey && sign_cache[i].pctx)
-            return &sign_cache[i];
-    struct sign_slot *s = &sign_cache[sign_next++ % SIGN_CACHE];
+        if (cache->slot[i].pkey == k->pkey && cache->slot[i].pctx)
+            return &cache->slot[i];
+    struct sign_slot *s = &cache->slot[cache->next++ % SIGN_CACHE];
     EVP_PKEY_CTX_free(s->pctx);
     EVP_MD_CTX_free(s->mdctx);
     memset(s, 0, sizeof *s);

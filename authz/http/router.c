@@ -30,6 +30,9 @@ static const struct route R_METADATA = {"metadata", M_GET, RK_OAUTH, false, h_me
 static const struct route R_JWKS = {"jwks", M_GET, RK_OAUTH, false, h_jwks};
 static const struct route R_TOKEN = {"token", M_POST, RK_OAUTH, false, h_token};
 static const struct route R_ADMIN = {"admin", M_OTHER, RK_ADMIN, true, h_admin};
+/* person-facing pages: GET and POST, checked by the handlers */
+static const struct route R_AUTHORIZE = {"authorize", M_OTHER, RK_WEB, false, h_authorize};
+static const struct route R_LOGIN = {"login", M_OTHER, RK_WEB, false, h_login};
 static const struct route R_INTROSPECT = {"introspect", M_POST, RK_OAUTH, false, h_introspect};
 static const struct route R_REVOKE = {"revoke", M_POST, RK_OAUTH, false, h_revoke};
 static const struct route R_BC_AUTHORIZE = {"bc_authorize", M_POST, RK_OAUTH, false, h_bc_authorize};
@@ -121,6 +124,10 @@ static const struct route *match(struct req *r)
         return &R_TOKEN;
     if (!strcmp(rest, "/oauth2/jwks"))
         return &R_JWKS;
+    if (!strcmp(rest, "/oauth2/authorize"))
+        return &R_AUTHORIZE;
+    if (!strcmp(rest, "/login"))
+        return &R_LOGIN;
     if (!strcmp(rest, "/oauth2/introspect"))
         return &R_INTROSPECT;
     if (!strcmp(rest, "/oauth2/revoke"))

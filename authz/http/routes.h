@@ -15,6 +15,9 @@ enum hres h_metadata(struct req *r);
 enum hres h_jwks(struct req *r);
 enum hres h_token(struct req *r);
 enum hres h_admin(struct req *r);
+/* the authorization endpoint and the sign-in page (HTML, GET and POST) */
+enum hres h_authorize(struct req *r);
+enum hres h_login(struct req *r);
 enum hres h_introspect(struct req *r);
 enum hres h_revoke(struct req *r);
 enum hres h_bc_authorize(struct req *r);

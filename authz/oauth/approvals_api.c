@@ -50,8 +50,12 @@ enum hres h_approval_decision(struct req *r)
     const char *aud = json_string_value(json_object_get(claims, "aud"));
     const char *scope = json_string_value(json_object_get(claims, "scope"));
     struct scopeset ss = {0};
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    const char *cid = json_string_value(json_object_get(claims, "client_id"));
+    /* the approval system is a client acting as itself for this issuer */
     bool ok = aud && !strcmp(aud, t->issuer) && scope && scope_parse(r->arena, scope, &ss) == 0 &&
-              scope_has(&ss, "approvals:decide");
+              scope_has(&ss, "approvals:decide") && sub && cid && !strcmp(sub, cid) &&
+              !json_object_get(claims, "act");
     r->log_client = arena_strdup(r->arena, json_string_value(json_object_get(claims, "client_id")));
     json_decref(claims);
     if (!ok) {

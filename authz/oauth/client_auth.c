@@ -6,12 +6,15 @@
  * in each request." Public clients (none) identify themselves by client_id
  * alone. A client may only use the method it registered
  * (token_endpoint_auth_method, RFC 7591 §2). Secrets are compared as keyed
- * hashes in constant time.
+ * hashes in constant time. private_key_jwt (RFC 7523 client assertions) is
+ * verified in client_assertion.c.
  */
 #include "oauth/oauth.h"
 #include "storage/db.h"
 #include "cache.h"
 #include "crypto/crypto.h"
+#include "crypto/jwt.h"
+#include "oauth/client_assertion.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -62,6 +65,62 @@ static int parse_basic(struct req *r, const char *hdr, char **id, char **secret)
     return 0;
 }
 
+/* RFC 7523 §2.2 / §3 (private_key_jwt): the client is the one the
+ * client_id parameter names, or, without it, the assertion's sub (read
+ * before verification only to find the client; RFC 7523 §3 item 2.B: "the
+ * subject MUST be the client_id"). client_assertion_verify() then checks
+ * the assertion against that client's registered keys. */
+static enum hres assertion_authenticate(struct req *r, const struct form *f, const char *body_id,
+                                        const char *assertion)
+{
+    struct jwt j;
+    const char *why = NULL;
+    if (jwt_parse(assertion, strlen(assertion), &j, &why) < 0) {
+        fail(r, body_id, why, false);
+        return H_DONE;
+    }
+    const char *sub = jwt_claim_str(j.claims, "sub");
+    char *id = sub ? arena_strdup(r->arena, sub) : NULL;
+    jwt_free(&j);
+    if (!id || !*id) {
+        fail(r, body_id, "the assertion's sub is not the client_id", false);
+        return H_DONE;
+    }
+    /* RFC 7521 §4.2: client_id, when sent, identifies the client the
+     * assertion authenticates */
+    if (body_id && strcmp(body_id, id) != 0) {
+        fail(r, body_id, "client_id differs from the assertion's sub", false);
+        return H_DONE;
+    }
+    if (strlen(id) > 255) {
+        fail(r, NULL, "client_id too long", false);
+        return H_DONE;
+    }
+    struct client *c = NULL;
+    if (cache_client(r, r->tenant, id, &c) == H_BLOCK)
+        return H_BLOCK;
+    if (r->db_down)
+        return H_DONE;
+    if (!c) {
+        fail(r, id, "unknown client", false);
+        return H_DONE;
+    }
+    bool ok = false;
+    if (client_assertion_verify(r, c, form_get(f, "client_assertion_type"), assertion, &why, &ok) ==
+        H_BLOCK) {
+        client_release(c);
+        return H_BLOCK;
+    }
+    if (!ok) {
+        client_release(c);
+        if (!r->db_down)
+            fail(r, id, why, false);
+        return H_DONE;
+    }
+    r->client = c;
+    return H_DONE;
+}
+
 enum hres client_authenticate(struct req *r, const struct form *f)
 {
     const char *hdr = req_header(r, "authorization");
@@ -96,8 +155,7 @@ enum hres client_authenticate(struct req *r, const struct form *f)
                              "use exactly one client authentication method");
             return H_DONE;
         }
-        fail(r, body_id, "client assertions are not accepted for this client", false);
-        return H_DONE;
+        return assertion_authenticate(r, f, body_id, assertion);
     } else if (body_secret) {
         if (!body_id) {
             resp_oauth_error(r, 400, "invalid_request", "client_secret without client_id");

@@ -82,11 +82,11 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
         return invalid_grant(r, "redirect_uri does not match the authorization request");
     /* RFC 7636 §4.6: verify the proof key */
     if (!pkce_verify_s256(verifier, g.code_challenge)) {
+        db_rollback(r);
+        /* the failure is recorded outside the rolled-back transaction */
         struct audit_event *e = audit_add(r, "code.redeemed", false);
         e->subject = g.user_id;
         e->reason = "PKCE verification failed";
-        db_rollback(r);
-        /* the failure is still recorded (outside the rolled-back transaction) */
         resp_oauth_error(r, 400, "invalid_grant", "code_verifier does not match the code_challenge");
         return H_DONE;
     }

@@ -77,8 +77,8 @@ if (( ${#files[@]} == 0 )); then
   total_fail=$((total_fail + 1))
 fi
 if (( ${#failed_files[@]} > 0 )); then
-  echo "# failed: ${failed_files[*]}"
-  AZT_FAILED=$total_fail   # keep the logs (tests/lib.sh cleanup)
+  echo "# failed: ${failed_files[*]} (each one's logs are in the /tmp/authz-test.* directory it named)"
 fi
+AZT_QUIET_CLEANUP=1   # the summary below stays the last line
 echo "integration: $total_pass passed, $total_fail failed"
 (( total_fail == 0 ))

@@ -956,5 +956,7 @@ int main(void) {
         cmocka_unit_test(test_public_jwk_rs256_has_exact_members_and_no_d),
         cmocka_unit_test(test_jws_sign_shared_key_from_4_threads_200_tokens_each),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    jws_thread_cleanup(); /* the main thread's cached signing contexts */
+    return failed;
 }

@@ -1,0 +1,392 @@
+/*
+ * trust.c: the trust-policies collection of the tenant admin API (SPEC §7):
+ *
+ *   PUT    /admin/v1/tenants/{t}/trust-policies/{name}  create (201) or replace (200)
+ *   GET    /admin/v1/tenants/{t}/trust-policies/{name}
+ *   DELETE /admin/v1/tenants/{t}/trust-policies/{name}  204
+ *   GET    /admin/v1/tenants/{t}/trust-policies         {"trust_policies":[...]}
+ *
+ * A policy names an external issuer whose JWTs the tenant accepts in token
+ * exchange: as workload identities of an agent client (use "actor",
+ * maps_to_client) or as people (use "subject", user_claim). Every member is
+ * validated before anything is written; errors are RFC 9457 problems; each
+ * change writes its admin.changed audit row in the same transaction, and the
+ * table's trigger tells every authzd to drop its cached policies.
+ */
+#include "admin/admin.h"
+#include "crypto/jwt.h"
+#include "http/fetch.h"
+#include "http/http.h"
+#include "policy/trust.h"
+#include "storage/db.h"
+#include "storage/trust.h"
+#include "cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRUST_JWKS_MAX_TEXT  (64 * 1024)
+#define TRUST_MAX_CLAIMS     50
+
+/* No control characters (the values end up in logs and audit details). */
+static bool printable(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static json_t *policy_body(struct req *r)
+{
+    if (r->body_len == 0) {
+        admin_problem(r, 400, "a JSON object body is required");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        admin_problem(r, 400, arena_sprintf(r->arena, "malformed JSON: %s", je.text));
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        admin_problem(r, 400, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* The plain string members: each a non-empty printable string of at most
+ * max characters; an optional one may be absent or null. */
+struct str_member {
+    const char *key;
+    bool required;
+    size_t max;
+    size_t offset;             /* into struct trust_policy_doc */
+};
+
+static const struct str_member STR_MEMBERS[] = {
+    {"issuer", true, 1000, offsetof(struct trust_policy_doc, issuer)},
+    {"audience", true, 1000, offsetof(struct trust_policy_doc, audience)},
+    {"subject_pattern", false, 1000, offsetof(struct trust_policy_doc, subject_pattern)},
+    {"maps_to_client", false, 255, offsetof(struct trust_policy_doc, maps_to_client)},
+    {"user_claim", false, 200, offsetof(struct trust_policy_doc, user_claim)},
+};
+
+static const char *KNOWN[] = {"name",      "issuer",          "jwks",           "jwks_uri",
+                              "audience",  "subject_pattern", "required_claims", "max_token_age",
+                              "use",       "maps_to_client",  "user_claim",     "created_at",
+                              "updated_at"};
+
+/* Validates a whole policy document (SPEC §7) into d (strings in r's arena
+ * or borrowed from b). false with the 400 answer set. */
+static bool policy_validate(struct req *r, const char *name, json_t *b, struct trust_policy_doc *d)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(b, key, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
+            if (!strcmp(key, KNOWN[i]))
+                known = true;
+        if (!known) {
+            admin_problem(r, 400, arena_sprintf(r->arena, "unknown member '%.64s'", key));
+            return false;
+        }
+    }
+    /* the name is the path's; a document read with GET may be PUT back, so
+     * name, created_at and updated_at may be present (read-only) */
+    v = json_object_get(b, "name");
+    if (v && !(json_is_string(v) && !strcmp(json_string_value(v), name))) {
+        admin_problem(r, 400, "name differs from the policy named in the path");
+        return false;
+    }
+
+    for (size_t i = 0; i < sizeof STR_MEMBERS / sizeof STR_MEMBERS[0]; i++) {
+        const struct str_member *m = &STR_MEMBERS[i];
+        v = json_object_get(b, m->key);
+        if (!v || json_is_null(v)) {
+            if (m->required) {
+                admin_problem(r, 400, arena_sprintf(r->arena, "%s is required", m->key));
+                return false;
+            }
+            continue;
+        }
+        const char *s = json_string_value(v);
+        if (!s || !*s || strlen(s) > m->max || !printable(s)) {
+            admin_problem(r, 400,
+                          arena_sprintf(r->arena,
+                                        "%s must be a non-empty string of at most %zu printable "
+                                        "characters",
+                                        m->key, m->max));
+            return false;
+        }
+        *(const char **)((char *)d + m->offset) = s;
+    }
+
+    /* SPEC §7: "jwks (a JWK Set) or jwks_uri (https, or http on loopback)" */
+    json_t *jwks = json_object_get(b, "jwks");
+    json_t *juri = json_object_get(b, "jwks_uri");
+    if (jwks && json_is_null(jwks))
+        jwks = NULL;
+    if (juri && json_is_null(juri))
+        juri = NULL;
+    if (!jwks && !juri) {
+        admin_problem(r, 400, "jwks or jwks_uri is required");
+        return false;
+    }
+    if (jwks && juri) {
+        admin_problem(r, 400, "give jwks or jwks_uri, not both");
+        return false;
+    }
+    if (jwks) {
+        const char *why = NULL;
+        struct jwks *ks = jwks_parse(jwks, JWKS_STRICT | JWKS_NO_PRIVATE, &why);
+        if (!ks) {
+            admin_problem(r, 400, arena_sprintf(r->arena, "jwks: %s", why));
+            return false;
+        }
+        jwks_release(ks);
+        char *s = json_dumps(jwks, JSON_COMPACT);
+        if (!s || strlen(s) > TRUST_JWKS_MAX_TEXT) {
+            free(s);
+            admin_problem(r, 400, "jwks is too large");
+            return false;
+        }
+        d->jwks = arena_strdup(r->arena, s);
+        free(s);
+    } else {
+        const char *s = json_string_value(juri);
+        struct fetch_url u;
+        const char *why = "jwks_uri must be a string";
+        if (!s || fetch_url_parse(s, &u, &why) < 0) {
+            admin_problem(r, 400, arena_sprintf(r->arena, "jwks_uri: %s", why));
+            return false;
+        }
+        d->jwks_uri = s;
+    }
+
+    /* SPEC §7 required_claims: top-level claim -> exact string value */
+    v = json_object_get(b, "required_claims");
+    if (v && !json_is_null(v)) {
+        if (!json_is_object(v) || json_object_size(v) > TRUST_MAX_CLAIMS) {
+            admin_problem(r, 400,
+                          "required_claims must be an object of at most 50 claim names with "
+                          "string values");
+            return false;
+        }
+        const char *ck;
+        json_t *cv;
+        json_object_foreach(v, ck, cv)
+        {
+            const char *s = json_string_value(cv);
+            if (!*ck || strlen(ck) > 200 || !printable(ck) || !s || strlen(s) > 1000 ||
+                !printable(s)) {
+                admin_problem(r, 400,
+                              arena_sprintf(r->arena,
+                                            "required_claims['%.64s'] must be a string (claim "
+                                            "name and value printable)",
+                                            ck));
+                return false;
+            }
+        }
+        char *s = json_dumps(v, JSON_COMPACT);
+        d->required_claims = arena_strdup(r->arena, s ? s : "{}");
+        free(s);
+    } else {
+        d->required_claims = "{}";
+    }
+
+    /* SPEC §7 max_token_age: seconds since iat, a positive integer */
+    v = json_object_get(b, "max_token_age");
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > 2147483647) {
+            admin_problem(r, 400, "max_token_age must be a positive integer (seconds)");
+            return false;
+        }
+        d->max_token_age = arena_sprintf(r->arena, "%lld", (long long)json_integer_value(v));
+    }
+
+    /* SPEC §7 use: ["actor"], ["subject"] or both */
+    v = json_object_get(b, "use");
+    bool actor = false, subject = false;
+    if (!v || json_is_null(v)) {
+        admin_problem(r, 400, "use is required");
+        return false;
+    }
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 2) {
+        admin_problem(r, 400, "use must be [\"actor\"], [\"subject\"] or both");
+        return false;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        const char *s = json_string_value(e);
+        if (s && !strcmp(s, "actor") && !actor)
+            actor = true;
+        else if (s && !strcmp(s, "subject") && !subject)
+            subject = true;
+        else {
+            admin_problem(r, 400, "use must be [\"actor\"], [\"subject\"] or both");
+            return false;
+        }
+    }
+    d->use = actor && subject ? "{actor,subject}" : actor ? "{actor}" : "{subject}";
+
+    /* SPEC §7: "the member its use needs": maps_to_client for actor,
+     * user_claim for subject (and neither without its use) */
+    if (actor && !d->maps_to_client) {
+        admin_problem(r, 400, "maps_to_client is required when use has actor");
+        return false;
+    }
+    if (!actor && d->maps_to_client) {
+        admin_problem(r, 400, "maps_to_client applies to use actor only");
+        return false;
+    }
+    if (subject && !d->user_claim) {
+        admin_problem(r, 400, "user_claim is required when use has subject");
+        return false;
+    }
+    if (!subject && d->user_claim) {
+        admin_problem(r, 400, "user_claim applies to use subject only");
+        return false;
+    }
+    return true;
+}
+
+static void answer_policy(struct req *r, struct tenant *t, const char *name, int status)
+{
+    const char *json = NULL;
+    int rc = store_trust_get(r, t->id, name, &json);
+    if (rc < 0) {
+        if (!r->db_down)
+            admin_problem(r, 500, "the trust policy could not be read");
+        return;
+    }
+    if (rc == 0) {
+        admin_problem(r, 404, "no such trust policy");
+        return;
+    }
+    resp_json(r, status, strdup(json));
+    resp_header(r, "Cache-Control", "no-store");
+    if (status == 201)
+        resp_header(r, "Location",
+                    arena_sprintf(r->arena, "/admin/v1/tenants/%s/trust-policies/%s", t->slug, name));
+}
+
+static void policy_put(struct req *r, const struct caller *who, struct tenant *t, const char *name)
+{
+    /* SPEC §7 / migration 003: name is [a-z0-9][a-z0-9._-]{0,62} */
+    if (!trust_policy_name_valid(name)) {
+        admin_problem(r, 400, "a trust policy name must match [a-z0-9][a-z0-9._-]{0,62}");
+        return;
+    }
+    json_t *b = policy_body(r);
+    if (!b)
+        return;
+    struct trust_policy_doc d = {0};
+    d.tenant_id = t->id;
+    d.name = name;
+    if (!policy_validate(r, name, b, &d)) {
+        json_decref(b);
+        return;
+    }
+    if (db_begin(r) < 0) {
+        json_decref(b);
+        return;
+    }
+    /* SPEC §7 maps_to_client: "the agent client_id", a client of this tenant */
+    if (d.maps_to_client) {
+        int ex = store_trust_client_exists(r, t->id, d.maps_to_client);
+        if (ex <= 0) {
+            db_rollback(r);
+            if (ex == 0)
+                admin_problem(r, 400, "maps_to_client names no client of this tenant");
+            else if (!r->db_down)
+                admin_problem(r, 500, "the client could not be looked up");
+            json_decref(b);
+            return;
+        }
+    }
+    int created = store_trust_put(r, &d);
+    json_decref(b); /* d borrowed strings from b */
+    if (created < 0) {
+        bool refused = !strncmp(db_last_sqlstate(r), "23", 2) || !strncmp(db_last_sqlstate(r), "22", 2);
+        db_rollback(r);
+        if (refused)
+            admin_problem(r, 400, "the trust policy was refused by the database's constraints");
+        else if (!r->db_down)
+            admin_problem(r, 500, "the trust policy could not be stored");
+        return;
+    }
+    admin_audit_change(r, t->id, who, created ? "trust_policy.create" : "trust_policy.update", name);
+    if (!admin_tx_commit(r, t->id))
+        return;
+    answer_policy(r, t, name, created ? 201 : 200);
+}
+
+static void policy_delete(struct req *r, const struct caller *who, struct tenant *t, const char *name)
+{
+    if (!trust_policy_name_valid(name)) {
+        admin_problem(r, 404, "no such trust policy");
+        return;
+    }
+    if (db_begin(r) < 0)
+        return;
+    int rc = store_trust_delete(r, t->id, name);
+    if (rc <= 0) {
+        db_rollback(r);
+        if (rc == 0)
+            admin_problem(r, 404, "no such trust policy");
+        else if (!r->db_down)
+            admin_problem(r, 500, "the trust policy could not be deleted");
+        return;
+    }
+    admin_audit_change(r, t->id, who, "trust_policy.delete", name);
+    if (admin_tx_commit(r, t->id))
+        resp_set(r, 204, NULL, NULL, 0);
+}
+
+static void policy_list(struct req *r, struct tenant *t)
+{
+    const char *json = NULL;
+    if (store_trust_list(r, t->id, &json) < 0) {
+        if (!r->db_down)
+            admin_problem(r, 500, "the trust policies could not be read");
+        return;
+    }
+    resp_json(r, 200, strdup(json));
+    resp_header(r, "Cache-Control", "no-store");
+}
+
+void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t, const char *name)
+{
+    enum method m = r->method;
+    if (!name) {
+        if (m == M_GET) {
+            policy_list(r, t);
+        } else {
+            admin_problem(r, 405, "method not allowed here");
+            resp_header(r, "Allow", "GET");
+        }
+        return;
+    }
+    if (m == M_PUT) {
+        policy_put(r, who, t, name);
+    } else if (m == M_GET) {
+        if (trust_policy_name_valid(name))
+            answer_policy(r, t, name, 200);
+        else
+            admin_problem(r, 404, "no such trust policy");
+    } else if (m == M_DELETE) {
+        policy_delete(r, who, t, name);
+    } else {
+        admin_problem(r, 405, "method not allowed here");
+        resp_header(r, "Allow", "GET, PUT, DELETE");
+    }
+}

@@ -1,0 +1,639 @@
+/*
+ * fetch.c: blocking HTTP/1.1 GET for database-worker threads (see fetch.h).
+ *
+ * One deadline covers name resolution's aftermath, connect, the TLS
+ * handshake, the request and the whole answer: the socket is non-blocking
+ * and every wait is a poll() for the time that is left. The answer is read
+ * until it is complete (Content-Length or chunked framing) or the peer
+ * closes; anything but 200 is refused, and so are bodies above
+ * FETCH_MAX_BODY. TLS: one client SSL_CTX for the process (TLS 1.2+, peer
+ * verification against the default CA paths), and per connection SNI plus
+ * host-name (or IP address) verification.
+ */
+#include "http/fetch.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+/* ---------------------------------------------------------------- */
+/* URLs                                                              */
+
+static bool host_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-';
+}
+
+int fetch_url_parse(const char *url, struct fetch_url *u, const char **why)
+{
+    memset(u, 0, sizeof *u);
+    size_t n = url ? strlen(url) : 0;
+    if (n == 0 || n > FETCH_URL_MAX) {
+        *why = "the URL is empty or too long";
+        return -1;
+    }
+    /* RFC 3986 §2: printable US-ASCII only; no fragment (RFC 3986 §3.5) */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f || url[i] == '#') {
+            *why = "the URL holds a fragment, space or non-ASCII character";
+            return -1;
+        }
+    const char *p;
+    if (!strncmp(url, "https://", 8)) {
+        u->tls = true;
+        p = url + 8;
+    } else if (!strncmp(url, "http://", 7)) {
+        p = url + 7;
+    } else {
+        *why = "the URL must be https (or http on loopback)";
+        return -1;
+    }
+    size_t alen = strcspn(p, "/?");
+    /* RFC 3986 §3.2.1: no userinfo; it would let "http://127.0.0.1:1@host"
+     * pass for loopback */
+    if (memchr(p, '@', alen)) {
+        *why = "the URL must not carry user information";
+        return -1;
+    }
+    const char *port = NULL;
+    size_t hlen, plen = 0;
+    if (p[0] == '[') {
+        const char *rb = memchr(p, ']', alen);
+        if (!rb) {
+            *why = "malformed IPv6 address in the URL";
+            return -1;
+        }
+        hlen = (size_t)(rb - p - 1);
+        if (hlen == 0 || hlen >= sizeof u->host) {
+            *why = "malformed IPv6 address in the URL";
+            return -1;
+        }
+        memcpy(u->host, p + 1, hlen);
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, u->host, &a6) != 1) {
+            *why = "malformed IPv6 address in the URL";
+            return -1;
+        }
+        u->ip_literal = true;
+        if ((size_t)(rb + 1 - p) < alen) {
+            if (rb[1] != ':') {
+                *why = "malformed URL authority";
+                return -1;
+            }
+            port = rb + 2;
+            plen = alen - (size_t)(rb + 2 - p);
+        }
+    } else {
+        const char *colon = memchr(p, ':', alen);
+        hlen = colon ? (size_t)(colon - p) : alen;
+        if (colon) {
+            port = colon + 1;
+            plen = alen - hlen - 1;
+        }
+        if (hlen == 0 || hlen >= sizeof u->host) {
+            *why = "the URL has no host";
+            return -1;
+        }
+        for (size_t i = 0; i < hlen; i++)
+            if (!host_char(p[i])) {
+                *why = "malformed host name in the URL";
+                return -1;
+            }
+        memcpy(u->host, p, hlen);
+        for (char *c = u->host; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        struct in_addr a4;
+        u->ip_literal = inet_pton(AF_INET, u->host, &a4) == 1;
+    }
+    if (port) {
+        long v = 0;
+        if (plen == 0 || plen > 5) {
+            *why = "malformed port in the URL";
+            return -1;
+        }
+        for (size_t i = 0; i < plen; i++) {
+            if (port[i] < '0' || port[i] > '9') {
+                *why = "malformed port in the URL";
+                return -1;
+            }
+            v = v * 10 + (port[i] - '0');
+        }
+        if (v < 1 || v > 65535) {
+            *why = "malformed port in the URL";
+            return -1;
+        }
+        snprintf(u->port, sizeof u->port, "%ld", v);
+    } else {
+        snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
+    }
+    /* RFC 8252 §8.3 / RFC 9700 §2.1: plain http only to this machine */
+    if (!u->tls && strcmp(u->host, "127.0.0.1") != 0 && strcmp(u->host, "localhost") != 0 &&
+        strcmp(u->host, "::1") != 0) {
+        *why = "http URLs must name a loopback host (127.0.0.1, [::1], localhost)";
+        return -1;
+    }
+    snprintf(u->hostport, sizeof u->hostport, "%.*s", (int)alen, p);
+    const char *rest = p + alen;
+    if (*rest == '/')
+        snprintf(u->path, sizeof u->path, "%s", rest);
+    else
+        snprintf(u->path, sizeof u->path, "/%s", rest);
+    return 0;
+}
+
+bool fetch_url_allowed(const char *url)
+{
+    struct fetch_url u;
+    const char *why;
+    return fetch_url_parse(url, &u, &why) == 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* deadline-bound I/O                                                */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct io {
+    int fd;
+    SSL *ssl;
+    int64_t deadline;
+};
+
+/* Waits for events on fd until the deadline: 1 ready, 0 timed out, -1 error. */
+static int io_wait(const struct io *c, short events)
+{
+    for (;;) {
+        int64_t left = c->deadline - mono_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = c->fd, .events = events};
+        int r = poll(&pfd, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        return r > 0 ? 1 : 0;
+    }
+}
+
+/* After an SSL call returned n <= 0: 1 to retry (waited), 0 on EOF, -1. */
+static int ssl_retry(struct io *c, int n)
+{
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+        return io_wait(c, POLLIN) == 1 ? 1 : -1;
+    case SSL_ERROR_WANT_WRITE:
+        return io_wait(c, POLLOUT) == 1 ? 1 : -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int io_write_all(struct io *c, const char *buf, size_t len)
+{
+    while (len > 0) {
+        if (c->ssl) {
+            int n = SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+            if (n > 0) {
+                buf += n;
+                len -= (size_t)n;
+            } else if (ssl_retry(c, n) != 1) {
+                return -1;
+            }
+        } else {
+            ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+            if (n > 0) {
+                buf += n;
+                len -= (size_t)n;
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                if (io_wait(c, POLLOUT) != 1)
+                    return -1;
+            } else {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* > 0 bytes read, 0 at the end of the stream, -1 on error or time-out. */
+static ssize_t io_read(struct io *c, char *buf, size_t cap)
+{
+    for (;;) {
+        if (c->ssl) {
+            int n = SSL_read(c->ssl, buf, cap > INT32_MAX ? INT32_MAX : (int)cap);
+            if (n > 0)
+                return n;
+            int r = ssl_retry(c, n);
+            if (r <= 0)
+                return r;
+        } else {
+            ssize_t n = recv(c->fd, buf, cap, 0);
+            if (n >= 0)
+                return n;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                return -1;
+            if (io_wait(c, POLLIN) != 1)
+                return -1;
+        }
+    }
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return false;
+}
+
+/* A connected non-blocking socket, or -1. Plain http connects to loopback
+ * addresses only, whatever the name resolves to. */
+static int dial(const struct fetch_url *u, int64_t deadline, const char **why)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (u->ip_literal ? AI_NUMERICHOST : 0);
+    if (getaddrinfo(u->host, u->port, &hints, &res) != 0 || !res) {
+        *why = "the host name does not resolve";
+        return -1;
+    }
+    int fd = -1;
+    *why = "connection refused or timed out";
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        if (!u->tls && !is_loopback(ai->ai_addr)) {
+            *why = "http URLs must reach a loopback address";
+            continue;
+        }
+        int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (s < 0)
+            continue;
+        if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0) {
+            fd = s;
+            break;
+        }
+        if (errno == EINPROGRESS) {
+            struct io c = {.fd = s, .deadline = deadline};
+            int err = 0;
+            socklen_t el = sizeof err;
+            if (io_wait(&c, POLLOUT) == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+                err == 0) {
+                fd = s;
+                break;
+            }
+        }
+        close(s);
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* ---------------------------------------------------------------- */
+/* TLS                                                               */
+
+static SSL_CTX *tls_ctx;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+static void tls_init(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* the system CA store (SSL_CERT_FILE / SSL_CERT_DIR override it) */
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        SSL_CTX_free(ctx);
+        return;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* the answer is framed by Content-Length or chunked encoding; a peer
+     * that closes without close_notify must not turn into an error */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+    tls_ctx = ctx;
+}
+
+static int tls_start(struct io *c, const struct fetch_url *u, const char **why)
+{
+    pthread_once(&tls_once, tls_init);
+    if (!tls_ctx) {
+        *why = "TLS is not available";
+        return -1;
+    }
+    c->ssl = SSL_new(tls_ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+        *why = "TLS is not available";
+        return -1;
+    }
+    /* RFC 6125 / RFC 9110 §4.3.4: the certificate must name the host */
+    if (u->ip_literal) {
+        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host) != 1) {
+            *why = "TLS is not available";
+            return -1;
+        }
+    } else {
+        /* RFC 6066 §3: SNI carries DNS names only */
+        if (SSL_set_tlsext_host_name(c->ssl, u->host) != 1 || SSL_set1_host(c->ssl, u->host) != 1) {
+            *why = "TLS is not available";
+            return -1;
+        }
+    }
+    for (;;) {
+        int n = SSL_connect(c->ssl);
+        if (n == 1)
+            break;
+        int r = ssl_retry(c, n);
+        if (r != 1) {
+            *why = SSL_get_verify_result(c->ssl) != X509_V_OK
+                       ? "the server's certificate is not trusted for this host"
+                       : "TLS handshake failed";
+            return -1;
+        }
+    }
+    if (SSL_get_verify_result(c->ssl) != X509_V_OK || !SSL_get0_peer_certificate(c->ssl)) {
+        *why = "the server's certificate is not trusted for this host";
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* the answer                                                        */
+
+struct answer {
+    int status;
+    const char *body;          /* into the read buffer, or into decoded */
+    size_t body_len;
+    char *decoded;             /* chunked bodies, malloc'd */
+};
+
+/* Case-insensitive header value of a header block (lines after the status
+ * line, up to the blank line): value start and length, or NULL. A header
+ * present twice is reported through *dup. */
+static const char *header_value(const char *h, size_t hlen, const char *name, size_t *vlen,
+                                bool *dup)
+{
+    size_t nl = strlen(name);
+    const char *found = NULL;
+    const char *p = h, *end = h + hlen;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            if (found)
+                *dup = true;
+            const char *v = p + nl + 1, *ve = eol;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            found = v;
+            *vlen = (size_t)(ve - v);
+        }
+        p = eol + 1;
+    }
+    return found;
+}
+
+/* RFC 9112 §7.1: chunked transfer coding. 1 complete, 0 need more, -1. */
+static int dechunk(const char *p, size_t len, struct answer *a)
+{
+    free(a->decoded);
+    a->decoded = malloc(FETCH_MAX_BODY + 1);
+    if (!a->decoded)
+        return -1;
+    size_t out = 0, i = 0;
+    for (;;) {
+        const char *eol = memchr(p + i, '\n', len - i);
+        if (!eol)
+            return 0;
+        size_t size = 0, digits = 0;
+        const char *s = p + i;
+        for (; s < eol; s++, digits++) {
+            int v;
+            if (*s >= '0' && *s <= '9')
+                v = *s - '0';
+            else if (*s >= 'a' && *s <= 'f')
+                v = *s - 'a' + 10;
+            else if (*s >= 'A' && *s <= 'F')
+                v = *s - 'A' + 10;
+            else
+                break;
+            if (digits >= 8)
+                return -1;
+            size = size * 16 + (size_t)v;
+        }
+        /* chunk extensions (";...") are ignored */
+        if (digits == 0 || (s < eol && *s != ';' && *s != '\r'))
+            return -1;
+        i = (size_t)(eol + 1 - p);
+        if (size == 0) {
+            a->body = a->decoded;
+            a->body_len = out;
+            return 1;
+        }
+        if (out + size > FETCH_MAX_BODY)
+            return -1;
+        if (len - i < size + 2)
+            return 0;
+        memcpy(a->decoded + out, p + i, size);
+        out += size;
+        i += size;
+        if (p[i] == '\r')
+            i++;
+        if (p[i] != '\n')
+            return -1;
+        i++;
+    }
+}
+
+/* Parses what has been read so far. 1 complete, 0 need more, -1 with *why. */
+static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a, const char **why)
+{
+    const char *he = NULL;
+    for (size_t i = 0; i + 3 < len; i++)
+        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
+            he = buf + i;
+            break;
+        }
+    if (!he) {
+        if (len > FETCH_MAX_HEADERS || eof) {
+            *why = eof ? "the server closed before answering" : "the answer's headers are too large";
+            return -1;
+        }
+        return 0;
+    }
+    /* RFC 9112 §4: HTTP-version SP status-code SP [reason-phrase] */
+    if (he - buf < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' || buf[9] < '1' ||
+        buf[9] > '5' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9') {
+        *why = "not an HTTP/1.x answer";
+        return -1;
+    }
+    a->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    if (a->status != 200) {
+        *why = "the server did not answer 200";
+        return -1;
+    }
+    const char *hdrs = memchr(buf, '\n', (size_t)(he - buf));
+    hdrs = hdrs ? hdrs + 1 : he;
+    size_t hlen = (size_t)(he + 2 - hdrs);
+    const char *body = he + 4;
+    size_t blen = len - (size_t)(body - buf);
+    size_t tel = 0, cll = 0;
+    bool dup = false;
+    const char *te = header_value(hdrs, hlen, "transfer-encoding", &tel, &dup);
+    const char *cl = header_value(hdrs, hlen, "content-length", &cll, &dup);
+    if (dup || (te && cl)) {
+        /* RFC 9112 §6.3: ambiguous framing is an error */
+        *why = "the answer's framing is ambiguous";
+        return -1;
+    }
+    if (te) {
+        if (tel != 7 || strncasecmp(te, "chunked", 7) != 0) {
+            *why = "unsupported transfer coding";
+            return -1;
+        }
+        int r = dechunk(body, blen, a);
+        if (r < 0)
+            *why = "malformed or too large chunked body";
+        else if (r == 0 && eof) {
+            *why = "the answer was cut short";
+            r = -1;
+        }
+        return r;
+    }
+    if (cl) {
+        size_t v = 0;
+        if (cll == 0 || cll > 7) {
+            *why = "the answer is too large";
+            return -1;
+        }
+        for (size_t i = 0; i < cll; i++) {
+            if (cl[i] < '0' || cl[i] > '9') {
+                *why = "malformed Content-Length";
+                return -1;
+            }
+            v = v * 10 + (size_t)(cl[i] - '0');
+        }
+        if (v > FETCH_MAX_BODY) {
+            *why = "the answer is too large";
+            return -1;
+        }
+        if (blen < v) {
+            if (eof) {
+                *why = "the answer was cut short";
+                return -1;
+            }
+            return 0;
+        }
+        a->body = body;
+        a->body_len = v;
+        return 1;
+    }
+    /* RFC 9112 §6.3 item 8: otherwise the body ends when the connection does */
+    if (blen > FETCH_MAX_BODY) {
+        *why = "the answer is too large";
+        return -1;
+    }
+    if (!eof)
+        return 0;
+    a->body = body;
+    a->body_len = blen;
+    return 1;
+}
+
+json_t *fetch_json(const char *url, int timeout_ms, const char **why)
+{
+    struct fetch_url u;
+    if (fetch_url_parse(url, &u, why) < 0)
+        return NULL;
+    int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : FETCH_TIMEOUT_MS);
+    struct io c = {.fd = -1, .ssl = NULL, .deadline = deadline};
+    struct answer a = {0};
+    json_t *out = NULL;
+    size_t cap = FETCH_MAX_HEADERS + FETCH_MAX_BODY + 64 * 1024, len = 0;
+    char *buf = NULL;
+
+    c.fd = dial(&u, deadline, why);
+    if (c.fd < 0)
+        goto done;
+    if (u.tls && tls_start(&c, &u, why) < 0)
+        goto done;
+    char req[FETCH_URL_MAX + 512];
+    int rl = snprintf(req, sizeof req,
+                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: authzd\r\n"
+                      "Accept: application/jwk-set+json, application/json\r\n"
+                      "Accept-Encoding: identity\r\nConnection: close\r\n\r\n",
+                      u.path, u.hostport);
+    if (rl < 0 || (size_t)rl >= sizeof req || io_write_all(&c, req, (size_t)rl) < 0) {
+        *why = "sending the request failed or timed out";
+        goto done;
+    }
+    buf = malloc(cap + 1);
+    if (!buf) {
+        *why = "out of memory";
+        goto done;
+    }
+    for (;;) {
+        if (len == cap) {
+            *why = "the answer is too large";
+            goto done;
+        }
+        ssize_t n = io_read(&c, buf + len, cap - len);
+        if (n < 0) {
+            *why = "reading the answer failed or timed out";
+            goto done;
+        }
+        len += (size_t)n;
+        int r = parse_answer(buf, len, n == 0, &a, why);
+        if (r < 0)
+            goto done;
+        if (r == 1)
+            break;
+    }
+    json_error_t je;
+    out = json_loadb(a.body, a.body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!out)
+        *why = "the answer is not valid JSON";
+done:
+    if (c.ssl) {
+        SSL_shutdown(c.ssl);
+        SSL_free(c.ssl);
+    }
+    if (c.fd >= 0)
+        close(c.fd);
+    free(a.decoded);
+    free(buf);
+    ERR_clear_error();
+    return out;
+}

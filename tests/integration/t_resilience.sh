@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# t_resilience.sh: losing the database (503 + Retry-After during the outage,
+# full service again by itself within 5 s of its return, every token a client
+# received has its durable audit row) and two authzd processes on one
+# database (revocation, cache invalidation and key rotation seen by the other
+# within one second; SPEC §5, §9; issue 2 item 3, issue 6 items 4-5).
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+# this test stops its database: it needs its own, not the shared one
+unset AZT_SHARED_PG_URL
+pg_start_private
+export AUTHZ_DATABASE_URL=$AZT_PG_URL
+pg_port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' "$AZT_PG_DIR/database_url")
+authzctl migrate >/dev/null
+
+pa=$(free_port); pb=$(free_port)
+authz_start a "$pa" AUTHZ_THREADS=2
+authz_start b "$pb" AUTHZ_THREADS=2
+A=http://127.0.0.1:$pa
+B=http://127.0.0.1:$pb
+
+admin POST /admin/v1/tenants '{"slug":"res","display_name":"Resilience"}'
+check_eq "tenant created" 201 "$AZT_STATUS"
+admin POST /admin/v1/tenants/res/resources '{"uri":"https://api.example.test/","scopes":["read","write"]}'
+admin POST /admin/v1/tenants/res/clients '{"client_name":"agent","grant_types":["client_credentials"],"allowed_scopes":["read","write"],"allowed_resources":["https://api.example.test/"],"introspects":["https://api.example.test/"]}'
+check_eq "client created" 201 "$AZT_STATUS"
+cid=$(jq -r .client_id <<<"$AZT_BODY"); sec=$(jq -r .client_secret <<<"$AZT_BODY")
+
+token_at() { # URL -> sets AZT_STATUS / AZT_BODY
+  http POST "$1/t/res/oauth2/token" -u "$cid:$sec" -d grant_type=client_credentials \
+    -d resource=https://api.example.test/ -D "$AZT_TMP/headers"
+}
+introspect_at() { # URL TOKEN -> prints active
+  curl -s -u "$cid:$sec" "$1/t/res/oauth2/introspect" --data-urlencode "token=$2" | jq -r .active
+}
+
+# ---------------------------------------------------------------- two nodes
+
+token_at "$A"
+check_eq "node A issues a token" 200 "$AZT_STATUS"
+tok=$(jq -r .access_token <<<"$AZT_BODY")
+check_eq "node B sees node A's token as active" true "$(introspect_at "$B" "$tok")"
+http POST "$A/t/res/oauth2/revoke" -u "$cid:$sec" --data-urlencode "token=$tok"
+check_eq "node A revokes it" 200 "$AZT_STATUS"
+t0=$(date +%s%N)
+seen=false
+for _ in $(seq 1 20); do
+  if [[ $(introspect_at "$B" "$tok") == false ]]; then seen=true; break; fi
+  sleep 0.05
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check_eq "node B sees the revocation within one second (${ms} ms)" true "$seen"
+
+# cache invalidation: a setting changed through A applies at B within 1 s
+token_at "$B" # warm B's cache
+admin PATCH /admin/v1/tenants/res '{"access_token_ttl":77}'
+check_eq "tenant setting changed through node A" 200 "$AZT_STATUS"
+sleep 1
+token_at "$B"
+check_eq "node B issues with the new access_token_ttl within one second" 77 "$(jq -r .expires_in <<<"$AZT_BODY")"
+
+# key rotation through A: B signs with the new key and publishes both
+old_kid=$(curl -s "$B/t/res/oauth2/jwks" | jq -r '.keys[0].kid')
+admin POST /admin/v1/tenants/res/keys/rotate
+check_eq "key rotated through node A" 201 "$AZT_STATUS"
+new_kid=$(jq -r .kid <<<"$AZT_BODY")
+sleep 1
+kids=$(curl -s "$B/t/res/oauth2/jwks" | jq -r '[.keys[].kid] | sort | join(",")')
+check_eq "node B publishes the new and the previous key" "$(printf '%s\n' "$old_kid" "$new_kid" | sort | paste -sd,)" "$kids"
+token_at "$B"
+hdr=$(jq -r .access_token <<<"$AZT_BODY" | cut -d. -f1 | tr '_-' '/+' | base64 -d 2>/dev/null || true)
+check_contains "node B signs with the new key" "$new_kid" "$hdr"
+
+# ---------------------------------------------------------------- outage
+
+issued=0
+for _ in 1 2 3; do token_at "$A"; [[ $AZT_STATUS == 200 ]] && issued=$((issued + 1)); done
+"$AUTHZ_ROOT/scripts/pg.sh" stop "$AZT_PG_DIR" >/dev/null
+token_at "$A"
+check_eq "database down: the token endpoint answers 503" 503 "$AZT_STATUS"
+check_match "database down: 503 carries Retry-After" '^[Rr]etry-[Aa]fter: [0-9]+' "$(grep -i '^retry-after' "$AZT_TMP/headers" | tr -d '\r')"
+check_eq "database down: the error is temporarily_unavailable" temporarily_unavailable "$(jq -r .error <<<"$AZT_BODY")"
+admin GET /admin/v1/tenants/res
+check_eq "database down: the admin API answers 503" 503 "$AZT_STATUS"
+http GET "$A/readyz"
+check_eq "database down: /readyz answers 503" 503 "$AZT_STATUS"
+http GET "$A/healthz"
+check_eq "database down: /healthz still answers 200" 200 "$AZT_STATUS"
+for _ in $(seq 1 20); do token_at "$A"; [[ $AZT_STATUS == 200 ]] && issued=$((issued + 1)); [[ $AZT_STATUS == 200 || $AZT_STATUS == 503 ]] || break; done
+check_eq "database down: only 503s, never a token without its audit row" 3 "$issued"
+
+"$AUTHZ_ROOT/scripts/pg.sh" start "$AZT_PG_DIR" "$pg_port" >/dev/null
+t0=$(date +%s%N)
+back=false
+for _ in $(seq 1 100); do
+  token_at "$A"
+  if [[ $AZT_STATUS == 200 ]]; then back=true; issued=$((issued + 1)); break; fi
+  sleep 0.05
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check_eq "database back: tokens again by themselves" true "$back"
+check "database back: full service within 5 s (${ms} ms)" test "$ms" -le 5000
+token_at "$B"
+check_eq "database back: the second node serves too" 200 "$AZT_STATUS"
+[[ $AZT_STATUS == 200 ]] && issued=$((issued + 1))
+http GET "$A/readyz"
+check_eq "database back: /readyz answers 200" 200 "$AZT_STATUS"
+
+# every token a client received has its audit row (tokens issued in the
+# two-node part above: 4 before the outage section)
+rows=$(psql_db -c "SELECT count(*) FROM audit WHERE event = 'token.issued' AND outcome = 'success'")
+check_eq "every token handed out has its token.issued audit row" "$((issued + 4))" "$rows"
+
+authz_stop a
+authz_stop b
+done_testing
