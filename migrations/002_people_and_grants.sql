@@ -116,8 +116,3 @@ BEGIN
 END $$;
 CREATE TRIGGER revocations_notify AFTER INSERT ON revocations
     FOR EACH ROW EXECUTE FUNCTION authz_revoke_notify();
-
--- consent changes invalidate cached tenant data too (token exchange reads
--- consents through the cache)
-CREATE TRIGGER consents_cache AFTER INSERT OR UPDATE OR DELETE ON consents
-    FOR EACH ROW EXECUTE FUNCTION authz_cache_notify();

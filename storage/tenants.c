@@ -130,9 +130,10 @@ static char *render_metadata(const struct tenant *t)
     EP("registration_endpoint", "/oauth2/register");
 #undef EP
     static const char *grants[] = {"authorization_code", "refresh_token", "client_credentials",
+                                   "urn:ietf:params:oauth:grant-type:token-exchange",
                                    "urn:openid:params:grant-type:ciba"};
     sb_puts(&sb, ",\"grant_types_supported\":");
-    json_str_array(&sb, grants, 4);
+    json_str_array(&sb, grants, 5);
     sb_puts(&sb, ",\"backchannel_token_delivery_modes_supported\":[\"poll\",\"ping\"]");
     sb_puts(&sb, ",\"backchannel_user_code_parameter_supported\":false");
     static const char *auth[] = {"client_secret_basic", "client_secret_post", "none"};

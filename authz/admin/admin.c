@@ -242,6 +242,13 @@ static bool authenticate(struct req *r, struct caller *who)
                     ok = true;
                     who->tenant_slug = arena_strdup(r->arena, t->slug);
                     who->who = arena_strdup(r->arena, cid);
+                } else {
+                    /* an active token of tenant T that is not an admin
+                     * token: outside T the answer is 404 (nothing outside
+                     * one's tenant is visible), inside T 403 */
+                    who->tenant_slug = arena_strdup(r->arena, t->slug);
+                    who->not_admin = true;
+                    ok = true;
                 }
                 json_decref(claims);
             }
@@ -260,6 +267,12 @@ static struct tenant *reach_tenant(struct req *r, const struct caller *who, cons
 {
     if (!who->root && strcmp(who->tenant_slug, slug) != 0) {
         admin_problem(r, 404, "no such tenant");
+        return NULL;
+    }
+    if (who->not_admin) {
+        admin_problem(r, 403, "the token does not carry the admin scope of a client acting as itself");
+        resp_header(r, "WWW-Authenticate",
+                    "Bearer realm=\"authz-admin\", error=\"insufficient_scope\", scope=\"admin\"");
         return NULL;
     }
     r->params[0] = slug;
@@ -1169,7 +1182,9 @@ enum hres h_admin(struct req *r)
         return H_DONE;
     enum method m = r->method;
     if (n == 1) {
-        if (m == M_POST)
+        if (who.not_admin)
+            admin_problem(r, 404, "no such endpoint");
+        else if (m == M_POST)
             tenant_create(r, &who);
         else if (!who.root)
             admin_problem(r, 404, "no such endpoint");

@@ -16,6 +16,7 @@ struct caller {
     bool root;
     const char *tenant_slug;   /* tenant admin: the only tenant reachable */
     const char *who;           /* for audit: "root" or the client id */
+    bool not_admin;            /* an active token of tenant_slug without admin rights */
 };
 
 /* RFC 9457 problem answer. */

@@ -355,7 +355,7 @@ EVP_PKEY *jwk_to_pkey(const json_t *jwk, enum jwk_kind *kind, const char **why)
 /* RFC 7518 §6.2.2.1, §6.3.2, RFC 8037 §2: members that only a private key has */
 static bool jwk_has_private(const json_t *jwk)
 {
-    static const char *priv[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
+    static const char *priv[] = {"d", "p", "q", "dp", "dq", "qi", "oth"};
     for (size_t i = 0; i < sizeof priv / sizeof priv[0]; i++)
         if (json_object_get(jwk, priv[i]))
             return true;

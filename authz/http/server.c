@@ -318,6 +318,11 @@ void resp_error(struct req *r, int status, const char *code, const char *detail)
         char *body = sb_steal(&sb, &len);
         resp_set(r, status, "text/html; charset=utf-8", body, len);
         resp_header(r, "Cache-Control", "no-store");
+        resp_header(r, "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
+        resp_header(r, "X-Frame-Options", "DENY");
+        resp_header(r, "X-Content-Type-Options", "nosniff");
+        resp_header(r, "Referrer-Policy", "no-referrer");
         break;
     }
     case RK_ADMIN:

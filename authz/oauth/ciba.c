@@ -80,7 +80,7 @@ enum hres h_bc_authorize(struct req *r)
         return H_BLOCK;
     struct tenant *t = r->tenant;
     struct client *c = r->client;
-    r->log_client = c->client_id;
+    r->log_client = arena_strdup(r->arena, c->client_id);
 
     /* CIBA Core §7.1: the client is a confidential client registered for
      * the CIBA grant */

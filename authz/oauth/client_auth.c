@@ -123,6 +123,11 @@ static enum hres assertion_authenticate(struct req *r, const struct form *f, con
 
 enum hres client_authenticate(struct req *r, const struct form *f)
 {
+    /* a handler re-run on a database worker authenticates again */
+    if (r->client) {
+        client_release(r->client);
+        r->client = NULL;
+    }
     const char *hdr = req_header(r, "authorization");
     const char *body_id = form_get(f, "client_id");
     const char *body_secret = form_get(f, "client_secret");

@@ -124,7 +124,10 @@ static void presented_free(struct presented *p)
 {
     if (p->claims)
         json_decref(p->claims);
+    if (p->tr.claims)
+        json_decref(p->tr.claims);
     p->claims = NULL;
+    p->tr.claims = NULL;
 }
 
 enum hres grant_token_exchange(struct req *r, const struct form *f)

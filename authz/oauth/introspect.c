@@ -159,7 +159,7 @@ enum hres h_introspect(struct req *r)
         return H_BLOCK;
     if (!r->client)
         return H_DONE;
-    r->log_client = r->client->client_id;
+    r->log_client = arena_strdup(r->arena, r->client->client_id);
     struct client *c = r->client;
     /* RFC 7662 §2.1: the endpoint is for protected clients; public clients
      * (no credentials) are not given token metadata */

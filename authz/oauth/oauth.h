@@ -75,6 +75,7 @@ bool oauth_form(struct req *r, struct form *f);
 enum hres grant_client_credentials(struct req *r, const struct form *f);
 enum hres grant_authorization_code(struct req *r, const struct form *f);
 enum hres grant_refresh_token(struct req *r, const struct form *f);
+enum hres grant_token_exchange(struct req *r, const struct form *f);
 
 /* RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, with the verifier's
  * syntax checked (43-128 unreserved characters). policy/pkce.c */

@@ -42,7 +42,7 @@ enum hres h_revoke(struct req *r)
         return H_BLOCK;
     if (!r->client)
         return H_DONE;
-    r->log_client = r->client->client_id;
+    r->log_client = arena_strdup(r->arena, r->client->client_id);
     const char *token = form_get(&f, "token");
     if (!token) {
         resp_oauth_error(r, 400, "invalid_request", "token is required");

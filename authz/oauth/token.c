@@ -64,6 +64,8 @@ enum hres h_token(struct req *r)
         grant = grant_refresh_token;
     else if (!strcmp(gt, "urn:openid:params:grant-type:ciba"))
         grant = grant_ciba;
+    else if (!strcmp(gt, "urn:ietf:params:oauth:grant-type:token-exchange"))
+        grant = grant_token_exchange;
     if (!grant) {
         /* RFC 6749 §5.2: unsupported_grant_type for a grant this server does
          * not support at all */
@@ -74,7 +76,7 @@ enum hres h_token(struct req *r)
         return H_BLOCK;
     if (!r->client)
         return H_DONE;
-    r->log_client = r->client->client_id;
+    r->log_client = arena_strdup(r->arena, r->client->client_id);
     /* RFC 6749 §5.2 unauthorized_client: "The authenticated client is not
      * authorized to use this authorization grant type." */
     if (!strlist_has(&r->client->grant_types, gt)) {

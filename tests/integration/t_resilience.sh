@@ -16,8 +16,9 @@ pg_port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' "$AZT_PG_DIR/database_url")
 authzctl migrate >/dev/null
 
 pa=$(free_port); pb=$(free_port)
+# two nodes of one deployment share the public URL (the issuer)
 authz_start a "$pa" AUTHZ_THREADS=2
-authz_start b "$pb" AUTHZ_THREADS=2
+authz_start b "$pb" AUTHZ_THREADS=2 AUTHZ_PUBLIC_URL="http://127.0.0.1:$pa"
 A=http://127.0.0.1:$pa
 B=http://127.0.0.1:$pb
 
