@@ -10,7 +10,7 @@
  * Authz-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, "<t>.<body>")).
  */
 #include "storage/db.h"
-#include "http/client.h"
+#include "http/fetch.h"
 #include "config.h"
 #include "log.h"
 #include "util/arena.h"
@@ -114,15 +114,14 @@ static void deliver_due(PGconn *c)
             hdrs[nh++] = sig;
         }
         char err[256] = "";
-        struct http_response hr;
-        int ok = 0;
-        if (!http_url_allowed(url)) {
-            snprintf(err, sizeof err, "URL not allowed (https, or http on loopback)");
-        } else if (http_request("POST", url, hdrs, body, strlen(body), 5, 65536, &hr, err, sizeof err) == 0) {
-            ok = hr.status >= 200 && hr.status < 300;
+        const char *why = NULL;
+        int status = 0, ok = 0;
+        if (fetch_post(url, hdrs, body, strlen(body), 5000, &status, &why) == 0) {
+            ok = status >= 200 && status < 300;
             if (!ok)
-                snprintf(err, sizeof err, "HTTP status %d", hr.status);
-            free(hr.body);
+                snprintf(err, sizeof err, "HTTP status %d", status);
+        } else {
+            snprintf(err, sizeof err, "%s", why ? why : "delivery failed");
         }
         if (ok) {
             const char *v[1] = {id};

@@ -136,7 +136,9 @@ static char *render_metadata(const struct tenant *t)
     json_str_array(&sb, grants, 5);
     sb_puts(&sb, ",\"backchannel_token_delivery_modes_supported\":[\"poll\",\"ping\"]");
     sb_puts(&sb, ",\"backchannel_user_code_parameter_supported\":false");
-    static const char *auth[] = {"client_secret_basic", "client_secret_post", "none"};
+    /* the token, introspection and revocation endpoints share one client
+     * authentication (oauth/client_auth.c); introspection refuses public
+     * clients */
     static const char *token_auth[] = {"client_secret_basic", "client_secret_post",
                                        "private_key_jwt", "none"};
     sb_puts(&sb, ",\"token_endpoint_auth_methods_supported\":");
@@ -146,9 +148,9 @@ static char *render_metadata(const struct tenant *t)
     sb_puts(&sb, ",\"token_endpoint_auth_signing_alg_values_supported\":"
                  "[\"ES256\",\"ES384\",\"RS256\",\"PS256\",\"EdDSA\"]");
     sb_puts(&sb, ",\"introspection_endpoint_auth_methods_supported\":");
-    json_str_array(&sb, auth, 2);
+    json_str_array(&sb, token_auth, 3);
     sb_puts(&sb, ",\"revocation_endpoint_auth_methods_supported\":");
-    json_str_array(&sb, auth, 3);
+    json_str_array(&sb, token_auth, 4);
     sb_puts(&sb, ",\"response_types_supported\":[\"code\"]");
     sb_puts(&sb, ",\"code_challenge_methods_supported\":[\"S256\"]");
     sb_puts(&sb, ",\"authorization_response_iss_parameter_supported\":true");

@@ -7,6 +7,7 @@
  * writes its admin.changed audit row in the same transaction.
  */
 #include "admin/admin.h"
+#include "oauth/register.h"
 #include "http/routes.h"
 #include "oauth/oauth.h"
 #include "policy/scope.h"
@@ -113,32 +114,12 @@ static bool ok_plain(const char *s)
     return true;
 }
 
-static bool is_loopback_host(const char *h, size_t n)
-{
-    return (n == 9 && !strncmp(h, "127.0.0.1", 9)) || (n == 9 && !strncmp(h, "localhost", 9)) ||
-           (n == 5 && !strncmp(h, "[::1]", 5));
-}
 
-/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host; no fragment. */
+/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host; no fragment,
+ * no userinfo. One check for every URI the admin API and registration take. */
 bool redirect_uri_valid(const char *u)
 {
-    if (!ok_plain(u) || strchr(u, '#') || strchr(u, ' ') || strlen(u) > 2000)
-        return false;
-    const char *host;
-    if (!strncmp(u, "https://", 8))
-        host = u + 8;
-    else if (!strncmp(u, "http://", 7))
-        host = u + 7;
-    else
-        return false;
-    size_t hl = strcspn(host, ":/?");
-    if (host[0] == '[')
-        hl = strcspn(host, "]") + 1;
-    if (hl == 0)
-        return false;
-    if (!strncmp(u, "http://", 7) && !is_loopback_host(host, hl))
-        return false;
-    return true;
+    return register_redirect_uri_ok(u);
 }
 
 static bool ok_redirect(const char *s) { return redirect_uri_valid(s); }

@@ -623,12 +623,22 @@ enum jwt_verdict jwt_verify(const struct jwt *j, const struct jwks *ks, const ch
         return JWT_NO_KEY;
     }
     if (!j->kid) {
-        /* without a kid only an unambiguous key set is usable */
-        if (ks->n != 1) {
-            *why = "the token names no kid and the key set has several keys";
+        /* without a kid, the one key of the set that fits the algorithm
+         * (kty, curve, the JWK's alg); none or several: no key */
+        const struct jwk *only = NULL;
+        int fits = 0;
+        for (int i = 0; i < ks->n; i++)
+            if (ks->keys[i].kind == ALGS[j->alg].kind &&
+                (ks->keys[i].alg < 0 || ks->keys[i].alg == (int)j->alg)) {
+                only = &ks->keys[i];
+                fits++;
+            }
+        if (fits != 1) {
+            *why = fits ? "the token names no kid and several keys fit its algorithm"
+                        : "no key of the set fits the token's algorithm";
             return JWT_NO_KEY;
         }
-        return jwt_verify_key(j, &ks->keys[0], why);
+        return jwt_verify_key(j, only, why);
     }
     /* RFC 7515 §4.1.4: kid selects the key */
     bool any = false;

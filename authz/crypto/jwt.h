@@ -11,8 +11,9 @@
  *   and every HS* are refused before any key is looked at, so a public key
  *   can never be used as an HMAC secret (algorithm confusion);
  * - the key comes from a JWK Set the verifier holds (never from the token's
- *   own jwk / jku / x5u / x5c headers), chosen by kid (or the only key when
- *   the token names none), and must fit the algorithm: kty and curve, RSA of
+ *   own jwk / jku / x5u / x5c headers), chosen by kid (or the only key fitting
+ *   the algorithm when the token names none), and must fit the algorithm: kty
+ *   and curve, RSA of
  *   at least 2048 bits, and the JWK's own "alg" when it has one;
  * - ES* signatures are the raw r||s form of RFC 7518 §3.4.
  *
@@ -114,8 +115,9 @@ enum jwt_verdict {
     JWT_INVALID = -1,          /* bad signature, or key unfit for alg */
     JWT_NO_KEY = -2,           /* no key of the set is selected by the token */
 };
-/* Selects the key (by kid; the only key of the set when the token names no
- * kid) and verifies the signature. *why is set unless JWT_VALID. */
+/* Selects the key (by kid; when the token names no kid, the only key of the
+ * set that fits the token's alg) and verifies the signature. *why is set
+ * unless JWT_VALID. */
 enum jwt_verdict jwt_verify(const struct jwt *j, const struct jwks *ks, const char **why);
 /* Verifies with one given key (its kind and alg must fit the token's alg). */
 enum jwt_verdict jwt_verify_key(const struct jwt *j, const struct jwk *k, const char **why);

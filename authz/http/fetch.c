@@ -11,6 +11,7 @@
  * host-name (or IP address) verification.
  */
 #include "http/fetch.h"
+#include "util/arena.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -500,10 +501,6 @@ static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a,
         return -1;
     }
     a->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
-    if (a->status != 200) {
-        *why = "the server did not answer 200";
-        return -1;
-    }
     const char *hdrs = memchr(buf, '\n', (size_t)(he - buf));
     hdrs = hdrs ? hdrs + 1 : he;
     size_t hlen = (size_t)(he + 2 - hdrs);
@@ -572,30 +569,42 @@ static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a,
     return 1;
 }
 
-json_t *fetch_json(const char *url, int timeout_ms, const char **why)
+/* One request and its whole answer (any status). 0 with a filled in (its
+ * body points into *bufp or a->decoded; the caller frees both), or -1. */
+static int transact(const char *method, const char *url, const char *const *headers,
+                    const char *body, size_t bodylen, int timeout_ms, struct answer *a,
+                    char **bufp, const char **why)
 {
     struct fetch_url u;
+    *bufp = NULL;
     if (fetch_url_parse(url, &u, why) < 0)
-        return NULL;
+        return -1;
     int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : FETCH_TIMEOUT_MS);
     struct io c = {.fd = -1, .ssl = NULL, .deadline = deadline};
-    struct answer a = {0};
-    json_t *out = NULL;
     size_t cap = FETCH_MAX_HEADERS + FETCH_MAX_BODY + 64 * 1024, len = 0;
     char *buf = NULL;
+    int rc = -1;
 
     c.fd = dial(&u, deadline, why);
     if (c.fd < 0)
         goto done;
     if (u.tls && tls_start(&c, &u, why) < 0)
         goto done;
-    char req[FETCH_URL_MAX + 512];
-    int rl = snprintf(req, sizeof req,
-                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: authzd\r\n"
-                      "Accept: application/jwk-set+json, application/json\r\n"
-                      "Accept-Encoding: identity\r\nConnection: close\r\n\r\n",
-                      u.path, u.hostport);
-    if (rl < 0 || (size_t)rl >= sizeof req || io_write_all(&c, req, (size_t)rl) < 0) {
+    struct strbuf req;
+    sb_init(&req);
+    sb_printf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: authzd\r\n"
+                    "Accept-Encoding: identity\r\nConnection: close\r\n",
+              method, u.path, u.hostport);
+    for (const char *const *h = headers; h && *h; h++)
+        sb_printf(&req, "%s\r\n", *h);
+    if (body)
+        sb_printf(&req, "Content-Length: %zu\r\n", bodylen);
+    sb_puts(&req, "\r\n");
+    if (body && bodylen)
+        sb_append(&req, body, bodylen);
+    int wr = io_write_all(&c, req.buf, req.len);
+    sb_free(&req);
+    if (wr < 0) {
         *why = "sending the request failed or timed out";
         goto done;
     }
@@ -615,16 +624,13 @@ json_t *fetch_json(const char *url, int timeout_ms, const char **why)
             goto done;
         }
         len += (size_t)n;
-        int r = parse_answer(buf, len, n == 0, &a, why);
+        int r = parse_answer(buf, len, n == 0, a, why);
         if (r < 0)
             goto done;
         if (r == 1)
             break;
     }
-    json_error_t je;
-    out = json_loadb(a.body, a.body_len, JSON_REJECT_DUPLICATES, &je);
-    if (!out)
-        *why = "the answer is not valid JSON";
+    rc = 0;
 done:
     if (c.ssl) {
         SSL_shutdown(c.ssl);
@@ -632,8 +638,40 @@ done:
     }
     if (c.fd >= 0)
         close(c.fd);
+    ERR_clear_error();
+    *bufp = buf;
+    return rc;
+}
+
+json_t *fetch_json(const char *url, int timeout_ms, const char **why)
+{
+    static const char *const accept[] = {"Accept: application/jwk-set+json, application/json", NULL};
+    struct answer a = {0};
+    char *buf = NULL;
+    json_t *out = NULL;
+    if (transact("GET", url, accept, NULL, 0, timeout_ms, &a, &buf, why) == 0) {
+        if (a.status != 200) {
+            *why = "the server did not answer 200";
+        } else {
+            json_error_t je;
+            out = json_loadb(a.body, a.body_len, JSON_REJECT_DUPLICATES, &je);
+            if (!out)
+                *why = "the answer is not valid JSON";
+        }
+    }
     free(a.decoded);
     free(buf);
-    ERR_clear_error();
     return out;
+}
+
+int fetch_post(const char *url, const char *const *headers, const char *body, size_t bodylen,
+               int timeout_ms, int *status, const char **why)
+{
+    struct answer a = {0};
+    char *buf = NULL;
+    int rc = transact("POST", url, headers, body, bodylen, timeout_ms, &a, &buf, why);
+    *status = rc == 0 ? a.status : 0;
+    free(a.decoded);
+    free(buf);
+    return rc;
 }

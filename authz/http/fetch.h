@@ -42,4 +42,10 @@ bool fetch_url_allowed(const char *url);
  * at most timeout_ms. */
 json_t *fetch_json(const char *url, int timeout_ms, const char **why);
 
+/* POSTs body to url with extra header lines ("Name: value", NULL-terminated
+ * list) and reads the whole answer. 0 with the answer's status in *status,
+ * or -1 with *why (connection, TLS, framing, size or time failure). */
+int fetch_post(const char *url, const char *const *headers, const char *body, size_t bodylen,
+               int timeout_ms, int *status, const char **why);
+
 #endif

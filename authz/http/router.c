@@ -37,6 +37,11 @@ static const struct route R_INTROSPECT = {"introspect", M_POST, RK_OAUTH, false,
 static const struct route R_REVOKE = {"revoke", M_POST, RK_OAUTH, false, h_revoke};
 static const struct route R_BC_AUTHORIZE = {"bc_authorize", M_POST, RK_OAUTH, false, h_bc_authorize};
 static const struct route R_DECISION = {"approval_decision", M_POST, RK_OAUTH, true, h_approval_decision};
+/* the approval pages (HTML): GET/HEAD and POST, checked by the handlers */
+static const struct route R_APPROVALS = {"approvals", M_OTHER, RK_WEB, false, h_approvals};
+static const struct route R_APPROVAL = {"approval", M_OTHER, RK_WEB, false, h_approval};
+static const struct route R_APPROVAL_REVOKE = {"approval_revoke", M_OTHER, RK_WEB, false,
+                                               h_approval_revoke};
 /* any method: the handler answers POST, the CORS preflight (OPTIONS) and 405 */
 static const struct route R_REGISTER = {"register", M_OTHER, RK_OAUTH, false, h_register};
 
@@ -134,7 +139,10 @@ static const struct route *match(struct req *r)
         return &R_REVOKE;
     if (!strcmp(rest, "/oauth2/bc-authorize"))
         return &R_BC_AUTHORIZE;
-    /* /approvals/{auth_req_id}/decision */
+    if (!strcmp(rest, "/approvals"))
+        return &R_APPROVALS;
+    /* /approvals/{auth_req_id}/decision (JSON callback),
+     * /approvals/sessions/{sid}/revoke and /approvals/{auth_req_id} (pages) */
     if (!strncmp(rest, "/approvals/", 11)) {
         const char *id = rest + 11;
         const char *slash = strchr(id, '/');
@@ -142,6 +150,20 @@ static const struct route *match(struct req *r)
             r->params[1] = arena_strndup(r->arena, id, (size_t)(slash - id));
             r->nparams = 2;
             return &R_DECISION;
+        }
+        if (!strncmp(id, "sessions/", 9)) {
+            const char *sid = id + 9;
+            const char *end = strchr(sid, '/');
+            if (end && end != sid && !strcmp(end, "/revoke")) {
+                r->params[1] = arena_strndup(r->arena, sid, (size_t)(end - sid));
+                r->nparams = 2;
+                return &R_APPROVAL_REVOKE;
+            }
+        }
+        if (!slash && *id) {
+            r->params[1] = arena_strdup(r->arena, id);
+            r->nparams = 2;
+            return &R_APPROVAL;
         }
     }
     if (!strcmp(rest, "/oauth2/register"))

@@ -179,7 +179,10 @@ const char *req_cookie(struct req *r, const char *name)
 
 void resp_header(struct req *r, const char *name, const char *value)
 {
-    for (int i = 0; i < r->nresp_headers; i++)
+    /* a header set twice replaces the first, except Set-Cookie, of which an
+     * answer may carry several (RFC 6265 §3) */
+    bool repeatable = strcasecmp(name, "Set-Cookie") == 0;
+    for (int i = 0; !repeatable && i < r->nresp_headers; i++)
         if (strcasecmp(r->resp_headers[i].name, name) == 0) {
             r->resp_headers[i].value = arena_strdup(r->arena, value);
             return;

@@ -152,6 +152,9 @@ enum hres h_bc_authorize(struct req *r)
             want.v[i] = want.v[--want.n];
             i--;
         }
+    /* each scope must be one a resource defines (the requested ones, or any
+     * of the tenant's when none is named): authz's own scopes (admin,
+     * approvals:decide) are never part of a person's session */
     for (int i = 0; i < want.n; i++) {
         bool defined = false;
         for (int k = 0; k < nres; k++) {
@@ -159,7 +162,10 @@ enum hres h_bc_authorize(struct req *r)
             if (rs && strlist_has(&rs->scopes, want.v[i]))
                 defined = true;
         }
-        if ((nres && !defined) || (c->allowed_scopes.n && !strlist_has(&c->allowed_scopes, want.v[i]))) {
+        for (int k = 0; !nres && k < t->nresources; k++)
+            if (strlist_has(&t->resources[k].scopes, want.v[i]))
+                defined = true;
+        if (!defined || (c->allowed_scopes.n && !strlist_has(&c->allowed_scopes, want.v[i]))) {
             resp_oauth_error(r, 400, "invalid_scope",
                              arena_sprintf(r->arena, "scope %s is not available", want.v[i]));
             return H_DONE;

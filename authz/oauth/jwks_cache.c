@@ -91,6 +91,15 @@ static bool needs_fetch(const struct uentry *e, const char *kid, int64_t now)
     return false;
 }
 
+/* Whether a request must fetch, or wait for the fetch under way, before it
+ * can use the entry for a token naming kid. */
+static bool must_fetch_or_wait(const struct uentry *e, const char *kid, int64_t now)
+{
+    if (e->busy)
+        return !e->keys || (kid && !jwks_has_kid(e->keys, kid));
+    return needs_fetch(e, kid, now);
+}
+
 /* The set to use now, or NULL with *why. */
 static struct jwks *usable(const struct uentry *e, int64_t now, const char **why)
 {
@@ -107,13 +116,17 @@ enum hres jwks_uri_keys(struct req *r, const char *uri, const char *kid, struct 
     int64_t now = now_s();
     pthread_mutex_lock(&mu);
     struct uentry *e = entry_for(uri, now);
-    if (e->busy || needs_fetch(e, kid, now)) {
-        /* the event loop never waits for the network */
-        if (!r->can_block) {
-            pthread_mutex_unlock(&mu);
-            return H_BLOCK;
-        }
+    if (!must_fetch_or_wait(e, kid, now)) {
+        *out = usable(e, now, why);
+        pthread_mutex_unlock(&mu);
+        return H_DONE;
     }
+    /* the event loop never waits for the network */
+    if (!r->can_block) {
+        pthread_mutex_unlock(&mu);
+        return H_BLOCK;
+    }
+    /* a fetch already running for this URI is waited for, not repeated */
     e->pins++;
     while (e->busy) {
         struct timespec ts;

@@ -463,6 +463,12 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     }
     if (jwks && jwks_uri)
         return bad(error, desc, E_META, "jwks and jwks_uri must not both be present");
+    /* anyone may register under an open policy: a jwks_uri would let them
+     * make authzd fetch URLs of their choosing (server-side request
+     * forgery), so self-registered clients give their keys inline */
+    if (jwks_uri)
+        return bad(error, desc, E_META,
+                   "dynamically registered clients give their keys inline (jwks), not by jwks_uri");
     /* RFC 7523 §2.2: the assertion is checked with a key of the client */
     if (!strcmp(method, "private_key_jwt") && !jwks && !jwks_uri)
         return bad(error, desc, E_META, "private_key_jwt needs jwks or jwks_uri");

@@ -105,6 +105,11 @@ static enum hres policy_keys(struct req *r, const struct trust_policy *p, const 
 enum hres trust_verify(struct req *r, const char *token, const char *use, struct trust_result *out)
 {
     struct trust_set *s = NULL;
+    if (!r->tenant) {
+        struct trust_result res = {.ok = false, .why = "no tenant"};
+        *out = res;
+        return H_DONE;
+    }
     if (trust_policies(r, &s) == H_BLOCK)
         return H_BLOCK;
     if (!s) {

@@ -37,6 +37,8 @@ static struct template templates[] = {
     {"login", NULL},
     {"consent", NULL},
     {"message", NULL},
+    {"approvals", NULL},
+    {"approval", NULL},
 };
 static pthread_once_t templates_once = PTHREAD_ONCE_INIT;
 

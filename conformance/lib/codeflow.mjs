@@ -78,7 +78,7 @@ export function rawAuth(client) {
 /**
  * An authorization request URL (from discovery) with PKCE S256 and state.
  * @param {{scope?: string, resource?: string|string[]|null, redirectUri?: string,
- *          pkce?: boolean, method?: string, params?: Record<string,string|null>}} [o]
+ *          pkce?: boolean, method?: string, state?: string, params?: Record<string,string|null>}} [o]
  *   resource: null leaves it out; params: extra or overriding parameters (null removes)
  */
 export async function authorizationRequest(t, client, o = {}) {
@@ -86,7 +86,7 @@ export async function authorizationRequest(t, client, o = {}) {
   const redirectUri = o.redirectUri ?? client.redirect_uris?.[0] ?? REDIRECT_URI;
   const verifier = oauth.generateRandomCodeVerifier();
   const challenge = await oauth.calculatePKCECodeChallenge(verifier);
-  const state = oauth.generateRandomState();
+  const state = o.state ?? oauth.generateRandomState();
   const url = new URL(t.as.authorization_endpoint);
   const q = url.searchParams;
   q.set('response_type', 'code');

@@ -194,6 +194,73 @@ test('a code is bound to its client and its redirect URI', async () => {
   assertOAuthError(wrongUri, { status: 400, error: 'invalid_grant' });
 });
 
+test('a refresh token is bound to its client', async () => {
+  const other = await createCodeClient(t, { client_name: 'Refresh Thief App' });
+  const { tokens } = await personTokens(t, client, alice, { scope: 'tools:read', resource: RESOURCE });
+  assertOAuthError(await refreshRaw(t, other, tokens.refresh_token), { status: 400, error: 'invalid_grant' });
+});
+
+test('a client_name with HTML is shown as text on the consent page, never as markup (XSS)', async () => {
+  const name = '<img src=x onerror=alert(1)><script>alert(2)</script>"Evil" & Co';
+  const c = await createCodeClient(t, { client_name: name });
+  const erin = await createUser(t, { scopes: ['tools:read'] });
+  const auth = await authorize(t, c, erin, { scope: 'tools:read', resource: RESOURCE, stopAt: 'consent' });
+  const html = auth.result.res.text;
+  assert.ok(!/<img src=x/i.test(html) && !html.includes('<script>alert(2)'), `the client's name is escaped: ${html.slice(0, 2000)}`);
+  assert.ok(pageText(html).includes(name), `the consent page shows the name as text: ${pageText(html).slice(0, 500)}`);
+});
+
+test('session fixation: a session cookie planted before sign-in is replaced at sign-in and never becomes a session', async () => {
+  // Learn the session cookie's name the way an attacker would: sign in once.
+  const probeUa = new UserAgent();
+  const probe = await authorize(t, client, alice, { scope: 'tools:read', resource: RESOURCE, ua: probeUa, stopAt: 'consent' });
+  const jar = probeUa.jar.list();
+  // The session cookie: named like one, else the SameSite=Lax one, else any.
+  const session = jar.find((c) => /sess/i.test(c.name)) ?? jar.find((c) => /^lax$/i.test(c.sameSite || '')) ?? jar[0];
+  assert.ok(session, `signing in sets a cookie: ${JSON.stringify(jar.map((c) => c.name))}`);
+
+  // The attacker plants a value of the same shape in the victim's browser.
+  const planted = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 255)).toString('base64url');
+  const victim = await createUser(t, { scopes: ['tools:read'] });
+  const ua = new UserAgent();
+  ua.jar.store(t.issuer + '/', [`${session.name}=${planted}; Path=${session.path}`]);
+  const auth = await authorize(t, client, victim, { scope: 'tools:read', resource: RESOURCE, ua, stopAt: 'consent' });
+  assert.ok(auth.result.pages.login, 'the planted value is no session: the victim is asked to sign in');
+  const after = ua.jar.list().find((c) => c.name === session.name);
+  assert.ok(after && after.value !== planted, `the session cookie is replaced at sign-in (planted ${planted}, now ${after?.value})`);
+
+  // The attacker's copy of the planted value gives nothing.
+  const attacker = new UserAgent();
+  attacker.jar.store(t.issuer + '/', [`${session.name}=${planted}; Path=${session.path}`]);
+  const req = await authorizationRequest(t, client, { scope: 'tools:read', resource: RESOURCE });
+  const res = await drive(attacker, req.url, { isCallback: callbackMatcher(req.redirectUri), stopAt: 'login' });
+  assert.equal(res.kind, 'stopped', `the planted cookie does not sign the attacker in as the victim:\n    ${describeTrail(res)}`);
+});
+
+test('open redirect through the sign-in form: tampered hidden fields never send the browser off the server', async () => {
+  const targets = ['https://attacker.example.test/', '//attacker.example.test/', '/\\attacker.example.test/', 'javascript:alert(1)'];
+  for (const target of targets) {
+    const req = await authorizationRequest(t, client, { scope: 'tools:read', resource: RESOURCE });
+    const ua = new UserAgent();
+    const stop = await drive(ua, req.url, { isCallback: callbackMatcher(req.redirectUri), stopAt: 'login' });
+    assert.equal(stop.kind, 'stopped', describeTrail(stop));
+    const overrides = { username: alice.username, password: alice.password };
+    for (const i of stop.form.inputs) {
+      if (i.type === 'hidden' && i.name && i.name !== 'csrf_token') overrides[i.name] = target;
+    }
+    let res = await ua.submit(stop.form, overrides);
+    for (let k = 0; k < 6; k++) {
+      assert.ok(res.status < 500, res.describe());
+      if (!isRedirect(res)) break;
+      const loc = locationOf(res);
+      assert.equal(loc.origin, new URL(t.issuer).origin, `sign-in with hidden fields set to ${target} must not redirect off the server: ${res.describe()}`);
+      assert.ok(loc.protocol === 'http:' || loc.protocol === 'https:', `no ${loc.protocol} redirect: ${res.describe()}`);
+      if (callbackMatcher(req.redirectUri)(loc)) break;
+      res = await ua.get(loc.href);
+    }
+  }
+});
+
 test('consent POST without its csrf_token (or with a wrong one): 403, no code issued, no consent stored', async () => {
   const dave = await createUser(t, { scopes: ['tools:read', 'tools:call'] });
   const c = await createCodeClient(t, { client_name: 'CSRF Target App' });

@@ -20,6 +20,7 @@ import {
   personTokens,
   refresh,
   refreshRaw,
+  redeemRaw,
   introspect,
   revoke,
   expectInactive,
@@ -28,7 +29,7 @@ import {
   auditEvents,
   callbackParams,
 } from '../lib/codeflow.mjs';
-import { assertOAuthError, audList, scopeSet, assertStatus } from '../lib/checks.mjs';
+import { assertOAuthError, audList, scopeSet, assertStatus, assertJsonContentType, assertNoStore } from '../lib/checks.mjs';
 import { postForm } from '../lib/http.mjs';
 import { UserAgent, drive, callbackMatcher, describeTrail, pageText } from '../lib/useragent.mjs';
 
@@ -87,6 +88,22 @@ test('strict code flow: sign-in, consent, validateAuthResponse (state + iss), PK
   const now = Math.floor(Date.now() / 1000);
   assert.ok(Number.isInteger(p.auth_time) && Math.abs(p.auth_time - now) <= 60, `auth_time (the sign-in) applies to a code-flow token: ${JSON.stringify(p)}`);
   assert.equal(p.act, undefined, 'no act: nobody acts for the person');
+});
+
+test('state with reserved characters comes back exactly; the token response is JSON with Cache-Control: no-store', async () => {
+  const state = 'a&b=c d/é?#%25+';
+  const auth = await authorize(t, client, alice, { scope: 'tools:read', resource: RESOURCE, state });
+  assert.equal(auth.callback.searchParams.get('state'), state, `state round trip: ${auth.callback.href}`);
+  validateCallback(t, client, auth);
+  const res = await redeemRaw(t, client, {
+    code: auth.callback.searchParams.get('code'),
+    redirectUri: auth.redirectUri,
+    verifier: auth.verifier,
+  });
+  assertStatus(res, 200);
+  assertJsonContentType(res);
+  assertNoStore(res);
+  assert.equal(typeof res.json.access_token, 'string', res.describe());
 });
 
 test('refresh rotates on every use (a new refresh token each time) and keeps aud, sub and scope', async () => {
@@ -263,17 +280,25 @@ test('loopback redirect URIs: the port may differ (RFC 8252 §7.3), the code is 
   assert.equal(typeof tokens.access_token, 'string');
 });
 
-test('audit rows for the code flow (SPEC §8)', async () => {
+test('audit rows for the code flow (SPEC §8): sign-in, consent, code, refresh, revocation, withdrawal', async () => {
+  const erin = await createUser(t, { scopes: ['tools:read', 'tools:call'] });
+  const c = await createCodeClient(t, { client_name: 'Audited App' });
+  const { tokens } = await personTokens(t, c, erin, { scope: BOTH, resource: RESOURCE });
+  const r = await refresh(t, c, tokens.refresh_token);
+  await revoke(t, c, r.access_token, 'access_token');
+  assertStatus(await withdrawConsent(t, { user: erin.id, client: c.client_id }), [200, 204]);
+
   const want = ['signin.succeeded', 'consent.granted', 'code.issued', 'code.redeemed', 'token.refreshed', 'token.revoked', 'consent.withdrawn'];
   for (const event of want) {
-    const rows = await auditEvents(t, { event });
-    assert.ok(rows.length >= 1, `at least one ${event} row in tenant ${t.slug}`);
-    const r = rows[0];
-    assert.equal(r.event, event);
-    assert.equal(r.outcome, 'success', `${event}: ${JSON.stringify(r)}`);
+    const rows = (await auditEvents(t, { event, user: erin.id })).filter((x) => event === 'signin.succeeded' || x.client_id === c.client_id);
+    assert.ok(rows.length >= 1, `a ${event} row for person ${erin.id} and client ${c.client_id} in tenant ${t.slug}`);
+    const row = rows[0];
+    assert.equal(row.event, event);
+    assert.equal(row.outcome, 'success', `${event}: ${JSON.stringify(row)}`);
+    assert.equal(row.subject, erin.id, `${event} names the person: ${JSON.stringify(row)}`);
+    const text = JSON.stringify(row);
+    for (const secret of [tokens.access_token, tokens.refresh_token, r.refresh_token, erin.password]) {
+      assert.ok(!text.includes(secret), `${event} row carries no token or password`);
+    }
   }
-  const signins = await auditEvents(t, { event: 'signin.succeeded', user: alice.id });
-  assert.ok(signins.length >= 1 && signins.every((r) => r.subject === alice.id), `signin.succeeded rows name the person: ${JSON.stringify(signins[0])}`);
-  const redeemed = await auditEvents(t, { event: 'code.redeemed', client: client.client_id });
-  assert.ok(redeemed.length >= 1 && redeemed[0].client_id === client.client_id && redeemed[0].subject, JSON.stringify(redeemed[0]));
 });

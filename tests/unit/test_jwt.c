@@ -394,18 +394,28 @@ static void test_kid_selects_among_several_keys(void **state)
     free(c);
 }
 
-static void test_no_kid_uses_the_only_key_and_refuses_ambiguity(void **state)
+static void test_no_kid_uses_the_only_fitting_key_and_refuses_ambiguity(void **state)
 {
     (void)state;
     char *c = claims_now();
     char *tok = sign_as(k_p256, "ES256", "{\"alg\":\"ES256\"}", c, false);
     struct jwks *one = set_of(JWKS_STRICT, 1, jwk_of(k_p256, "a", NULL));
     struct jwks *two = set_of(JWKS_STRICT, 2, jwk_of(k_p256, "a", NULL), jwk_of(k_p256b, "b", NULL));
+    /* one P-256 key among keys of other types: that one */
+    struct jwks *mixed = set_of(JWKS_STRICT, 3, jwk_of(k_rsa, "r", NULL), jwk_of(k_p256, "a", NULL),
+                                jwk_of(k_ed, "e", NULL));
+    /* no key of the set fits ES256 */
+    struct jwks *none = set_of(JWKS_STRICT, 1, jwk_of(k_rsa, "r", NULL));
     const char *why = NULL;
     assert_int_equal(check(tok, one, &why), JWT_VALID);
     assert_int_equal(check(tok, two, &why), JWT_NO_KEY);
+    assert_string_equal(why, "the token names no kid and several keys fit its algorithm");
+    assert_int_equal(check(tok, mixed, &why), JWT_VALID);
+    assert_int_equal(check(tok, none, &why), JWT_NO_KEY);
     jwks_release(one);
     jwks_release(two);
+    jwks_release(mixed);
+    jwks_release(none);
     free(tok);
     free(c);
 }
@@ -781,7 +791,7 @@ int main(void)
         cmocka_unit_test(test_hs256_signed_with_the_public_key_is_refused),
         cmocka_unit_test(test_unknown_kid_is_no_key),
         cmocka_unit_test(test_kid_selects_among_several_keys),
-        cmocka_unit_test(test_no_kid_uses_the_only_key_and_refuses_ambiguity),
+        cmocka_unit_test(test_no_kid_uses_the_only_fitting_key_and_refuses_ambiguity),
         cmocka_unit_test(test_wrong_curve_is_refused),
         cmocka_unit_test(test_key_type_and_key_alg_must_match_the_token),
         cmocka_unit_test(test_rsa_keys_below_2048_bits_are_refused),

@@ -396,14 +396,13 @@ static void test_private_key_jwt_needs_public_keys(void **state)
     assert_non_null(m.jwks);
     assert_non_null(json_object_get(m.doc, "jwks"));
     json_decref(m.doc);
-    assert_int_equal(validate(state,
-                              "{\"redirect_uris\":[\"https://a.example/cb\"],"
-                              "\"token_endpoint_auth_method\":\"private_key_jwt\","
-                              "\"jwks_uri\":\"https://a.example/jwks.json\"}",
-                              &m, &error),
-                     0);
-    assert_string_equal(m.jwks_uri, "https://a.example/jwks.json");
-    json_decref(m.doc);
+    /* a self-registered client gives its keys inline: a jwks_uri would let
+     * anyone make authzd fetch a URL of their choosing (SSRF) */
+    assert_refused(state,
+                   "{\"redirect_uris\":[\"https://a.example/cb\"],"
+                   "\"token_endpoint_auth_method\":\"private_key_jwt\","
+                   "\"jwks_uri\":\"https://a.example/jwks.json\"}",
+                   REG_INVALID_CLIENT_METADATA);
     /* private or symmetric key material, both jwks and jwks_uri, bad jwks_uri */
     assert_refused(state,
                    "{\"redirect_uris\":[\"https://a.example/cb\"],\"jwks\":{\"keys\":[{\"kty\":\"EC\","

@@ -346,7 +346,9 @@ static void *srv_conn(void *arg)
     char path[256] = "";
     sscanf(req, "GET %255s ", path);
     char hdr[256];
-    if (!strcmp(path, "/jwks")) {
+    if (!strcmp(path, "/jwks") || !strcmp(path, "/slowjwks")) {
+        if (!strcmp(path, "/slowjwks"))
+            usleep(300 * 1000);
         pthread_mutex_lock(&srv_mu);
         srv_jwks_hits++;
         char *body = strdup(srv_jwks ? srv_jwks : "{\"keys\":[]}");
@@ -855,6 +857,44 @@ static void test_jwks_uri_cache_and_refetch_rules(void **state)
     free(jab);
 }
 
+struct race {
+    const struct trust_set *s;
+    bool ok;
+};
+
+static void *race_main(void *arg)
+{
+    struct race *x = arg;
+    enum hres h;
+    x->ok = verify_at(x->s, key_a, (int64_t)time(NULL), true, &h);
+    return NULL;
+}
+
+static void test_concurrent_workers_share_one_fetch(void **state)
+{
+    (void)state;
+    char *ja = jwks_of(1, &key_a);
+    srv_set_jwks(ja);
+    char *uri = srv_url("/slowjwks");
+    struct trust_set *s = new_set(1);
+    actor_policy(&s->v[0], "k8s-slow", NULL, NULL, uri);
+    int hits0 = srv_hits();
+    pthread_t t[8];
+    struct race x[8];
+    for (int i = 0; i < 8; i++) {
+        x[i].s = s;
+        pthread_create(&t[i], NULL, race_main, &x[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(x[i].ok);
+    }
+    assert_int_equal(srv_hits(), hits0 + 1);
+    trust_set_release(s);
+    free(uri);
+    free(ja);
+}
+
 static void test_unreachable_jwks_uri_is_a_refusal_not_a_crash(void **state)
 {
     (void)state;
@@ -893,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_several_policies_for_one_issuer),
         cmocka_unit_test(test_subject_policy_names_the_user),
         cmocka_unit_test(test_jwks_uri_cache_and_refetch_rules),
+        cmocka_unit_test(test_concurrent_workers_share_one_fetch),
         cmocka_unit_test(test_unreachable_jwks_uri_is_a_refusal_not_a_crash),
     };
     return cmocka_run_group_tests(tests, all_setup, all_teardown);
