@@ -217,12 +217,112 @@ static void drop(const char *tenant_id)
     }
 }
 
+
+/* ---- small keyed values: people and consents ---- */
+
+#define KV_BUCKETS 4096
+#define KV_MAX 200000
+
+struct kv_entry {
+    struct kv_entry *next;
+    enum kv_kind kind;
+    char *tenant_id;
+    char *key;
+    char *value;           /* NULL: known not to exist */
+};
+
+static pthread_rwlock_t kv_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct kv_entry *kv[KV_BUCKETS];
+static int kv_n;
+
+static unsigned kv_hash(enum kv_kind kind, const char *tenant_id, const char *key)
+{
+    return (hash(key) ^ (hash(tenant_id) * 31u) ^ (unsigned)kind) % KV_BUCKETS;
+}
+
+unsigned long long cache_epoch(void)
+{
+    return atomic_load(&epoch);
+}
+
+int cache_kv_get(struct req *r, enum kv_kind kind, const char *tenant_id, const char *key,
+                 const char **value)
+{
+    unsigned b = kv_hash(kind, tenant_id, key);
+    int found = 0;
+    pthread_rwlock_rdlock(&kv_lock);
+    for (struct kv_entry *e = kv[b]; e; e = e->next)
+        if (e->kind == kind && !strcmp(e->key, key) && !strcmp(e->tenant_id, tenant_id)) {
+            *value = e->value ? arena_strdup(r->arena, e->value) : NULL;
+            found = 1;
+            break;
+        }
+    pthread_rwlock_unlock(&kv_lock);
+    return found;
+}
+
+void cache_kv_put(unsigned long long seen_epoch, enum kv_kind kind, const char *tenant_id,
+                  const char *key, const char *value)
+{
+    unsigned b = kv_hash(kind, tenant_id, key);
+    pthread_rwlock_wrlock(&kv_lock);
+    /* a change since the caller read the database: what it read may be old */
+    if (atomic_load(&epoch) != seen_epoch || kv_n >= KV_MAX) {
+        pthread_rwlock_unlock(&kv_lock);
+        return;
+    }
+    for (struct kv_entry *e = kv[b]; e; e = e->next)
+        if (e->kind == kind && !strcmp(e->key, key) && !strcmp(e->tenant_id, tenant_id)) {
+            pthread_rwlock_unlock(&kv_lock);
+            return;
+        }
+    struct kv_entry *e = malloc(sizeof(*e));
+    e->kind = kind;
+    e->tenant_id = strdup(tenant_id);
+    e->key = strdup(key);
+    e->value = value ? strdup(value) : NULL;
+    e->next = kv[b];
+    kv[b] = e;
+    kv_n++;
+    pthread_rwlock_unlock(&kv_lock);
+}
+
+/* kind < 0: every kind; tenant_id NULL: every tenant */
+static void kv_drop(int kind, const char *tenant_id)
+{
+    pthread_rwlock_wrlock(&kv_lock);
+    atomic_fetch_add(&epoch, 1);
+    for (int b = 0; b < KV_BUCKETS; b++) {
+        struct kv_entry **pp = &kv[b];
+        while (*pp) {
+            struct kv_entry *e = *pp;
+            if ((kind < 0 || (int)e->kind == kind) && (!tenant_id || !strcmp(e->tenant_id, tenant_id))) {
+                *pp = e->next;
+                free(e->tenant_id);
+                free(e->key);
+                free(e->value);
+                free(e);
+                kv_n--;
+            } else {
+                pp = &e->next;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&kv_lock);
+}
+
+void cache_invalidate_consents(const char *tenant_id)
+{
+    kv_drop(KV_CONSENT, tenant_id);
+}
+
 void cache_invalidate_tenant(const char *tenant_id)
 {
     pthread_rwlock_wrlock(&lock);
     atomic_fetch_add(&epoch, 1);
     drop(tenant_id);
     pthread_rwlock_unlock(&lock);
+    kv_drop(-1, tenant_id);           /* people and consents of the tenant */
     trust_cache_invalidate(tenant_id); /* the tenant's trust policies too */
 }
 
@@ -232,5 +332,6 @@ void cache_invalidate_all(void)
     atomic_fetch_add(&epoch, 1);
     drop(NULL);
     pthread_rwlock_unlock(&lock);
+    kv_drop(-1, NULL);
     trust_cache_invalidate(NULL);
 }

@@ -79,6 +79,19 @@ void cache_invalidate_all(void);
 const char *tenant_id_of(const struct tenant *t);
 const char *client_id_of(const struct client *c);
 
+/* Small keyed values (a person by id or username, a consent), serialised as
+ * strings, tenant-scoped, dropped with their tenant; consents also through
+ * NOTIFY authz_consent. A value read from the database is put only when no
+ * invalidation happened since cache_epoch() was taken before the read. */
+enum kv_kind { KV_PERSON_ID = 0, KV_PERSON_NAME = 1, KV_CONSENT = 2 };
+unsigned long long cache_epoch(void);
+/* 1 hit (*value in r's arena, NULL for a cached "does not exist"), 0 miss */
+int cache_kv_get(struct req *r, enum kv_kind kind, const char *tenant_id, const char *key,
+                 const char **value);
+void cache_kv_put(unsigned long long seen_epoch, enum kv_kind kind, const char *tenant_id,
+                  const char *key, const char *value);
+void cache_invalidate_consents(const char *tenant_id);
+
 /* helpers on snapshots */
 bool strlist_has(const struct strlist *l, const char *s);
 const struct resource *tenant_resource(const struct tenant *t, const char *uri);

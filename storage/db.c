@@ -506,7 +506,7 @@ static void *listener_main(void *arg)
         if (!conn) {
             conn = db_connect(g_cfg->database_url, NULL, 0);
             if (conn) {
-                PGresult *res = PQexec(conn, "LISTEN authz_cache; LISTEN authz_revoke; LISTEN authz_outbox");
+                PGresult *res = PQexec(conn, "LISTEN authz_cache; LISTEN authz_revoke; LISTEN authz_outbox; LISTEN authz_consent");
                 int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
                 PQclear(res);
                 /* revocations made while we were not listening */
@@ -546,6 +546,8 @@ static void *listener_main(void *arg)
                 revset_notify(n->extra);
             else if (!strcmp(n->relname, "authz_outbox"))
                 outbox_wake();
+            else if (!strcmp(n->relname, "authz_consent"))
+                cache_invalidate_consents(n->extra);
             else
                 cache_invalidate_tenant(n->extra);
             PQfreemem(n);

@@ -6,6 +6,10 @@
 #include "storage/store.h"
 #include "storage/db.h"
 #include "http/http.h"
+#include "cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -83,4 +87,121 @@ int consent_find(struct req *r, const char *tenant_id, const char *user_id, cons
     *nscopes = arr(r, PQgetvalue(res, 0, 0), scopes);
     *nresources = arr(r, PQgetvalue(res, 0, 1), resources);
     return 1;
+}
+
+/* ---- cached lookups (token exchange runs on the event loop) ---- */
+
+static int split_words(struct req *r, const char *s, const char ***out)
+{
+    int n = 0;
+    for (const char *p = s; *p; p++)
+        if (*p != ' ' && (p == s || p[-1] == ' '))
+            n++;
+    const char **v = arena_alloc(r->arena, sizeof(char *) * (size_t)(n + 1));
+    int k = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *e = strchr(p, ' ');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        v[k++] = arena_strndup(r->arena, p, l);
+        p += l;
+    }
+    *out = v;
+    return k;
+}
+
+static char *join_words(const char **v, int n)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            sb_putc(&sb, ' ');
+        sb_puts(&sb, v[i]);
+    }
+    return sb_steal(&sb, NULL);
+}
+
+/* "id\tusername\tscope scope ..." */
+static void person_from_value(struct req *r, const char *v, struct person *out)
+{
+    const char *t1 = strchr(v, '\t');
+    const char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    out->id = arena_strndup(r->arena, v, t1 ? (size_t)(t1 - v) : strlen(v));
+    out->username = t1 ? arena_strndup(r->arena, t1 + 1, t2 ? (size_t)(t2 - t1 - 1) : strlen(t1 + 1)) : "";
+    out->nscopes = t2 ? split_words(r, t2 + 1, &out->scopes) : 0;
+}
+
+enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, const char *username,
+                        struct person *out, int *found)
+{
+    enum kv_kind kind = id ? KV_PERSON_ID : KV_PERSON_NAME;
+    const char *key = id ? id : username;
+    const char *v;
+    *found = 0;
+    if (cache_kv_get(r, kind, tenant_id, key, &v)) {
+        if (v) {
+            person_from_value(r, v, out);
+            *found = 1;
+        }
+        return H_DONE;
+    }
+    if (!r->can_block)
+        return H_BLOCK;
+    unsigned long long ep = cache_epoch();
+    int rc = person_find(r, tenant_id, id, username, out);
+    if (rc < 0) {
+        *found = -1;
+        return H_DONE;
+    }
+    char *val = NULL;
+    if (rc == 1) {
+        char *sc = join_words(out->scopes, out->nscopes);
+        size_t l = strlen(out->id) + strlen(out->username) + strlen(sc) + 3;
+        val = malloc(l);
+        snprintf(val, l, "%s\t%s\t%s", out->id, out->username, sc);
+        free(sc);
+    }
+    cache_kv_put(ep, kind, tenant_id, key, val);
+    free(val);
+    *found = rc;
+    return H_DONE;
+}
+
+enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
+                         const char *client_id, const char ***scopes, int *nscopes, int *found)
+{
+    size_t kl = strlen(user_id) + strlen(client_id) + 2;
+    char *key = arena_alloc(r->arena, kl);
+    snprintf(key, kl, "%s %s", user_id, client_id);
+    const char *v;
+    *found = 0;
+    *nscopes = 0;
+    if (cache_kv_get(r, KV_CONSENT, tenant_id, key, &v)) {
+        if (v) {
+            *nscopes = split_words(r, v, scopes);
+            *found = 1;
+        }
+        return H_DONE;
+    }
+    if (!r->can_block)
+        return H_BLOCK;
+    unsigned long long ep = cache_epoch();
+    const char **res;
+    int nres = 0;
+    int rc = consent_find(r, tenant_id, user_id, client_id, scopes, nscopes, &res, &nres);
+    if (rc < 0) {
+        *found = -1;
+        return H_DONE;
+    }
+    char *val = rc == 1 ? join_words(*scopes, *nscopes) : NULL;
+    cache_kv_put(ep, KV_CONSENT, tenant_id, key, val);
+    free(val);
+    *found = rc;
+    return H_DONE;
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <jansson.h>
 
+#include "http/http.h"
+
 struct req;
 struct tenant;
 
@@ -54,6 +56,13 @@ struct person {
  * -1 database failure. Strings in r's arena. */
 int person_find(struct req *r, const char *tenant_id, const char *id, const char *username,
                 struct person *out);
+/* Cached forms of the two above for handlers that start on the event loop:
+ * H_BLOCK on a cache miss when r cannot block; else H_DONE with *found 1,
+ * 0 (does not exist) or -1 (database failure). */
+enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, const char *username,
+                        struct person *out, int *found);
+enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
+                         const char *client_id, const char ***scopes, int *nscopes, int *found);
 /* The person's consent to a client. 1 found, 0 none, -1 failure. */
 int consent_find(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
                  const char ***scopes, int *nscopes, const char ***resources, int *nresources);

@@ -132,8 +132,10 @@ static void presented_free(struct presented *p)
 
 enum hres grant_token_exchange(struct req *r, const struct form *f)
 {
-    if (!r->can_block)
-        return H_BLOCK; /* people and consents are read from the database */
+    /* runs on the event loop while everything it reads is cached (tokens,
+     * people, consents); a miss moves it to a database worker (H_BLOCK),
+     * where it runs again from the start: nothing before a H_BLOCK has
+     * side effects */
     struct tenant *t = r->tenant;
     struct client *c = r->client;
     struct xctx x = {.r = r, .f = f};
@@ -166,8 +168,12 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
     if (why)
         return refuse(&x, 400, "invalid_request", arena_sprintf(r->arena, "subject_token: %s", why));
     struct person person;
-    int pf = subj.ours ? person_find(r, t->id, subj.sub, NULL, &person)
-                       : person_find(r, t->id, NULL, subj.tr.username, &person);
+    int pf;
+    if (person_lookup(r, t->id, subj.ours ? subj.sub : NULL, subj.ours ? NULL : subj.tr.username,
+                      &person, &pf) == H_BLOCK) {
+        presented_free(&subj);
+        return H_BLOCK;
+    }
     if (pf < 0) {
         presented_free(&subj);
         return H_DONE;
@@ -285,9 +291,14 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
         s_person.n = person.nscopes;
     } else {
         /* SPEC §4.4: "when the person consented to that agent" */
-        const char **cs, **cr;
-        int ncs = 0, ncr = 0;
-        int found = consent_find(r, t->id, person.id, c->client_id, &cs, &ncs, &cr, &ncr);
+        const char **cs = NULL;
+        int ncs = 0, found;
+        if (consent_lookup(r, t->id, person.id, c->client_id, &cs, &ncs, &found) == H_BLOCK) {
+            presented_free(&subj);
+            presented_free(&act);
+            json_decref(new_act);
+            return H_BLOCK;
+        }
         if (found < 0) {
             presented_free(&subj);
             presented_free(&act);

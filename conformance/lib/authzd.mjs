@@ -101,6 +101,13 @@ export async function freshDatabase() {
   return { ...db, rootToken, name };
 }
 
+/** Drop a database made by freshDatabase (every authzd on it stopped first). */
+export async function dropDatabase(name) {
+  const shared = sharedDatabase();
+  const psql = process.env.AZT_PG_BIN ? join(process.env.AZT_PG_BIN, 'psql') : 'psql';
+  await run(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', shared.databaseUrl, '-c', `DROP DATABASE IF EXISTS ${name}`], cleanEnv({}));
+}
+
 const running = new Set();
 process.on('exit', () => {
   for (const a of running) {

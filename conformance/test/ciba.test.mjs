@@ -29,7 +29,7 @@ import {
   consents,
   patchTenant,
 } from '../lib/codeflow.mjs';
-import { createAgent, createResourceServer, exchange, checkExchanged, TT_ACCESS } from '../lib/exchange.mjs';
+import { createAgent, createResourceServer, exchange, exchangeRaw, stPairs, checkExchanged, TT_ACCESS } from '../lib/exchange.mjs';
 import {
   CIBA_GRANT,
   createApprover,
@@ -347,6 +347,8 @@ test('a short session_ttl (3 s): tokens end with it; introspection false, refres
   assert.equal(i3.active, false, `the refresh token after the session's end: ${JSON.stringify(i3)}`);
   const r = await refreshRaw(t, agent, s.tokens.refresh_token);
   assertOAuthError(r, { status: 400, error: 'invalid_grant' });
+  const xr = await exchangeRaw(t, agent, stPairs(s.tokens.access_token, await t.accessToken(agent), [['resource', RESOURCE]]));
+  assertOAuthError(xr, { status: 400, error: 'invalid_request' });
   const session = (await listSessions(t, { user: alice.id })).find((x2) => x2.sid === s.sid);
   assert.equal(session?.state, 'expired', `the session lists as expired: ${JSON.stringify(session)}`);
   const row = await auditRow(t, 'session.expired', (x2) => x2.session_id === s.sid || byReq(s.req.auth_req_id)(x2), 6000, 'session end');
@@ -417,6 +419,10 @@ test('the agent revoking its refresh token ends the session and every token deri
   await revoke(t, agent, s.tokens.refresh_token, 'refresh_token');
   await expectInactive(t, agent, s.tokens.access_token, "the session's access token after the refresh token was revoked", 1000);
   await expectInactive(t, rs, x.access_token, 'the exchanged token after the refresh token was revoked', 1000);
+  const r = await refreshRaw(t, agent, s.tokens.refresh_token);
+  assertOAuthError(r, { status: 400, error: 'invalid_grant' });
+  const xr = await exchangeRaw(t, agent, stPairs(s.tokens.access_token, await t.accessToken(agent), [['resource', RESOURCE]]));
+  assertOAuthError(xr, { status: 400, error: 'invalid_request' });
   const session = (await listSessions(t, { user: alice.id })).find((x2) => x2.sid === s.sid);
   assert.equal(session?.state, 'revoked', `the session is revoked: ${JSON.stringify(session)}`);
   await auditRow(t, 'session.revoked', (r) => r.session_id === s.sid, 0, 'revocation by the agent');
