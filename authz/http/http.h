@@ -72,6 +72,7 @@ struct req {
     bool can_block;              /* running on a database worker */
     PGconn *db;                  /* set when can_block */
     bool db_down;                /* the database failed during this request */
+    bool rate_counted;           /* taken from its client's rate limit already */
     struct tenant *tenant;       /* referenced; released at the end */
     struct client *client;       /* referenced; released at the end */
     void *hstate;

@@ -8,6 +8,8 @@
 #include "http/routes.h"
 #include "cache.h"
 #include "storage/db.h"
+#include "http/ratelimit.h"
+#include "config.h"
 #include "oauth/ciba.h"
 
 #include <string.h>
@@ -77,6 +79,16 @@ enum hres h_token(struct req *r)
     if (!r->client)
         return H_DONE;
     r->log_client = arena_strdup(r->arena, r->client->client_id);
+    /* per-client rate limit (token_rate_limit requests per second) */
+    int retry = 0;
+    if (!r->rate_counted &&
+        !ratelimit_take(r->tenant->id, r->client->client_id, g_config->token_rate_limit, &retry)) {
+        resp_oauth_error(r, 429, "temporarily_unavailable",
+                         "too many token requests from this client; retry later");
+        resp_header(r, "Retry-After", arena_sprintf(r->arena, "%d", retry));
+        return H_DONE;
+    }
+    r->rate_counted = true; /* a re-run on a database worker is the same request */
     /* RFC 6749 §5.2 unauthorized_client: "The authenticated client is not
      * authorized to use this authorization grant type." */
     if (!strlist_has(&r->client->grant_types, gt)) {
