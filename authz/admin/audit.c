@@ -14,6 +14,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+static bool rfc3339(const char *s)
+{
+    const char *shape = "dddd-dd-ddTdd:dd:dd";
+    for (int i = 0; shape[i]; i++) {
+        char c = s[i];
+        if (shape[i] == 'd' ? !(c >= '0' && c <= '9') : (shape[i] == 'T' ? (c != 'T' && c != 't') : c != shape[i]))
+            return false;
+    }
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'Z' || *p == 'z')
+        return p[1] == '\0';
+    if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+        p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' && p[5] <= '9' && p[6] == '\0')
+        return true;
+    return false;
+}
+
 void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
 {
     (void)who;
@@ -32,6 +57,11 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
             return;
         }
     }
+    for (int i = 0; i < 2; i++)
+        if (v[i] && !rfc3339(v[i])) {
+            admin_problem(r, 400, arena_sprintf(r->arena, "%s must be an RFC 3339 date-time", known[i]));
+            return;
+        }
     long limit = 100;
     if (v[6]) {
         char *end;
