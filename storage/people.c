@@ -7,50 +7,13 @@
 #include "storage/db.h"
 #include "http/http.h"
 #include "cache.h"
+#include "oauth/grants.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <string.h>
 
-static int arr(struct req *r, const char *lit, const char ***out)
-{
-    /* text[] literal of scope tokens and URIs (no quotes needed for scope
-     * tokens; URIs may be quoted) */
-    *out = NULL;
-    if (!lit || lit[0] != '{')
-        return 0;
-    int cap = 1;
-    for (const char *p = lit; *p; p++)
-        if (*p == ',')
-            cap++;
-    const char **v = arena_alloc(r->arena, sizeof(char *) * (size_t)(cap + 1));
-    int n = 0;
-    const char *p = lit + 1;
-    while (*p && *p != '}') {
-        struct strbuf sb;
-        sb_init(&sb);
-        if (*p == '"') {
-            p++;
-            while (*p && *p != '"') {
-                if (*p == '\\' && p[1])
-                    p++;
-                sb_putc(&sb, *p++);
-            }
-            if (*p == '"')
-                p++;
-        } else {
-            while (*p && *p != ',' && *p != '}')
-                sb_putc(&sb, *p++);
-        }
-        v[n++] = arena_strdup(r->arena, sb.buf ? sb.buf : "");
-        sb_free(&sb);
-        if (*p == ',')
-            p++;
-    }
-    *out = v;
-    return n;
-}
 
 int person_find(struct req *r, const char *tenant_id, const char *id, const char *username,
                 struct person *out)
@@ -68,7 +31,7 @@ int person_find(struct req *r, const char *tenant_id, const char *id, const char
         return 0;
     out->id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     out->username = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    out->nscopes = arr(r, PQgetvalue(res, 0, 2), &out->scopes);
+    out->nscopes = grants_parse_array(r, PQgetvalue(res, 0, 2), &out->scopes);
     return 1;
 }
 
@@ -84,8 +47,8 @@ int consent_find(struct req *r, const char *tenant_id, const char *user_id, cons
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    *nscopes = arr(r, PQgetvalue(res, 0, 0), scopes);
-    *nresources = arr(r, PQgetvalue(res, 0, 1), resources);
+    *nscopes = grants_parse_array(r, PQgetvalue(res, 0, 0), scopes);
+    *nresources = grants_parse_array(r, PQgetvalue(res, 0, 1), resources);
     return 1;
 }
 
