@@ -328,6 +328,31 @@ static int audit_copy(PGconn *c, struct audit_event *head, int n)
     return ok ? 0 : -1;
 }
 
+void audit_values(struct req *r, const struct audit_event *e, int base, struct strbuf *sql,
+                  const char **vals)
+{
+    sb_printf(sql, "($%d::uuid,$%d,$%d,$%d,$%d,$%d::text[],$%d,$%d::text[],$%d,$%d,$%d,$%d,$%d::jsonb)",
+              base + 1, base + 2, base + 3, base + 4, base + 5, base + 6, base + 7, base + 8,
+              base + 9, base + 10, base + 11, base + 12, base + 13);
+    char *actors = pg_array(e->actor_chain, e->nactors);
+    char *resources = e->resources ? pg_array(e->resources, e->nresources) : NULL;
+    vals[base + 0] = e->tenant_id;
+    vals[base + 1] = e->event;
+    vals[base + 2] = e->success ? "success" : "failure";
+    vals[base + 3] = e->client_id;
+    vals[base + 4] = e->subject;
+    vals[base + 5] = arena_strdup(r->arena, actors);
+    vals[base + 6] = e->session_id;
+    vals[base + 7] = resources ? arena_strdup(r->arena, resources) : NULL;
+    vals[base + 8] = e->scope;
+    vals[base + 9] = e->reason;
+    vals[base + 10] = e->request_id;
+    vals[base + 11] = e->source;
+    vals[base + 12] = e->details ? e->details : "{}";
+    free(actors);
+    free(resources);
+}
+
 int db_audit_flush(struct req *r)
 {
     if (r->naudit == 0)

@@ -72,6 +72,16 @@ int db_audit_flush(struct req *r);
  * and the authenticated client. */
 struct audit_event *audit_add(struct req *r, const char *event, bool success);
 
+/* The columns an audit row is written with, and one VALUES tuple of an
+ * event as parameters $base+1 .. $base+13 (for statements that write an
+ * audit row together with the change it records). */
+#define AUDIT_COLUMNS                                                                              \
+    "tenant_id, event, outcome, client_id, subject, actor_chain, session_id, resources, scope, "   \
+    "reason, request_id, source, details"
+struct strbuf;
+void audit_values(struct req *r, const struct audit_event *e, int base, struct strbuf *sql,
+                  const char **vals);
+
 /* INSERTs the rows of a list of events in one statement. 0 on success. */
 int audit_insert(PGconn *c, struct audit_event *head, int n);
 

@@ -37,6 +37,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "http/tls.h"
@@ -361,9 +362,25 @@ static void loop_maybe_exit(struct loop *l)
         event_base_loopexit(l->base, NULL);
 }
 
+/* RFC 8446 §6.1: a TLS connection says close_notify before it closes its
+ * write side, so that the client can tell the end of the connection from a
+ * truncation. One try on the non-blocking socket; nothing waits for the
+ * client's. After a failed handshake OpenSSL sends nothing (and says so on
+ * the error queue, which is cleared); a second call sends nothing again. */
+static void conn_close_notify(struct conn *c)
+{
+    if (!c->bev || !c->tls)
+        return;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (ssl && SSL_is_init_finished(ssl) && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
+        SSL_shutdown(ssl);
+    ERR_clear_error();
+}
+
 static void conn_free(struct conn *c)
 {
     struct loop *l = c->loop;
+    conn_close_notify(c);
     if (c->bev)
         bufferevent_free(c->bev);
     if (c->req) {
@@ -733,6 +750,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
         /* RFC 9112 §9.6: after an error answer to a request whose body was
          * not read, close the write side and discard what the client still
          * sends for a moment, so that a reset does not destroy the answer */
+        conn_close_notify(c);
         shutdown(bufferevent_getfd(bev), SHUT_WR);
         c->state = CS_LINGER;
         struct timeval lt = {2, 0};

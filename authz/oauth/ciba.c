@@ -401,7 +401,7 @@ enum hres grant_ciba(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct issued out;
-    if (issue_grant_tokens(r, &row, aud, NULL, CIBA_GRANT, &out) < 0) {
+    if (issue_grant_tokens(r, &row, aud, NULL, CIBA_GRANT, true, &out) < 0) {
         db_rollback(r);
         return H_DONE;
     }

@@ -118,7 +118,7 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
         aud = t->issuer;
     }
     struct issued out;
-    if (issue_grant_tokens(r, &g, aud, NULL, "authorization_code", &out) < 0) {
+    if (issue_grant_tokens(r, &g, aud, NULL, "authorization_code", true, &out) < 0) {
         db_rollback(r);
         return H_DONE;
     }

@@ -3,15 +3,45 @@
  * every use (RFC 9700 §4.14.2, OAuth 2.1 §4.3.1): presenting a refresh token
  * that was already rotated revokes the whole family and is answered
  * invalid_grant. A refresh may narrow scope and resource, never widen them.
+ *
+ * The common case costs one read and one write statement (one commit): the
+ * rotation is a conditional UPDATE that succeeds only while the token is
+ * still current, written together with its successor and its audit row. A
+ * token that lost that race was used twice: it is treated as reuse.
  */
 #include "oauth/oauth.h"
 #include "oauth/grants.h"
+#include "oauth/ciba.h"
 #include "policy/scope.h"
 #include "storage/db.h"
 #include "cache.h"
 
 #include <string.h>
 #include <time.h>
+
+/* RFC 9700 §4.14.2: a rotated refresh token presented again means it
+ * leaked: invalidate the whole family */
+static enum hres reuse_detected(struct req *r, const struct grant_row *g)
+{
+    struct tenant *t = r->tenant;
+    int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
+    if (db_begin(r) < 0 ||
+        grant_revoke(r, t->id, g->grant_id, "refresh token reuse", until) < 0) {
+        db_rollback(r);
+        return H_DONE;
+    }
+    struct audit_event *e = audit_add(r, "refresh.reuse_detected", false);
+    e->subject = g->user_id;
+    e->session_id = g->sid;
+    e->reason = "a rotated refresh token was presented again; its family is revoked";
+    e->details = "{\"grant_type\":\"refresh_token\"}";
+    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+        db_rollback(r);
+        return H_DONE;
+    }
+    resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
+    return H_DONE;
+}
 
 enum hres grant_refresh_token(struct req *r, const struct form *f)
 {
@@ -30,41 +60,18 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
         resp_oauth_error(r, 400, "invalid_scope", "malformed scope");
         return H_DONE;
     }
-    if (db_begin(r) < 0)
-        return H_DONE;
     struct grant_row g;
     int found = refresh_take(r, t->id, rt, &g);
     if (found < 0)
         return H_DONE;
     /* RFC 6749 §6: the refresh token was issued to the authenticated client */
     if (found == 0 || strcmp(g.client_id, c->client_id) != 0) {
-        db_rollback(r);
         resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
         return H_DONE;
     }
-    /* RFC 9700 §4.14.2: a rotated refresh token presented again means it
-     * leaked: invalidate the whole family */
-    if (g.used && !g.revoked) {
-        int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
-        if (grant_revoke(r, t->id, g.grant_id, "refresh token reuse", until) < 0) {
-            db_rollback(r);
-            return H_DONE;
-        }
-        struct audit_event *e = audit_add(r, "refresh.reuse_detected", false);
-        e->subject = g.user_id;
-        e->session_id = g.sid;
-        e->reason = "a rotated refresh token was presented again; its family is revoked";
-        e->details = "{\"grant_type\":\"refresh_token\"}";
-        if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-            db_rollback(r);
-            return H_DONE;
-        }
-        resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
-        return H_DONE;
-    }
-    if (g.used || g.revoked || g.expired ||
-        (g.sid && revset_has(t->id, REV_SESSION, g.sid))) {
-        db_rollback(r);
+    if (g.used && !g.revoked)
+        return reuse_detected(r, &g);
+    if (g.used || g.revoked || g.expired || (g.sid && revset_has(t->id, REV_SESSION, g.sid))) {
         resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
         return H_DONE;
     }
@@ -72,7 +79,6 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
      * originally granted by the resource owner" */
     struct scopeset orig = {g.scopes, g.nscopes};
     if (scope && !scope_subset(&want, &orig)) {
-        db_rollback(r);
         resp_oauth_error(r, 400, "invalid_scope", "a refresh cannot widen the scope");
         return H_DONE;
     }
@@ -81,7 +87,6 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     int nres = form_get_all(r->arena, f, "resource", &res);
     const char *aud;
     if (nres > 1) {
-        db_rollback(r);
         resp_oauth_error(r, 400, "invalid_target", "ask for one resource per access token");
         return H_DONE;
     }
@@ -91,7 +96,6 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
             if (!strcmp(g.resources[i], res[0]))
                 ok = true;
         if (!ok) {
-            db_rollback(r);
             resp_oauth_error(r, 400, "invalid_target", "resource was not part of the grant");
             return H_DONE;
         }
@@ -99,19 +103,21 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     } else {
         aud = g.nresources ? g.resources[0] : t->issuer;
     }
-    if (refresh_mark_rotated(r, t->id, rt) < 0) {
-        db_rollback(r);
-        return H_DONE;
-    }
+    /* RFC 6749 §6: "the refresh token scope MUST be identical to that of the
+     * refresh token included by the client in the request" — the successor
+     * keeps the grant's scopes; only the access token is narrowed */
     struct issued out;
-    if (issue_grant_tokens(r, &g, aud, scope ? &want : NULL, "refresh_token", &out) < 0) {
-        db_rollback(r);
+    if (issue_grant_tokens(r, &g, aud, scope ? &want : NULL, "refresh_token", false, &out) < 0)
         return H_DONE;
-    }
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    /* the token.refreshed row is written by the rotation statement itself */
+    struct audit_event *e = out.audit;
+    r->audit_head = r->audit_tail = NULL;
+    r->naudit = 0;
+    int rotated = refresh_rotate(r, t->id, rt, out.refresh, &g, out.refresh_exp, e);
+    if (rotated < 0)
         return H_DONE;
-    }
+    if (rotated == 0)
+        return reuse_detected(r, &g); /* used twice at once */
     token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);
     return H_DONE;
 }

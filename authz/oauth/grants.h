@@ -75,12 +75,21 @@ struct grant_row {
 int code_take(struct req *r, const char *tenant_id, const char *code, struct grant_row *out);
 
 #define REFRESH_TTL (30 * 24 * 3600)
+/* A new refresh token value (opaque, 256 bits, "azrt_" prefixed). */
+void refresh_token_new(char token_out[64]);
 /* Issues a refresh token of a grant; token_out gets it (64 bytes). */
 int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
                   const char *client_id, const char *scopes_pg, const char *resources_pg,
                   int64_t expires_at, char token_out[64]);
 /* Looks a refresh token up, locking it. 1 found, 0 not, -1 db failure. */
 int refresh_take(struct req *r, const char *tenant_id, const char *token, struct grant_row *out);
+struct audit_event;
+/* Rotates old_token into new_token in one statement (one commit) and writes
+ * e (the token.refreshed row) with it. 1 rotated, 0 not (it was rotated or
+ * revoked meanwhile: a reuse), -1 database failure. */
+int refresh_rotate(struct req *r, const char *tenant_id, const char *old_token,
+                   const char *new_token, const struct grant_row *g, int64_t expires_at,
+                   const struct audit_event *e);
 /* Marks a refresh token rotated (used). */
 int refresh_mark_rotated(struct req *r, const char *tenant_id, const char *token);
 

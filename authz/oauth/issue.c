@@ -17,7 +17,8 @@
 #include <time.h>
 
 int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud,
-                       const struct scopeset *narrow, const char *grant_type, struct issued *out)
+                       const struct scopeset *narrow, const char *grant_type, bool store_refresh,
+                       struct issued *out)
 {
     struct tenant *t = r->tenant;
     struct client *c = r->client;
@@ -62,9 +63,14 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
         int64_t exp = (int64_t)time(NULL) + REFRESH_TTL;
         if (g->grant_expires_at && g->grant_expires_at < exp)
             exp = g->grant_expires_at;
-        if (refresh_issue(r, t->id, g->grant_id, c->client_id, g->scopes_pg, g->resources_pg, exp,
-                          out->refresh) < 0)
-            return -1;
+        out->refresh_exp = exp;
+        if (store_refresh) {
+            if (refresh_issue(r, t->id, g->grant_id, c->client_id, g->scopes_pg, g->resources_pg,
+                              exp, out->refresh) < 0)
+                return -1;
+        } else {
+            refresh_token_new(out->refresh);
+        }
     }
     struct audit_event *e = audit_add(r, !strcmp(grant_type, "refresh_token") ? "token.refreshed"
                                                                                : "token.issued",
@@ -77,6 +83,7 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
     e->nresources = 1;
     e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\",\"jti\":\"%s\"}", grant_type,
                                out->access.jti);
+    out->audit = e;
     metrics_token_issued(grant_type);
     return 0;
 }

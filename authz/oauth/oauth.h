@@ -57,16 +57,22 @@ void token_response(struct req *r, const struct minted *m, const char *scope,
 
 struct grant_row;
 struct scopeset;
+struct audit_event;
 struct issued {
     struct minted access;
     char refresh[64];          /* "" when no refresh token was issued */
+    int64_t refresh_exp;
     const char *scope;
+    struct audit_event *audit; /* the token.issued / token.refreshed row */
 };
 /* Issues the tokens of a person's grant (oauth/issue.c): on r->db, inside
  * the caller's transaction; adds the token.issued / token.refreshed audit
- * row. 0, or -1 (answer or r->db_down set). */
+ * row. With store_refresh false the new refresh token is only made (the
+ * refresh grant stores it together with the rotation). 0, or -1 (answer or
+ * r->db_down set). */
 int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud,
-                       const struct scopeset *narrow, const char *grant_type, struct issued *out);
+                       const struct scopeset *narrow, const char *grant_type, bool store_refresh,
+                       struct issued *out);
 
 /* Checks the content type and parses the form body of a POST endpoint;
  * false with the error answer set when it is not acceptable. */
