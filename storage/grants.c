@@ -207,7 +207,8 @@ int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
                : -1;
 }
 
-int refresh_take(struct req *r, const char *tenant_id, const char *token, struct grant_row *out)
+int refresh_take(struct req *r, const char *tenant_id, const char *token, bool lock,
+                 struct grant_row *out)
 {
     memset(out, 0, sizeof *out);
     char hash[CRYPTO_SECRET_HASH_HEX + 1];
@@ -223,12 +224,16 @@ int refresh_take(struct req *r, const char *tenant_id, const char *token, struct
                          "CASE WHEN g.kind = 'ciba' THEN g.id END "
                          "FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id "
                          "LEFT JOIN users u ON u.id = g.user_id "
-                         "WHERE t.tenant_id = $1 AND t.token_hash = $2 FOR UPDATE OF t",
+                         "WHERE t.tenant_id = $1 AND t.token_hash = $2",
                          2, v);
     if (!res)
         return -1;
     if (PQntuples(res) != 1)
         return 0;
+    /* a locking read writes the row (and so needs a commit with a WAL
+     * flush): only callers inside a transaction that changes it ask for one */
+    if (lock && !db_q(r, "SELECT 1 FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2 FOR UPDATE", 2, v))
+        return -1;
     out->grant_id = col(r, res, 0);
     out->client_id = col(r, res, 1);
     out->user_id = col(r, res, 2);

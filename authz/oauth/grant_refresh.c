@@ -61,7 +61,7 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct grant_row g;
-    int found = refresh_take(r, t->id, rt, &g);
+    int found = refresh_take(r, t->id, rt, false, &g);
     if (found < 0)
         return H_DONE;
     /* RFC 6749 §6: the refresh token was issued to the authenticated client */

@@ -81,8 +81,10 @@ void refresh_token_new(char token_out[64]);
 int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
                   const char *client_id, const char *scopes_pg, const char *resources_pg,
                   int64_t expires_at, char token_out[64]);
-/* Looks a refresh token up, locking it. 1 found, 0 not, -1 db failure. */
-int refresh_take(struct req *r, const char *tenant_id, const char *token, struct grant_row *out);
+/* Looks a refresh token up (locking it when lock is true, inside the
+ * caller's transaction). 1 found, 0 not, -1 db failure. */
+int refresh_take(struct req *r, const char *tenant_id, const char *token, bool lock,
+                 struct grant_row *out);
 struct audit_event;
 /* Rotates old_token into new_token in one statement (one commit) and writes
  * e (the token.refreshed row) with it. 1 rotated, 0 not (it was rotated or

@@ -202,7 +202,7 @@ enum hres h_introspect(struct req *r)
         return H_DONE;
     }
     struct grant_row g;
-    int found = refresh_take(r, r->tenant->id, token, &g);
+    int found = refresh_take(r, r->tenant->id, token, false, &g);
     db_rollback(r);
     if (found < 0)
         return H_DONE;

@@ -98,7 +98,7 @@ enum hres h_revoke(struct req *r)
     if (db_begin(r) < 0)
         return H_DONE;
     struct grant_row g;
-    int found = refresh_take(r, t->id, token, &g);
+    int found = refresh_take(r, t->id, token, true, &g);
     if (found <= 0) {
         db_rollback(r);
         if (found == 0)
