@@ -8,6 +8,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,12 +232,47 @@ void config_free(struct config *cfg)
 #define AUTHZ_SRCDIR "."
 #endif
 
+/* Whether this program is the one built in the build tree (authzd and
+ * authzctl at its top, the unit tests under tests/), as opposed to an
+ * installed copy: an authzd installed by `make install` reads the installed
+ * configuration and data even while the tree it was built from still exists.
+ * Where /proc/self/exe cannot be read, the source tree wins when present. */
+static bool run_from_build_tree(void)
+{
+#ifdef AUTHZ_BUILDDIR
+    char exe[PATH_MAX], build[PATH_MAX];
+    if (!realpath("/proc/self/exe", exe) || !realpath(AUTHZ_BUILDDIR, build))
+        return true;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return true;
+    *slash = '\0';
+    size_t bl = strlen(build);
+    return strcmp(exe, build) == 0 ||
+           (strncmp(exe, build, bl) == 0 && strncmp(exe + bl, "/tests/", 7) == 0);
+#else
+    return true;
+#endif
+}
+
+const char *config_source_dir(void)
+{
+    static char buf[PATH_MAX + 32];
+    if (!run_from_build_tree())
+        return NULL;
+    snprintf(buf, sizeof buf, "%s/migrations", AUTHZ_SRCDIR);
+    return access(buf, R_OK) == 0 ? AUTHZ_SRCDIR : NULL;
+}
+
 const char *config_default_path(void)
 {
     static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/etc/authzd.conf", AUTHZ_SRCDIR);
-    if (access(buf, R_OK) == 0)
-        return buf;
+    const char *src = config_source_dir();
+    if (src) {
+        snprintf(buf, sizeof buf, "%s/etc/authzd.conf", src);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
     snprintf(buf, sizeof buf, "%s/authz/authzd.conf", AUTHZ_SYSCONFDIR);
     if (access(buf, R_OK) == 0)
         return buf;
@@ -248,9 +285,9 @@ const char *config_data_dir(void)
     const char *env = getenv("AUTHZ_DATA_DIR");
     if (env && *env)
         return env;
-    snprintf(buf, sizeof buf, "%s/migrations", AUTHZ_SRCDIR);
-    if (access(buf, R_OK) == 0)
-        return AUTHZ_SRCDIR;
+    const char *src = config_source_dir();
+    if (src)
+        return src;
     snprintf(buf, sizeof buf, "%s/authz", AUTHZ_DATADIR);
     return buf;
 }

@@ -36,10 +36,15 @@ struct config {
  * Returns 0, or -1 with a message in err. */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
-/* The default configuration file: etc/authzd.conf of the installation, or of
- * the source tree when run from it; NULL when none exists. */
+/* The source tree (AUTHZ_SRCDIR) when this program runs from its build tree
+ * and the sources are there; NULL for an installed program. */
+const char *config_source_dir(void);
+/* The default configuration file: $(sysconfdir)/authz/authzd.conf of the
+ * installation, or etc/authzd.conf of the source tree when run from its build
+ * tree; NULL when none exists. */
 const char *config_default_path(void);
-/* The directory holding migrations/ (installed datadir or the source tree). */
+/* The directory holding migrations/: $AUTHZ_DATA_DIR when set, else the
+ * source tree when run from it, else the installed $(datadir)/authz. */
 const char *config_data_dir(void);
 
 extern int log_level_num; /* 0 debug, 1 info, 2 warn, 3 error */

@@ -90,7 +90,9 @@ static void deliver_due(PGconn *c)
                             "WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND "
                             "next_attempt_at <= now() ORDER BY id LIMIT " "10" " FOR UPDATE SKIP LOCKED) "
                             "RETURNING id, tenant_id, kind, url, body, bearer, auth_req_id, client_id, "
-                            "attempts, (SELECT approval_webhook_secret FROM tenants WHERE id = outbox.tenant_id)",
+                            "attempts, (SELECT approval_webhook_secret FROM tenants WHERE id = outbox.tenant_id), "
+                            "(SELECT user_id::text FROM ciba_requests q WHERE q.auth_req_id = outbox.auth_req_id), "
+                            "(SELECT grant_id FROM ciba_requests q WHERE q.auth_req_id = outbox.auth_req_id)",
                             1, lv, NULL, 0);
     if (!res)
         return;
@@ -102,6 +104,8 @@ static void deliver_due(PGconn *c)
         const char *areq = PQgetvalue(res, i, 6), *cid = PQgetvalue(res, i, 7);
         int attempts = atoi(PQgetvalue(res, i, 8));
         const char *secret = PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9);
+        const char *subject = PQgetisnull(res, i, 10) ? NULL : PQgetvalue(res, i, 10);
+        const char *sid = PQgetisnull(res, i, 11) ? NULL : PQgetvalue(res, i, 11);
         char auth[1200] = "", sig[160] = "";
         const char *hdrs[4] = {"Content-Type: application/json", NULL, NULL, NULL};
         int nh = 1;
@@ -131,7 +135,7 @@ static void deliver_due(PGconn *c)
             char det[256];
             snprintf(det, sizeof det, "{\"channel\":\"%s\",\"auth_req_id\":\"%.100s\",\"attempts\":%d}",
                      kind, areq, attempts + 1);
-            audit_one(c, tid, "session.notified", true, cid, NULL, NULL, NULL, det);
+            audit_one(c, tid, "session.notified", true, cid, sid, subject, NULL, det);
         } else {
             int next = attempts + 1;
             int backoff = next >= 9 ? 300 : (1 << next);
@@ -146,7 +150,7 @@ static void deliver_due(PGconn *c)
             if (next >= MAX_ATTEMPTS) {
                 char det[160];
                 snprintf(det, sizeof det, "{\"channel\":\"%s\",\"attempts\":%d}", kind, next);
-                audit_one(c, tid, "session.notified", false, cid, NULL, NULL, "delivery given up", det);
+                audit_one(c, tid, "session.notified", false, cid, sid, subject, "delivery given up", det);
             }
         }
     }

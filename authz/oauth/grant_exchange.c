@@ -104,7 +104,7 @@ static enum hres read_token(struct xctx *x, const char *token, const char *type,
     }
     /* RFC 8693 §3: a JWT of another issuer is the "jwt" token type */
     if (strcmp(type, TT_JWT) != 0) {
-        *why = "token type does not match the token";
+        *why = "not an access token of this tenant";
         return H_DONE;
     }
     if (trust_verify(r, token, use, &p->tr) == H_BLOCK)

@@ -50,8 +50,12 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     struct tenant *t = r->tenant;
     struct client *c = r->client;
     const char *rt = form_get(f, "refresh_token");
-    if (!rt || strlen(rt) > 256) {
+    if (!rt) {
         resp_oauth_error(r, 400, "invalid_request", "refresh_token is required");
+        return H_DONE;
+    }
+    if (strlen(rt) > 256) {
+        resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
         return H_DONE;
     }
     struct scopeset want;

@@ -8,6 +8,7 @@
  */
 #include "web/web.h"
 #include "cache.h"
+#include "config.h"
 #include "log.h"
 #include "storage/db.h"
 #include "util/arena.h"
@@ -19,9 +20,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#ifndef AUTHZ_SRCDIR
-#define AUTHZ_SRCDIR "."
-#endif
 #ifndef AUTHZ_DATADIR
 #define AUTHZ_DATADIR "/usr/local/share"
 #endif
@@ -45,9 +43,12 @@ static pthread_once_t templates_once = PTHREAD_ONCE_INIT;
 static const char *template_dir(void)
 {
     static char dir[4096];
-    snprintf(dir, sizeof dir, "%s/authz/web/templates", AUTHZ_SRCDIR);
-    if (access(dir, R_OK | X_OK) == 0)
-        return dir;
+    const char *src = config_source_dir();
+    if (src) {
+        snprintf(dir, sizeof dir, "%s/authz/web/templates", src);
+        if (access(dir, R_OK | X_OK) == 0)
+            return dir;
+    }
     snprintf(dir, sizeof dir, "%s/authz/templates", AUTHZ_DATADIR);
     return dir;
 }

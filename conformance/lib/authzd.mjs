@@ -92,9 +92,16 @@ export async function freshDatabase() {
   const name = `conf_${randomBytes(5).toString('hex')}`;
   const psql = process.env.AZT_PG_BIN ? join(process.env.AZT_PG_BIN, 'psql') : 'psql';
   await run(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', shared.databaseUrl, '-c', `CREATE DATABASE ${name}`], cleanEnv({}));
-  const databaseUrl = / dbname=\S+/.test(` ${shared.databaseUrl}`)
-    ? shared.databaseUrl.replace(/(^|\s)dbname=\S+/, `$1dbname=${name}`)
-    : `${shared.databaseUrl} dbname=${name}`;
+  let databaseUrl;
+  if (/^postgres(ql)?:\/\//.test(shared.databaseUrl)) {
+    const u = new URL(shared.databaseUrl);
+    u.pathname = `/${name}`;
+    databaseUrl = u.href;
+  } else if (/(^|\s)dbname=\S+/.test(shared.databaseUrl)) {
+    databaseUrl = shared.databaseUrl.replace(/(^|\s)dbname=\S+/, `$1dbname=${name}`);
+  } else {
+    databaseUrl = `${shared.databaseUrl} dbname=${name}`;
+  }
   const db = { databaseUrl, masterKeyFile: shared.masterKeyFile };
   await authzctl(['migrate'], db);
   const rootToken = (await authzctl(['root-token'], db)).trim().split('\n')[0];
@@ -109,7 +116,9 @@ export async function dropDatabase(name) {
 }
 
 const running = new Set();
-process.on('exit', () => {
+process.on('exit', (code) => {
+  // the scratch directory holds the extra authzd logs: kept when something failed
+  if (code === 0 && workDir) rmSync(workDir, { recursive: true, force: true });
   for (const a of running) {
     try {
       a.child.kill('SIGKILL');

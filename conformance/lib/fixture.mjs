@@ -15,8 +15,12 @@ export const RESOURCE_SCOPES = ['tools:read', 'tools:call'];
 export const OTHER_RESOURCE = 'https://files.example.test/api';
 export const OTHER_SCOPES = ['files:read'];
 
-// http:// issuers (loopback development) need this flag in oauth4webapi v3.
-export const insecure = { [oauth.allowInsecureRequests]: true };
+// http:// issuers (loopback development) need this flag in oauth4webapi v3;
+// over https (AUTHZ_BASE_URL https://..., as scripts/test's TLS run) it is
+// left out, so that run proves the suite needs no insecure requests.
+export const insecure = /^https:/i.test(process.env.AUTHZ_BASE_URL || '')
+  ? {}
+  : { [oauth.allowInsecureRequests]: true };
 
 /** A random, valid tenant slug: [a-z0-9][a-z0-9-]{0,62}. */
 export function randomSlug(prefix = 'ct') {

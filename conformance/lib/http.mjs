@@ -45,7 +45,7 @@ export function request(method, url, opts = {}) {
     let gotResponse = false;
     const req = lib.request(
       u,
-      { method, headers, agent: false, rejectUnauthorized: false },
+      { method, headers, agent: false },
       (res) => {
         gotResponse = true;
         const chunks = [];

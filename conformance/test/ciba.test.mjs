@@ -407,6 +407,17 @@ test('a session revoked by the admin API: a token exchanged from it turns inacti
   }
 });
 
+test('a session revoked before the agent polls yields no tokens', async () => {
+  const req = await bcAuthorize(t, agent, bcParams(alice));
+  await mustDecide(t, await approver.token(), req.auth_req_id, 'approve', alice.username);
+  const s = (await listSessions(t, { client: agent.client_id, state: 'active' })).find((x) => x.auth_req_id === req.auth_req_id);
+  assert.ok(s?.sid, `the approved session lists as active with a sid: ${JSON.stringify(s)}`);
+  await revokeSession(t, s.sid);
+  const res = await pollRaw(t, agent, req.auth_req_id);
+  assert.notEqual(res.status, 200, `no tokens for a revoked session\n  ${res.describe()}`);
+  assertOAuthError(res, { status: 400, error: ['invalid_grant', 'access_denied', 'expired_token'] });
+});
+
 test('the agent revoking its refresh token ends the session and every token derived from it', async () => {
   const s = await approvedSession(t, agent, alice, approver);
   const x = await exchange(t, agent, {

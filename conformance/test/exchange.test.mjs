@@ -23,6 +23,7 @@ import {
   expectInactive,
   refreshRaw,
   auditEvents,
+  withdrawConsent,
 } from '../lib/codeflow.mjs';
 import {
   createAgent,
@@ -331,6 +332,39 @@ test('scope, resource and audience outside what is registered: invalid_scope / i
   });
   const c = await checkExchanged(t, ok, { audience: RESOURCE, what: 'audience=RESOURCE' });
   assert.equal(c.scope, 'tools:read');
+});
+
+// SPEC §4.4: "… ∩ the person's grant to that agent (… otherwise the consented scopes)"
+test('the person’s consent to the agent bounds the scope; withdrawing the consent ends the agent’s right to act', async () => {
+  const agentC = await createCibaAgent(t, { client_name: 'agent C (read-only consent)' });
+  // alice approves a read-only session for agent C: her consent to C is tools:read
+  await approvedSession(t, agentC, alice, approver, { scope: 'tools:read' });
+  const web = await createCodeClient(t, { client_name: 'web app 2' });
+  const { tokens } = await personTokens(t, web, alice, { scope: BOTH, resource: RESOURCE });
+  assert.deepEqual([...scopeSet(decode(tokens.access_token).scope)].sort(), ['tools:call', 'tools:read']);
+  const body = await exchange(t, agentC, {
+    subject_token: tokens.access_token,
+    subject_token_type: TT_ACCESS,
+    actor_token: await actorToken(agentC),
+    actor_token_type: TT_ACCESS,
+    resource: RESOURCE,
+    scope: BOTH,
+  });
+  const c = await checkExchanged(t, body, { audience: RESOURCE });
+  assert.equal(c.scope, 'tools:read', `the consent (tools:read) bounds the result: ${JSON.stringify(c)}`);
+  const row = await exchangedRow(agentC, c);
+  assert.equal(row.details.policy, 'consent', `details.policy names the consent: ${JSON.stringify(row)}`);
+
+  const del = await withdrawConsent(t, { user: alice.id, client: agentC.client_id });
+  assert.ok(del.status >= 200 && del.status < 300, `consent withdrawn\n  ${del.describe()}`);
+  const deadline = Date.now() + 1000;
+  let res;
+  for (;;) {
+    res = await exchangeRaw(t, agentC, stPairs(tokens.access_token, await actorToken(agentC), [['resource', RESOURCE]]));
+    if (res.status !== 200 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await refused(res, 'invalid_request', 'an exchange after the person withdrew the consent (within 1 s)');
 });
 
 test('an agent with neither consent nor can_act_for may not act for the person: invalid_request', async () => {

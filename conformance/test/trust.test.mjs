@@ -646,3 +646,25 @@ test('private_key_jwt refusals are invalid_client: jti replay, wrong aud, exp to
   assertOAuthError(basic, { status: 401, error: 'invalid_client' });
   await assertHealthy('private_key_jwt refusals');
 });
+
+test('private_key_jwt: a jti used at one authzd is a replay at another sharing the database', async () => {
+  const key = await keyPair('ES256', 'pk-3');
+  const client = await createAgent(t, { client_name: 'pkjwt two servers', token_endpoint_auth_method: 'private_key_jwt', jwks: jwksOf(key) });
+  const cid = client.client_id;
+  const peer = await startPeer('pkjwt-peer');
+  try {
+    const assertion = await sign(key, { iss: cid, sub: cid, aud: t.issuer, exp: '+60', iat: '-1', jti: randomBytes(12).toString('hex') });
+    const atPeer = await postForm(onPeer(peer, t.as.token_endpoint), [
+      ['grant_type', 'client_credentials'],
+      ['client_id', cid],
+      ['client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'],
+      ['client_assertion', assertion],
+    ]);
+    assert.equal(atPeer.status, 200, `first use, at the second authzd\n  ${atPeer.describe()}`);
+    const again = await ccAssert(cid, assertion);
+    assertOAuthError(again, { status: [400, 401], error: 'invalid_client' });
+  } finally {
+    const { code } = await peer.stop();
+    assert.equal(code, 0, `the second authzd exits 0 on SIGTERM; log:\n${peer.log().slice(-2000)}`);
+  }
+});
