@@ -241,8 +241,10 @@ static bool run_from_build_tree(void)
 {
 #ifdef AUTHZ_BUILDDIR
     char exe[PATH_MAX], build[PATH_MAX];
-    if (!realpath("/proc/self/exe", exe) || !realpath(AUTHZ_BUILDDIR, build))
+    if (!realpath("/proc/self/exe", exe))
         return true;
+    if (!realpath(AUTHZ_BUILDDIR, build))
+        return false; /* the build tree is gone: this is an installed copy */
     char *slash = strrchr(exe, '/');
     if (!slash)
         return true;

@@ -53,7 +53,8 @@ async function loop(name, fn) {
   }
 }
 
-const decider = (await post(T, xa, { grant_type: 'client_credentials', scope: 'approvals:decide' })).json.access_token;
+// the approval system's token lives access_token_ttl: it asks for a new one per approval
+const decider = async () => (await post(T, xa, { grant_type: 'client_credentials', scope: 'approvals:decide' })).json.access_token;
 let person = null;
 
 await Promise.all([
@@ -94,7 +95,7 @@ await Promise.all([
     });
     count('bc-authorize', bc.status, bc.status === 200);
     const d = await fetch(`${t.issuer}/approvals/${bc.json.auth_req_id}/decision`, {
-      method: 'POST', headers: { authorization: `Bearer ${decider}`, 'content-type': 'application/json' },
+      method: 'POST', headers: { authorization: `Bearer ${await decider()}`, 'content-type': 'application/json' },
       body: JSON.stringify({ decision: 'approve', approver: user.username }),
     });
     count('decision', d.status, d.status === 200);

@@ -22,6 +22,8 @@ authz_start soak "$port" AUTHZ_THREADS=2 AUTHZ_LOG_LEVEL=warn
 pid=${AZT_PID[soak]}
 base=${AZT_URL[soak]}
 admin POST /admin/v1/tenants '{"slug":"soakwrk","display_name":"Soak"}'
+# the introspected token must outlive the run
+admin PATCH /admin/v1/tenants/soakwrk "{\"access_token_ttl\":$(( SECS + 600 < 86400 ? SECS + 600 : 86400 ))}"
 admin POST /admin/v1/tenants/soakwrk/resources '{"uri":"https://api.example.test/","scopes":["read"]}'
 admin POST /admin/v1/tenants/soakwrk/clients '{"grant_types":["client_credentials"],"allowed_scopes":["read"],"allowed_resources":["https://api.example.test/"]}'
 cid=$(jq -r .client_id <<<"$AZT_BODY"); sec=$(jq -r .client_secret <<<"$AZT_BODY")

@@ -43,6 +43,7 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
         /* a person's sub is their user id; anything else matches nobody */
         if (r->method == M_GET) {
             resp_json(r, 200, strdup("{\"consents\":[]}"));
+            resp_header(r, "Cache-Control", "no-store"); /* as every consent list */
             return;
         }
         admin_problem(r, 404, "no such consent");

@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "cache.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -128,16 +129,24 @@ static bool uri_ok(const char *u, enum uri_use use)
     size_t hl;
     if (a[0] == '[') {
         const char *rb = memchr(a, ']', al);
-        if (!rb || rb - a < 3)
+        if (!rb || rb - a < 3 || rb - a > INET6_ADDRSTRLEN)
             return false;
         for (const char *p = a + 1; p < rb; p++)
             if (!is_hex((unsigned char)*p) && *p != ':' && *p != '.')
                 return false;
+        /* RFC 3986 §3.2.2 IP-literal: a well-formed IPv6 address (not
+         * "[2001]" or "[::::]", which nothing can connect to) */
+        char lit[INET6_ADDRSTRLEN];
+        struct in6_addr a6;
+        memcpy(lit, a + 1, (size_t)(rb - a - 1));
+        lit[rb - a - 1] = '\0';
+        if (inet_pton(AF_INET6, lit, &a6) != 1)
+            return false;
         hl = (size_t)(rb - a) + 1;
     } else {
         hl = strcspn(a, ":/?#");
-        if (hl == 0)
-            return false;
+        if (hl == 0 || hl > 253)
+            return false; /* RFC 1035 §2.3.4: a name is at most 253 characters */
         for (size_t i = 0; i < hl; i++) {
             unsigned char c = (unsigned char)a[i];
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -164,6 +164,36 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
     sb->len += (size_t)n;
 }
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at p, 0 when there is
+ * none: a stray continuation byte, an overlong form, a surrogate, a code
+ * point above U+10FFFF, or a sequence cut short (by the NUL). */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    size_t need;
+    uint32_t cp;
+    if (*p >= 0xC2 && *p <= 0xDF) {
+        need = 1;
+        cp = *p & 0x1F;
+    } else if (*p >= 0xE0 && *p <= 0xEF) {
+        need = 2;
+        cp = *p & 0x0F;
+    } else if (*p >= 0xF0 && *p <= 0xF4) {
+        need = 3;
+        cp = *p & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if ((p[k] & 0xC0) != 0x80)
+            return 0; /* also stops at the NUL */
+        cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return need + 1;
+}
+
 void sb_json_str(struct strbuf *sb, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -171,6 +201,20 @@ void sb_json_str(struct strbuf *sb, const char *s)
     sb_putc(sb, '"');
     const char *run = s;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80) {
+            /* JSON text is UTF-8 (RFC 8259 §8.1): a byte that starts no
+             * well-formed sequence (e.g. jansson quoting a client's broken
+             * input in its error text) becomes U+FFFD */
+            size_t l = utf8_seq_len(p);
+            if (l) {
+                p += l - 1;
+                continue;
+            }
+            sb_append(sb, run, (size_t)((const char *)p - run));
+            run = (const char *)p + 1;
+            sb_append(sb, "\\ufffd", 6);
+            continue;
+        }
         if (*p >= 0x20 && *p != '"' && *p != '\\')
             continue;
         sb_append(sb, run, (size_t)((const char *)p - run));
