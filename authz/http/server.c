@@ -667,19 +667,21 @@ static void conn_advance(struct conn *c)
             } else
                 break;
         }
+        /* the head ends at its first empty line, CRLF CRLF or a bare LF LF
+         * (RFC 9112 §2.2): whichever comes first, or a bare-LF request would
+         * take a pipelined CRLF request after it into its head */
         struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+        struct evbuffer_ptr p2 = evbuffer_search(in, "\n\n", 2, NULL);
         size_t headlen;
-        if (pos.pos < 0) {
-            struct evbuffer_ptr p2 = evbuffer_search(in, "\n\n", 2, NULL);
-            if (p2.pos < 0) {
-                if (avail > (size_t)g_cfg->max_header_bytes)
-                    conn_reject(c, 431, "invalid_request", "request head is larger than the limit");
-                return;
-            }
-            headlen = (size_t)p2.pos + 2;
-        } else {
-            headlen = (size_t)pos.pos + 4;
+        if (pos.pos < 0 && p2.pos < 0) {
+            if (avail > (size_t)g_cfg->max_header_bytes)
+                conn_reject(c, 431, "invalid_request", "request head is larger than the limit");
+            return;
         }
+        if (p2.pos >= 0 && (pos.pos < 0 || p2.pos + 2 < pos.pos + 4))
+            headlen = (size_t)p2.pos + 2;
+        else
+            headlen = (size_t)pos.pos + 4;
         if (headlen > (size_t)g_cfg->max_header_bytes) {
             conn_reject(c, 431, "invalid_request", "request head is larger than the limit");
             return;
@@ -779,6 +781,14 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         /* a slow client: answer 408 once, then close */
         bufferevent_disable(c->bev, EV_READ);
         conn_reject(c, 408, "invalid_request", "the request was not received in time");
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
+        (c->state == CS_BUSY || c->state == CS_WRITING)) {
+        /* the client closed its sending side after its request (a
+         * half-close, RFC 9112 §9.6): answer it, then close */
+        c->keepalive = false;
+        bufferevent_disable(c->bev, EV_READ);
         return;
     }
     if (c->state == CS_BUSY) {

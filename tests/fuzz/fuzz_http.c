@@ -19,6 +19,9 @@
  * router with its handlers, and it would mean changing server.c for a
  * test. This needs no change to the server at all.)
  *
+ * At start it checks a few known answers on a kept-open connection
+ * (pipelining, bare-LF heads): see known_answer().
+ *
  * Invariants besides "no crash, no sanitizer report" in any server thread:
  * - the server ends every exchange (closes) within 20 s;
  * - what it sends is a sequence of well-formed HTTP/1.1 responses: status
@@ -71,6 +74,57 @@ static int loopback_port(int *keep_fd)
     return ntohs(a.sin_port);
 }
 
+static char g_dir[64], g_key[600], g_conf[600];
+
+/* Known answers, checked once at start (regressions of bugs found while
+ * writing this target): sends data on one connection WITHOUT closing the
+ * write side and reads until `want` complete responses have come (or 5 s);
+ * their statuses must be `statuses`. */
+static void known_answer(const char *what, const char *data, int want, const int *statuses)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    FZ_CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&g_addr, sizeof g_addr) == 0, "connect");
+    FZ_CHECK(send(fd, data, strlen(data), MSG_NOSIGNAL) == (ssize_t)strlen(data), "send");
+    char buf[16384];
+    size_t n = 0;
+    int got = 0, st[8];
+    struct timeval tv = {0, 100000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (int tries = 0; tries < 50 && got < want; tries++) {
+        ssize_t r = recv(fd, buf + n, sizeof buf - 1 - n, 0);
+        if (r == 0)
+            break;
+        if (r > 0)
+            n += (size_t)r;
+        buf[n] = '\0';
+        /* count complete responses: head, then Content-Length bytes */
+        got = 0;
+        const char *p = buf;
+        while (got < 8) {
+            const char *end = strstr(p, "\r\n\r\n");
+            const char *cl = strcasestr(p, "\r\ncontent-length: ");
+            if (!end || !cl || cl > end || strncmp(p, "HTTP/1.1 ", 9))
+                break;
+            long len = strtol(cl + 18, NULL, 10);
+            if ((size_t)(end + 4 - buf) + (size_t)len > n)
+                break;
+            st[got++] = atoi(p + 9);
+            p = end + 4 + len;
+        }
+    }
+    close(fd);
+    FZ_CHECK(got == want, "%s: %d of %d answers; got:\n%.*s", what, got, want, (int)n, buf);
+    for (int i = 0; i < want; i++)
+        FZ_CHECK(st[i] == statuses[i], "%s: answer %d is %d, not %d", what, i + 1, st[i], statuses[i]);
+}
+
+static void remove_tmp(void)
+{
+    unlink(g_key);
+    unlink(g_conf);
+    rmdir(g_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -87,11 +141,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             e++;
         }
     }
-    char dir[] = "/tmp/authz-fuzz-http.XXXXXX";
-    FZ_CHECK(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-    char key[600], conf[600];
-    snprintf(key, sizeof key, "%s/master.key", dir);
-    snprintf(conf, sizeof conf, "%s/authzd.conf", dir);
+    snprintf(g_dir, sizeof g_dir, "/tmp/authz-fuzz-http.XXXXXX");
+    FZ_CHECK(mkdtemp(g_dir), "mkdtemp: %s", strerror(errno));
+    char *key = g_key, *conf = g_conf;
+    snprintf(g_key, sizeof g_key, "%s/master.key", g_dir);
+    snprintf(g_conf, sizeof g_conf, "%s/authzd.conf", g_dir);
+    atexit(remove_tmp);
     FILE *f = fopen(key, "w");
     uint8_t k[32];
     for (int i = 0; i < 32; i++)
@@ -131,10 +186,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         int ok = connect(fd, (struct sockaddr *)&g_addr, sizeof g_addr) == 0;
         close(fd);
         if (ok)
-            return 0;
+            break;
+        FZ_CHECK(i < 199, "the in-process authzd does not accept connections on port %d", port);
         usleep(10000);
     }
-    FZ_CHECK(0, "the in-process authzd does not accept connections on port %d", port);
+    static const int ok_404[] = {200, 404};
+    known_answer("pipelined CRLF requests", "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"
+                 "GET /nope HTTP/1.1\r\nHost: h\r\n\r\n", 2, ok_404);
+    known_answer("pipelined bare-LF requests", "GET /healthz HTTP/1.1\nHost: h\n\n"
+                 "GET /nope HTTP/1.1\nHost: h\n\n", 2, ok_404);
+    /* a bare-LF request followed by a CRLF one: the first head ends at its
+     * own empty line (server.c took both heads as one and lost the second) */
+    known_answer("a bare-LF request, then a pipelined CRLF one", "GET /healthz HTTP/1.1\nHost: h\n\n"
+                 "GET /nope HTTP/1.1\r\nHost: h\r\n\r\n", 2, ok_404);
     return 0;
 }
 
