@@ -32,7 +32,7 @@ void admin_problem(struct req *r, int status, const char *detail)
     resp_problem(r, status, NULL, detail);
 }
 
-static json_t *body_object(struct req *r)
+json_t *admin_body_object(struct req *r)
 {
     if (r->body_len == 0) {
         admin_problem(r, 400, "a JSON object body is required");
@@ -295,7 +295,7 @@ static void tenant_create(struct req *r, const struct caller *who)
         admin_problem(r, 404, "no such endpoint");
         return;
     }
-    json_t *b = body_object(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     const char *slug = json_string_value(json_object_get(b, "slug"));
@@ -332,7 +332,7 @@ static void tenant_create(struct req *r, const struct caller *who)
 
 static void tenant_patch(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = body_object(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     const char *key;
@@ -469,7 +469,7 @@ static void keys_rotate(struct req *r, const struct caller *who, struct tenant *
 
 static void resource_create(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = body_object(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     const char *uri = json_string_value(json_object_get(b, "uri"));
@@ -776,7 +776,7 @@ static void client_answer(struct req *r, struct tenant *t, const char *client_id
 
 static void client_create(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = body_object(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     struct client_fields f;
@@ -825,7 +825,7 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
 static void client_patch(struct req *r, const struct caller *who, struct tenant *t,
                          const char *client_id)
 {
-    json_t *b = body_object(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     const char *p[2] = {t->id, client_id};
@@ -978,7 +978,7 @@ static bool password_ok(const char *pw)
 
 static void user_create(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = body_object(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     const char *username = json_string_value(json_object_get(b, "username"));
@@ -1020,7 +1020,7 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
 
 static void user_patch(struct req *r, const struct caller *who, struct tenant *t, const char *username)
 {
-    json_t *b = body_object(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     const char *key;

@@ -38,25 +38,6 @@ static bool printable(const char *s)
     return true;
 }
 
-static json_t *policy_body(struct req *r)
-{
-    if (r->body_len == 0) {
-        admin_problem(r, 400, "a JSON object body is required");
-        return NULL;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) {
-        admin_problem(r, 400, arena_sprintf(r->arena, "malformed JSON: %s", je.text));
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        admin_problem(r, 400, "the body must be a JSON object");
-        return NULL;
-    }
-    return j;
-}
 
 /* The plain string members: each a non-empty printable string of at most
  * max characters; an optional one may be absent or null. */
@@ -286,7 +267,7 @@ static void policy_put(struct req *r, const struct caller *who, struct tenant *t
         admin_problem(r, 400, "a trust policy name must match [a-z0-9][a-z0-9._-]{0,62}");
         return;
     }
-    json_t *b = policy_body(r);
+    json_t *b = admin_body_object(r);
     if (!b)
         return;
     struct trust_policy_doc d = {0};
