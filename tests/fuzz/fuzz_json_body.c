@@ -224,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         client_create(&r, &ROOT, &g_t);
         break;
     case OP_CLIENT_VALIDATE: {
-        json_t *b = body_object(&r);
+        json_t *b = admin_body_object(&r);
         if (b) {
             struct client_fields f;
             if (client_validate(&r, &g_t, b, &f)) {
