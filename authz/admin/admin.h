@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 struct req;
 struct tenant;
@@ -35,6 +36,10 @@ bool admin_tx_commit(struct req *r, const char *tenant_id);
 /* GET .../sessions and POST .../sessions/{sid}/revoke (admin/sessions.c) */
 void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, const char *sid,
                     const char *action);
+/* A keyset-paged list answer {"<member>":[rows],"next_cursor":..}: column 0
+ * of each row is its JSON; res holds limit+1 rows at most, and the cursor is
+ * base64url("<column 1><sep><column 2>") of the last row shown. */
+void admin_page_answer(struct req *r, PGresult *res, const char *member, int limit, char sep);
 /* GET /admin/v1/tenants/{t}/audit (admin/audit.c) */
 void admin_audit(struct req *r, const struct caller *who, struct tenant *t);
 /* GET/DELETE /admin/v1/tenants/{t}/consents?user=&client= (admin/consents.c) */

@@ -14,6 +14,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+void admin_page_answer(struct req *r, PGresult *res, const char *member, int limit, char sep)
+{
+    int n = PQntuples(res);
+    int shown = n > limit ? limit : n;
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "{\"%s\":[", member);
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            sb_putc(&sb, ',');
+        sb_puts(&sb, PQgetvalue(res, i, 0));
+    }
+    sb_puts(&sb, "],\"next_cursor\":");
+    if (n > limit) {
+        char raw[200], enc[280];
+        int l = snprintf(raw, sizeof raw, "%s%c%s", PQgetvalue(res, shown - 1, 1), sep,
+                         PQgetvalue(res, shown - 1, 2));
+        b64url_encode(raw, (size_t)l, enc);
+        sb_json_str(&sb, enc);
+    } else {
+        sb_puts(&sb, "null");
+    }
+    sb_putc(&sb, '}');
+    size_t len;
+    char *body = sb_steal(&sb, &len);
+    resp_set(r, 200, "application/json", body, len);
+    resp_header(r, "Cache-Control", "no-store");
+}
+
 /* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
 static bool rfc3339(const char *s)
 {
@@ -118,29 +147,5 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
             admin_problem(r, 400, "malformed since or until (RFC 3339 expected)");
         return;
     }
-    int n = PQntuples(res);
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_puts(&sb, "{\"events\":[");
-    int shown = n > limit ? (int)limit : n;
-    for (int i = 0; i < shown; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_puts(&sb, PQgetvalue(res, i, 0));
-    }
-    sb_puts(&sb, "],\"next_cursor\":");
-    if (n > limit) {
-        char raw[80], enc[120];
-        int l = snprintf(raw, sizeof raw, "%s:%s", PQgetvalue(res, shown - 1, 1),
-                         PQgetvalue(res, shown - 1, 2));
-        b64url_encode(raw, (size_t)l, enc);
-        sb_json_str(&sb, enc);
-    } else {
-        sb_puts(&sb, "null");
-    }
-    sb_putc(&sb, '}');
-    size_t len;
-    char *body = sb_steal(&sb, &len);
-    resp_set(r, 200, "application/json", body, len);
-    resp_header(r, "Cache-Control", "no-store");
+    admin_page_answer(r, res, "events", (int)limit, ':');
 }

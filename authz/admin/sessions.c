@@ -80,31 +80,7 @@ static void list(struct req *r, struct tenant *t)
         7, p);
     if (!res)
         return;
-    int n = PQntuples(res);
-    int shown = n > PAGE ? PAGE : n;
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_puts(&sb, "{\"sessions\":[");
-    for (int i = 0; i < shown; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_puts(&sb, PQgetvalue(res, i, 0));
-    }
-    sb_puts(&sb, "],\"next_cursor\":");
-    if (n > PAGE) {
-        char raw[200], enc[280];
-        int l = snprintf(raw, sizeof raw, "%s %s", PQgetvalue(res, shown - 1, 1),
-                         PQgetvalue(res, shown - 1, 2));
-        b64url_encode(raw, (size_t)l, enc);
-        sb_json_str(&sb, enc);
-    } else {
-        sb_puts(&sb, "null");
-    }
-    sb_putc(&sb, '}');
-    size_t len;
-    char *body = sb_steal(&sb, &len);
-    resp_set(r, 200, "application/json", body, len);
-    resp_header(r, "Cache-Control", "no-store");
+    admin_page_answer(r, res, "sessions", PAGE, ' ');
 }
 
 void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, const char *sid,
