@@ -116,6 +116,102 @@ static struct req_db *rdb(struct req *r)
     return r->hstate_db;
 }
 
+/* ---- prepared statements ----
+ * A worker's connection prepares each statement the first time the worker
+ * runs it and executes it by name afterwards: PostgreSQL then neither parses
+ * nor (once it settles on a generic plan) plans it again. Without this, the
+ * parser and planner were most of PostgreSQL's CPU on the refresh path.
+ * Each worker thread owns one connection at a time; its table is emptied
+ * when that connection is replaced. Names come from one process-wide counter
+ * and are never reused. */
+#define STMT_SLOTS 256 /* open addressing; at most STMT_MAX live entries */
+#define STMT_MAX 192
+
+struct stmt {
+    uint64_t hash;
+    char *sql;     /* NULL = empty slot */
+    char name[24];
+};
+
+struct stmt_table {
+    PGconn *conn;
+    int backend_pid;
+    int n;
+    struct stmt slot[STMT_SLOTS];
+};
+
+static _Thread_local struct stmt_table *t_stmts;
+static atomic_ulong stmt_names;
+
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void stmt_table_clear(struct stmt_table *t)
+{
+    for (int i = 0; i < STMT_SLOTS; i++) {
+        free(t->slot[i].sql);
+        t->slot[i].sql = NULL;
+    }
+    t->n = 0;
+}
+
+static void stmt_thread_free(void)
+{
+    if (t_stmts) {
+        stmt_table_clear(t_stmts);
+        free(t_stmts);
+        t_stmts = NULL;
+    }
+}
+
+/* The statement's name on c, preparing it first when needed. NULL when it
+ * is not kept (table full): run it unnamed. On a failed prepare, *err holds
+ * the failure (the caller reports it as the statement's). */
+static const char *stmt_name(PGconn *c, const char *sql, int n, PGresult **err)
+{
+    *err = NULL;
+    struct stmt_table *t = t_stmts;
+    if (!t) {
+        t = t_stmts = calloc(1, sizeof *t);
+        if (!t)
+            return NULL;
+    }
+    int pid = PQbackendPID(c);
+    if (t->conn != c || t->backend_pid != pid) {
+        stmt_table_clear(t);
+        t->conn = c;
+        t->backend_pid = pid;
+    }
+    uint64_t h = sql_hash(sql);
+    unsigned i = (unsigned)(h % STMT_SLOTS);
+    for (; t->slot[i].sql; i = (i + 1) % STMT_SLOTS)
+        if (t->slot[i].hash == h && !strcmp(t->slot[i].sql, sql))
+            return t->slot[i].name;
+    if (t->n >= STMT_MAX)
+        return NULL;
+    struct stmt *e = &t->slot[i];
+    snprintf(e->name, sizeof e->name, "az%lu", (unsigned long)atomic_fetch_add(&stmt_names, 1));
+    PGresult *res = PQprepare(c, e->name, sql, n, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *err = res;
+        return NULL;
+    }
+    PQclear(res);
+    e->sql = strdup(sql);
+    if (!e->sql)
+        return NULL; /* prepared but not remembered: harmless */
+    e->hash = h;
+    t->n++;
+    return e->name;
+}
+
 PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
 {
     struct req_db *d = rdb(r);
@@ -124,7 +220,11 @@ PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
         r->db_down = true;
         return NULL;
     }
-    PGresult *res = PQexecParams(r->db, sql, n, NULL, vals, NULL, NULL, 0);
+    PGresult *res = NULL;
+    const char *name = stmt_name(r->db, sql, n, &res);
+    if (!res)
+        res = name ? PQexecPrepared(r->db, name, n, vals, NULL, NULL, 0)
+                   : PQexecParams(r->db, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         struct result_list *l = arena_alloc(r->arena, sizeof(*l));
@@ -136,6 +236,8 @@ PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
     const char *ss = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (ss)
         snprintf(d->sqlstate, sizeof d->sqlstate, "%s", ss);
+    if (ss && !strcmp(ss, "26000") && t_stmts)
+        stmt_table_clear(t_stmts); /* our statements are gone: prepare again */
     if (PQstatus(r->db) != CONNECTION_OK || !ss || strncmp(ss, "08", 2) == 0 ||
         strncmp(ss, "57P", 3) == 0) {
         r->db_down = true;
@@ -424,6 +526,7 @@ static void *worker_main(void *arg)
         http_complete(r);
     }
     PQfinish(conn);
+    stmt_thread_free();
     return NULL;
 }
 
