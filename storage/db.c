@@ -5,6 +5,7 @@
  * service comes back by itself when the database does.
  */
 #include "storage/db.h"
+#include "storage/rotate.h"
 #include "config.h"
 #include "log.h"
 #include "http/http.h"
@@ -162,7 +163,7 @@ static void stmt_table_clear(struct stmt_table *t)
     t->n = 0;
 }
 
-static void stmt_thread_free(void)
+void db_thread_done(void)
 {
     if (t_stmts) {
         stmt_table_clear(t_stmts);
@@ -309,6 +310,24 @@ struct audit_event *audit_add(struct req *r, const char *event, bool success)
     return e;
 }
 
+void audit_remove(struct req *r, struct audit_event *e)
+{
+    struct audit_event *prev = NULL;
+    for (struct audit_event *x = r->audit_head; x; prev = x, x = x->next) {
+        if (x != e)
+            continue;
+        if (prev)
+            prev->next = x->next;
+        else
+            r->audit_head = x->next;
+        if (r->audit_tail == x)
+            r->audit_tail = prev;
+        r->naudit--;
+        x->next = NULL;
+        return;
+    }
+}
+
 static char *pg_array(const char **v, int n)
 {
     struct strbuf sb;
@@ -389,7 +408,7 @@ static void copy_field(struct strbuf *sb, const char *v)
 
 /* Writes a batch of audit rows with one COPY (the cheapest bulk insert
  * PostgreSQL offers: no statement to parse or plan per row). */
-static int audit_copy(PGconn *c, struct audit_event *head, int n)
+int audit_copy(PGconn *c, struct audit_event *head, int n)
 {
     PGresult *res = PQexec(c, "COPY audit (tenant_id, event, outcome, client_id, subject, "
                               "actor_chain, session_id, resources, scope, reason, request_id, "
@@ -523,10 +542,13 @@ static void *worker_main(void *arg)
         db_req_cleanup(r);
         r->db = NULL;
         metrics_db_pool(-1);
-        http_complete(r);
+        if (r->rotation && !r->db_down)
+            rotation_submit(r); /* answered after its rotation commits */
+        else
+            http_complete(r);
     }
     PQfinish(conn);
-    stmt_thread_free();
+    db_thread_done();
     return NULL;
 }
 
@@ -706,6 +728,7 @@ int db_init(const struct config *cfg)
     for (int i = 0; i < COMMITTERS; i++)
         pthread_create(&committer_threads[i], NULL, committer_main, NULL);
     pthread_create(&listener_thread, NULL, listener_main, NULL);
+    rotation_start(cfg);
     outbox_start(cfg);
     return 0;
 }
@@ -718,6 +741,7 @@ void db_shutdown(void)
     pthread_mutex_unlock(&pool_q.mu);
     for (int i = 0; i < nworkers; i++)
         pthread_join(workers[i], NULL);
+    rotation_shutdown(); /* after the workers: they hand rotations to it */
     pthread_mutex_lock(&commit_q.mu);
     commit_q.stop = true;
     pthread_cond_broadcast(&commit_q.cv);

@@ -44,6 +44,9 @@ void outbox_start(const struct config *cfg);
 void outbox_shutdown(void);
 void outbox_wake(void);
 void db_shutdown(void);
+/* Frees what db_q keeps per thread (its prepared statements' names); for
+ * threads that ran db_q, before they end. */
+void db_thread_done(void);
 /* Runs r's handler on a database worker, then completes it. */
 void db_submit(struct req *r);
 /* Group-commits r's audit rows, then completes it (503 if the commit fails). */
@@ -71,6 +74,8 @@ int db_audit_flush(struct req *r);
 /* Appends an audit event to r, prefilled with tenant, request id, source
  * and the authenticated client. */
 struct audit_event *audit_add(struct req *r, const char *event, bool success);
+/* Takes e off r's pending rows (to be written by someone else). */
+void audit_remove(struct req *r, struct audit_event *e);
 
 /* The columns an audit row is written with, and one VALUES tuple of an
  * event as parameters $base+1 .. $base+13 (for statements that write an
@@ -82,6 +87,9 @@ struct strbuf;
 void audit_values(struct req *r, const struct audit_event *e, int base, struct strbuf *sql,
                   const char **vals);
 
+/* Writes the first n events of a list with one COPY (inside the caller's
+ * transaction when one is open). 0 on success. */
+int audit_copy(PGconn *c, struct audit_event *head, int n);
 /* INSERTs the rows of a list of events in one statement. 0 on success. */
 int audit_insert(PGconn *c, struct audit_event *head, int n);
 

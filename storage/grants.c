@@ -251,17 +251,6 @@ int refresh_take(struct req *r, const char *tenant_id, const char *token, bool l
     return 1;
 }
 
-int refresh_mark_rotated(struct req *r, const char *tenant_id, const char *token)
-{
-    char hash[CRYPTO_SECRET_HASH_HEX + 1];
-    crypto_secret_hash(g_secret_pepper, token, strlen(token), hash);
-    const char *v[2] = {tenant_id, hash};
-    return db_q(r, "UPDATE refresh_tokens SET rotated_at = now() WHERE tenant_id = $1 AND token_hash = $2",
-                2, v)
-               ? 0
-               : -1;
-}
-
 void grant_jti(const char *grant_id, char out[64])
 {
     char rnd[32];
@@ -285,36 +274,4 @@ int grant_record_session_revocation(struct req *r, const char *tenant_id, const 
                                     int64_t expires_at)
 {
     return record_revocation(r, tenant_id, REV_SESSION, sid, expires_at);
-}
-
-int refresh_rotate(struct req *r, const char *tenant_id, const char *old_token,
-                   const char *new_token, const struct grant_row *g, int64_t expires_at,
-                   const struct audit_event *e)
-{
-    char oh[CRYPTO_SECRET_HASH_HEX + 1], nh[CRYPTO_SECRET_HASH_HEX + 1], ex[24];
-    crypto_secret_hash(g_secret_pepper, old_token, strlen(old_token), oh);
-    crypto_secret_hash(g_secret_pepper, new_token, strlen(new_token), nh);
-    ts(ex, sizeof ex, expires_at);
-    const char *v[20] = {tenant_id, oh, nh, g->client_id, g->scopes_pg,
-                         g->resources_pg ? g->resources_pg : "{}", ex};
-    struct strbuf sql;
-    sb_init(&sql);
-    /* one statement, one commit: the old token is rotated only if nobody
-     * rotated or revoked it meanwhile, and then (only then) its successor
-     * and the audit row are written */
-    sb_puts(&sql,
-            "WITH rot AS (UPDATE refresh_tokens SET rotated_at = now() "
-            "  WHERE tenant_id = $1 AND token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL "
-            "  RETURNING grant_id), "
-            "ins AS (INSERT INTO refresh_tokens (token_hash, tenant_id, grant_id, client_id, scopes, "
-            "  resources, expires_at) SELECT $3, $1, grant_id, $4, $5::text[], $6::text[], "
-            "  to_timestamp($7::bigint) FROM rot RETURNING 1) "
-            "INSERT INTO audit (" AUDIT_COLUMNS ") SELECT * FROM (VALUES ");
-    audit_values(r, e, 7, &sql, v);
-    sb_puts(&sql, ") AS a WHERE EXISTS (SELECT 1 FROM ins) RETURNING 1");
-    PGresult *res = db_q(r, sql.buf, 20, v);
-    sb_free(&sql);
-    if (!res)
-        return -1;
-    return PQntuples(res) == 1 ? 1 : 0;
 }

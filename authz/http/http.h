@@ -87,6 +87,10 @@ struct req {
     const char *log_client;      /* client_id for the access log */
     const char *log_tenant;
 
+    /* set by a handler on a worker: a refresh token rotation to
+     * group-commit (storage/rotate.c) before the answer leaves */
+    struct rotation *rotation;
+
     /* audit rows to commit before the answer */
     struct audit_event *audit_head, *audit_tail;
     int naudit;

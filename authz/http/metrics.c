@@ -37,7 +37,7 @@ static atomic_llong connections;
 static atomic_ullong connections_refused;
 static atomic_llong db_busy;
 static atomic_int db_size;
-static atomic_ullong commit_batches, commit_rows, db_errors;
+static atomic_ullong commit_batches, commit_rows, db_errors, rotation_batches, rotations;
 
 static struct route_stats *route_get(const char *name)
 {
@@ -129,6 +129,12 @@ void metrics_commit_batch(int rows)
     atomic_fetch_add(&commit_rows, (unsigned long long)rows);
 }
 
+void metrics_rotation_batch(int n)
+{
+    atomic_fetch_add(&rotation_batches, 1);
+    atomic_fetch_add(&rotations, (unsigned long long)n);
+}
+
 void metrics_render(struct strbuf *sb)
 {
     sb_puts(sb, "# HELP authz_http_requests_total HTTP requests by route and status.\n"
@@ -180,8 +186,13 @@ void metrics_render(struct strbuf *sb)
               "# HELP authz_audit_commit_batches_total Group commits of audit rows.\n"
               "# TYPE authz_audit_commit_batches_total counter\nauthz_audit_commit_batches_total %llu\n"
               "# HELP authz_audit_rows_total Audit rows committed by group commit.\n"
-              "# TYPE authz_audit_rows_total counter\nauthz_audit_rows_total %llu\n",
+              "# TYPE authz_audit_rows_total counter\nauthz_audit_rows_total %llu\n"
+              "# HELP authz_refresh_rotation_batches_total Group commits of refresh token rotations.\n"
+              "# TYPE authz_refresh_rotation_batches_total counter\n"
+              "authz_refresh_rotation_batches_total %llu\n"
+              "# HELP authz_refresh_rotations_total Refresh token rotations committed in batches.\n"
+              "# TYPE authz_refresh_rotations_total counter\nauthz_refresh_rotations_total %llu\n",
               atomic_load(&connections), atomic_load(&connections_refused), atomic_load(&db_size),
               atomic_load(&db_busy), atomic_load(&db_errors), atomic_load(&commit_batches),
-              atomic_load(&commit_rows));
+              atomic_load(&commit_rows), atomic_load(&rotation_batches), atomic_load(&rotations));
 }

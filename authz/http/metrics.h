@@ -16,6 +16,8 @@ void metrics_connection_refused(void);
 void metrics_db_pool(int busy_delta);
 void metrics_db_pool_size(int size);
 void metrics_commit_batch(int rows);
+/* a committed batch of n refresh token rotations */
+void metrics_rotation_batch(int n);
 void metrics_db_error(void);
 /* Appends the exposition text. */
 void metrics_render(struct strbuf *sb);

@@ -346,6 +346,7 @@ void resp_reset(struct req *r)
     r->nresp_headers = 0;
     r->audit_head = r->audit_tail = NULL;
     r->naudit = 0;
+    r->rotation = NULL;
 }
 
 /* ------------------------------------------------------------------ */

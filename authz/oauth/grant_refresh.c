@@ -4,16 +4,19 @@
  * that was already rotated revokes the whole family and is answered
  * invalid_grant. A refresh may narrow scope and resource, never widen them.
  *
- * The common case costs one read and one write statement (one commit): the
- * rotation is a conditional UPDATE that succeeds only while the token is
- * still current, written together with its successor and its audit row. A
- * token that lost that race was used twice: it is treated as reuse.
+ * The common case costs one read statement here; the rotation itself is
+ * group-committed with other requests' (storage/rotate.c): a conditional
+ * UPDATE that succeeds only while the token is still current, written
+ * together with its successor and its audit row, and the answer leaves only
+ * after that commit. A token that lost that race was used twice: it is
+ * treated as reuse.
  */
 #include "oauth/oauth.h"
 #include "oauth/grants.h"
 #include "oauth/ciba.h"
 #include "policy/scope.h"
 #include "storage/db.h"
+#include "storage/rotate.h"
 #include "cache.h"
 
 #include <string.h>
@@ -41,6 +44,33 @@ static enum hres reuse_detected(struct req *r, const struct grant_row *g)
     }
     resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
     return H_DONE;
+}
+
+struct refresh_ctx {
+    struct grant_row g;
+    const char *token;
+};
+
+/* The rotation found the token no longer current (rotation thread, with a
+ * connection): rotated by another request means reuse; revoked or expired
+ * meanwhile is a plain invalid_grant. */
+static void refresh_lost(struct req *r, void *arg)
+{
+    struct refresh_ctx *x = arg;
+    struct grant_row now;
+    int found = refresh_take(r, r->tenant->id, x->token, false, &now);
+    if (found < 0)
+        return;
+    if (found == 1 && now.used && !now.revoked) {
+        reuse_detected(r, &x->g);
+        return;
+    }
+    if (found == 1 && !now.used && !now.revoked && !now.expired) {
+        /* untouched: its batch failed; nothing was issued */
+        r->db_down = true;
+        return;
+    }
+    resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
 }
 
 enum hres grant_refresh_token(struct req *r, const struct form *f)
@@ -113,15 +143,26 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     struct issued out;
     if (issue_grant_tokens(r, &g, aud, scope ? &want : NULL, "refresh_token", false, &out) < 0)
         return H_DONE;
-    /* the token.refreshed row is written by the rotation statement itself */
-    struct audit_event *e = out.audit;
-    r->audit_head = r->audit_tail = NULL;
-    r->naudit = 0;
-    int rotated = refresh_rotate(r, t->id, rt, out.refresh, &g, out.refresh_exp, e);
-    if (rotated < 0)
+    if (!out.refresh[0]) {
+        /* the client may no longer refresh: nothing to rotate into */
+        resp_oauth_error(r, 400, "unauthorized_client", "this client may not use refresh_token");
         return H_DONE;
-    if (rotated == 0)
-        return reuse_detected(r, &g); /* used twice at once */
-    token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);
+    }
+    /* the token.refreshed row is written with the rotation, in its batch */
+    struct rotation *rot = arena_alloc(r->arena, sizeof *rot);
+    rotation_init(rot, t->id, rt, out.refresh);
+    rot->client_id = g.client_id;
+    rot->scopes_pg = g.scopes_pg;
+    rot->resources_pg = g.resources_pg;
+    rot->expires_at = out.refresh_exp;
+    rot->audit = out.audit;
+    audit_remove(r, out.audit);
+    struct refresh_ctx *x = arena_alloc(r->arena, sizeof *x);
+    x->g = g;
+    x->token = rt;
+    rot->lost = refresh_lost;
+    rot->ctx = x;
+    token_response(r, &out.access, out.scope, out.refresh, NULL);
+    r->rotation = rot;
     return H_DONE;
 }

@@ -85,16 +85,6 @@ int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
  * caller's transaction). 1 found, 0 not, -1 db failure. */
 int refresh_take(struct req *r, const char *tenant_id, const char *token, bool lock,
                  struct grant_row *out);
-struct audit_event;
-/* Rotates old_token into new_token in one statement (one commit) and writes
- * e (the token.refreshed row) with it. 1 rotated, 0 not (it was rotated or
- * revoked meanwhile: a reuse), -1 database failure. */
-int refresh_rotate(struct req *r, const char *tenant_id, const char *old_token,
-                   const char *new_token, const struct grant_row *g, int64_t expires_at,
-                   const struct audit_event *e);
-/* Marks a refresh token rotated (used). */
-int refresh_mark_rotated(struct req *r, const char *tenant_id, const char *token);
-
 /* Parses a PostgreSQL text[] literal into r's arena; returns the count. */
 int grants_parse_array(struct req *r, const char *lit, const char ***out);
 /* Records that a session ended (every authzd drops its tokens). */

@@ -167,6 +167,41 @@ test('refresh token reuse: invalid_grant, and the whole family dies (newest refr
   assert.ok(rows.length >= 1, 'a refresh.reuse_detected audit row');
 });
 
+test('one refresh token presented many times at once: at most one answer carries tokens, and the family dies', async () => {
+  // Rotations are group-committed: the copies may land in one batch or in
+  // several; either way only one of them may rotate the token, and every
+  // other copy is a reuse that revokes the family (RFC 9700 §4.14.2).
+  const { tokens } = await personTokens(t, client, alice, { scope: BOTH, resource: RESOURCE });
+  const before = (await auditEvents(t, { event: 'refresh.reuse_detected' })).length;
+  const answers = await Promise.all(Array.from({ length: 12 }, () => refreshRaw(t, client, tokens.refresh_token)));
+  const ok = answers.filter((a) => a.status === 200);
+  const statuses = answers.map((a) => a.status).join(',');
+  assert.ok(ok.length <= 1, `at most one of 12 concurrent uses succeeds; statuses ${statuses}`);
+  for (const a of answers.filter((a) => a.status !== 200)) assertOAuthError(a, { status: 400, error: 'invalid_grant' });
+  if (ok.length === 1) {
+    // The winner's tokens belong to the family the losers revoked.
+    assertOAuthError(await refreshRaw(t, client, ok[0].json.refresh_token), { status: 400, error: 'invalid_grant' });
+    await expectInactive(t, client, ok[0].json.access_token, 'access token of the one concurrent refresh that rotated');
+  }
+  await expectInactive(t, client, tokens.access_token, 'first access token of a family reused concurrently');
+  const after = (await auditEvents(t, { event: 'refresh.reuse_detected' })).length;
+  assert.ok(after > before, `a refresh.reuse_detected audit row (before ${before}, after ${after})`);
+  // Exactly one token.refreshed row per successful answer for this family.
+  const refreshed = (await auditEvents(t, { event: 'token.refreshed' })).filter((e) => ok.some((a) => (e.details?.jti ?? '') === jose.decodeJwt(a.json.access_token).jti));
+  assert.equal(refreshed.length, ok.length, `one token.refreshed row per 200 (rows ${refreshed.length}, 200s ${ok.length})`);
+});
+
+test('many families refreshed at once: every answer is a fresh pair that works once', async () => {
+  const families = [];
+  for (let i = 0; i < 6; i++) families.push((await personTokens(t, client, alice, { scope: BOTH, resource: RESOURCE })).tokens);
+  const answers = await Promise.all(families.map((f) => refreshRaw(t, client, f.refresh_token)));
+  for (const a of answers) assert.equal(a.status, 200, `each family's concurrent refresh succeeds: ${a.status} ${a.text}`);
+  const second = await Promise.all(answers.map((a) => refresh(t, client, a.json.refresh_token)));
+  for (const s of second) assert.ok(s.access_token && s.refresh_token, 'the rotated token works once more');
+  const infos = await Promise.all(second.map((s) => introspect(t, client, s.access_token)));
+  for (const i of infos) assert.equal(i.active, true, `newest access token active: ${JSON.stringify(i)}`);
+});
+
 test('wrong or missing code_verifier: invalid_grant, no tokens', async () => {
   const auth = await authorize(t, client, alice, { scope: 'tools:read', resource: RESOURCE });
   const code = auth.callback.searchParams.get('code');

@@ -1,0 +1,332 @@
+/*
+ * rotate.c: the rotation committer (see rotate.h).
+ *
+ * One batch is one transaction: a single statement rotates every old token
+ * that is still current (a conditional UPDATE: not rotated, not revoked) and
+ * inserts the successors of exactly those, then one COPY writes their
+ * token.refreshed audit rows, then one COMMIT. Before, every refresh paid a
+ * statement and a commit of its own, and PostgreSQL's per-statement work
+ * bounded the refresh grant.
+ *
+ * A batch that fails for a reason other than a lost connection (a deadlock
+ * with another authzd's batch, a grant deleted meanwhile) is retried one
+ * rotation at a time, so one bad row cannot fail its neighbours.
+ */
+#include "storage/rotate.h"
+#include "storage/db.h"
+#include "config.h"
+#include "log.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "cache.h"
+#include "util/arena.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void db_req_cleanup(struct req *r);
+
+#define ROT_MAX 256 /* rotations per statement */
+
+static const struct config *g_cfg;
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
+static struct req *q_head, *q_tail;
+static bool q_stop, started;
+static pthread_t rot_thread;
+
+/* The input rows drive the join (a nested loop over the primary key: one
+ * index probe per rotation); each old token is rotated only while it is
+ * still current, and only those get their successor. */
+static const char ROTATE_SQL[] =
+    "WITH rot AS (UPDATE refresh_tokens t SET rotated_at = now() "
+    "  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+    "    $7::bigint[]) WITH ORDINALITY "
+    "    AS inp(tenant_id, old_hash, new_hash, client_id, scopes, resources, expires_at, idx) "
+    "  WHERE t.token_hash = inp.old_hash AND t.tenant_id = inp.tenant_id "
+    "    AND t.rotated_at IS NULL AND t.revoked_at IS NULL "
+    "  RETURNING inp.idx, inp.new_hash, t.grant_id, inp.tenant_id, inp.client_id, inp.scopes, "
+    "    inp.resources, inp.expires_at), "
+    "ins AS (INSERT INTO refresh_tokens (token_hash, tenant_id, grant_id, client_id, scopes, "
+    "  resources, expires_at) SELECT new_hash, tenant_id, grant_id, client_id, scopes::text[], "
+    "  resources::text[], to_timestamp(expires_at) FROM rot) "
+    "SELECT idx FROM rot";
+
+void rotation_init(struct rotation *rot, const char *tenant_id, const char *old_token,
+                   const char *new_token)
+{
+    rot->tenant_id = tenant_id;
+    crypto_secret_hash(g_secret_pepper, old_token, strlen(old_token), rot->old_hash);
+    crypto_secret_hash(g_secret_pepper, new_token, strlen(new_token), rot->new_hash);
+    rot->outcome = -1;
+}
+
+void rotation_submit(struct req *r)
+{
+    r->next = NULL;
+    pthread_mutex_lock(&q_mu);
+    if (q_tail)
+        q_tail->next = r;
+    else
+        q_head = r;
+    q_tail = r;
+    pthread_cond_signal(&q_cv);
+    pthread_mutex_unlock(&q_mu);
+}
+
+static bool conn_lost(PGconn *c, PGresult *res)
+{
+    const char *ss = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return PQstatus(c) != CONNECTION_OK || !ss || !strncmp(ss, "08", 2) ||
+           !strncmp(ss, "57P", 3);
+}
+
+static void exec_simple(PGconn *c, const char *sql)
+{
+    PQclear(PQexec(c, sql));
+}
+
+/* Runs one batch (n rotations, linked through r->next) in one transaction.
+ * Sets each rotation's outcome to 1 or 0. Returns 0 on success, -1 when the
+ * connection is gone, -2 when the batch failed otherwise (rolled back). */
+static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
+{
+    if (!*prepared) {
+        /* This connection runs one statement whose right plan is known:
+         * probe the primary key once per rotation. Left to itself, the
+         * planner picks a hash join over a sequential scan while the table
+         * is small (a fresh database), and the prepared plan keeps that
+         * until the next ANALYZE, however large the table has grown. One
+         * generic plan also spares planning every batch. */
+        PQclear(PQexec(c, "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; "
+                          "SET enable_mergejoin = off; SET enable_seqscan = off"));
+        PGresult *res = PQprepare(c, "az_rotate", ROTATE_SQL, 7, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_msg(LOG_WARN, "rotation: prepare failed: %s", PQresultErrorMessage(res));
+        int rc = ok ? 0 : conn_lost(c, res) ? -1 : -2;
+        PQclear(res);
+        if (!ok)
+            return rc;
+        *prepared = true;
+    }
+    struct strbuf a[7];
+    for (int k = 0; k < 7; k++) {
+        sb_init(&a[k]);
+        sb_putc(&a[k], '{');
+    }
+    int i = 0;
+    for (struct req *r = batch; r && i < n; r = r->next, i++) {
+        struct rotation *rot = r->rotation;
+        char ex[24];
+        snprintf(ex, sizeof ex, "%lld", (long long)rot->expires_at);
+        const char *f[7] = {rot->tenant_id, rot->old_hash, rot->new_hash, rot->client_id,
+                            rot->scopes_pg, rot->resources_pg ? rot->resources_pg : "{}", ex};
+        for (int k = 0; k < 7; k++) {
+            if (i)
+                sb_putc(&a[k], ',');
+            sb_pg_array_elem(&a[k], f[k]);
+        }
+        rot->outcome = 0;
+    }
+    const char *vals[7];
+    for (int k = 0; k < 7; k++) {
+        sb_putc(&a[k], '}');
+        vals[k] = a[k].buf;
+    }
+
+    int rc = 0;
+    PGresult *res = PQexec(c, "BEGIN");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = conn_lost(c, res) ? -1 : -2;
+        PQclear(res);
+        goto out;
+    }
+    PQclear(res);
+    res = PQexecPrepared(c, "az_rotate", 7, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = conn_lost(c, res) ? -1 : -2;
+        if (rc == -2)
+            log_msg(n > 1 ? LOG_INFO : LOG_WARN, "rotation batch of %d failed: %s", n,
+                    PQresultErrorMessage(res));
+        PQclear(res);
+        goto fail;
+    }
+    /* which rotations took place: their idx (1-based) came back */
+    struct req **byidx = calloc((size_t)n, sizeof *byidx);
+    i = 0;
+    for (struct req *r = batch; r && i < n; r = r->next)
+        byidx[i++] = r;
+    for (int t = 0; t < PQntuples(res); t++) {
+        long idx = strtol(PQgetvalue(res, t, 0), NULL, 10);
+        if (idx >= 1 && idx <= n)
+            byidx[idx - 1]->rotation->outcome = 1;
+    }
+    PQclear(res);
+    /* the token.refreshed rows of those, in the same transaction */
+    struct audit_event *head = NULL, *tail = NULL;
+    int rows = 0;
+    for (i = 0; i < n; i++) {
+        struct audit_event *e = byidx[i]->rotation->audit;
+        if (byidx[i]->rotation->outcome != 1 || !e)
+            continue;
+        e->next = NULL;
+        if (tail)
+            tail->next = e;
+        else
+            head = e;
+        tail = e;
+        rows++;
+    }
+    free(byidx);
+    if (rows && audit_copy(c, head, rows) < 0) {
+        rc = PQstatus(c) != CONNECTION_OK ? -1 : -2;
+        goto fail;
+    }
+    res = PQexec(c, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = conn_lost(c, res) ? -1 : -2;
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    metrics_rotation_batch(n);
+    goto out;
+fail:
+    if (PQstatus(c) == CONNECTION_OK)
+        exec_simple(c, "ROLLBACK");
+out:
+    /* a lost connection: 503; a failed statement: nothing was rotated, and
+     * the handler's `lost` callback looks at the token again */
+    if (rc < 0)
+        for (struct req *r = batch; r && n-- > 0; r = r->next)
+            r->rotation->outcome = rc == -1 ? -1 : 0;
+    for (int k = 0; k < 7; k++)
+        sb_free(&a[k]);
+    return rc;
+}
+
+/* Sends r's answer: as minted when rotated, from its handler's `lost`
+ * callback when not, 503 when the database failed. */
+static void finish(struct req *r, PGconn *c)
+{
+    struct rotation *rot = r->rotation;
+    r->rotation = NULL;
+    if (rot->outcome == 0) {
+        resp_reset(r);
+        r->db = c;
+        r->can_block = true;
+        if (!c)
+            r->db_down = true;
+        else
+            rot->lost(r, rot->ctx);
+        db_rollback(r);
+        if (!r->db_down && r->naudit && db_audit_flush(r) < 0)
+            r->db_down = true;
+        db_req_cleanup(r);
+        r->db = NULL;
+    } else if (rot->outcome < 0) {
+        r->db_down = true;
+    }
+    if (r->db_down)
+        http_db_unavailable(r);
+    http_complete(r);
+}
+
+static void *rotation_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigfillset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    PGconn *conn = NULL;
+    bool prepared = false;
+    for (;;) {
+        pthread_mutex_lock(&q_mu);
+        while (!q_head && !q_stop)
+            pthread_cond_wait(&q_cv, &q_mu);
+        if (!q_head) {
+            pthread_mutex_unlock(&q_mu);
+            break;
+        }
+        struct req *batch = q_head, *last = batch;
+        int n = 1;
+        while (last->next && n < ROT_MAX) {
+            last = last->next;
+            n++;
+        }
+        q_head = last->next;
+        if (!q_head)
+            q_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&q_mu);
+
+        if (conn && PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+        if (!conn) {
+            char err[512];
+            conn = db_connect(g_cfg->database_url, err, sizeof err);
+            prepared = false;
+            if (!conn) {
+                metrics_db_error();
+                log_msg(LOG_WARN, "rotation: database unreachable: %s", err);
+            }
+        }
+        int rc = conn ? run_batch(conn, &prepared, batch, n) : -1;
+        if (rc == -2 && n > 1) {
+            /* one rotation at a time, each in its own transaction */
+            for (struct req *r = batch; r; r = r->next) {
+                struct req *keep = r->next;
+                r->next = NULL;
+                if (run_batch(conn, &prepared, r, 1) == -1) {
+                    r->next = keep;
+                    for (struct req *s = keep; s; s = s->next)
+                        s->rotation->outcome = -1;
+                    break;
+                }
+                r->next = keep;
+            }
+        }
+        if (rc != 0)
+            metrics_db_error();
+        if (conn && PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+        struct req *r = batch;
+        while (r) {
+            struct req *next = r->next;
+            finish(r, conn);
+            r = next;
+        }
+    }
+    PQfinish(conn);
+    db_thread_done();
+    return NULL;
+}
+
+int rotation_start(const struct config *cfg)
+{
+    g_cfg = cfg;
+    if (pthread_create(&rot_thread, NULL, rotation_main, NULL) != 0)
+        return -1;
+    started = true;
+    return 0;
+}
+
+void rotation_shutdown(void)
+{
+    if (!started)
+        return;
+    pthread_mutex_lock(&q_mu);
+    q_stop = true;
+    pthread_cond_broadcast(&q_cv);
+    pthread_mutex_unlock(&q_mu);
+    pthread_join(rot_thread, NULL);
+    started = false;
+}
