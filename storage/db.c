@@ -65,9 +65,14 @@ static void quiet_notice(void *arg, const char *msg)
 
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 {
+    return db_connect_as(conninfo, "authzd", err, errlen);
+}
+
+PGconn *db_connect_as(const char *conninfo, const char *app, char *err, size_t errlen)
+{
     /* connect_timeout first, so that the operator's conninfo can override it */
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {"3", "authzd", conninfo, NULL};
+    const char *vals[] = {"3", app, conninfo, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         if (err) {

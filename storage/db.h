@@ -55,6 +55,8 @@ void committer_submit(struct req *r);
 /* A new blocking connection (for authzctl and workers). NULL on failure with
  * the reason in err. */
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
+/* The same, with its own application_name (seen in pg_stat_activity). */
+PGconn *db_connect_as(const char *conninfo, const char *app, char *err, size_t errlen);
 
 /* Runs a parameterized statement on r->db. Returns the result when its status
  * is OK/TUPLES_OK; otherwise NULL, and sets r->db_down when the connection is

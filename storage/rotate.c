@@ -91,7 +91,9 @@ static void exec_simple(PGconn *c, const char *sql)
 
 /* Runs one batch (n rotations, linked through r->next) in one transaction.
  * Sets each rotation's outcome to 1 or 0. Returns 0 on success, -1 when the
- * connection is gone, -2 when the batch failed otherwise (rolled back). */
+ * connection is gone, -2 when the batch failed otherwise (rolled back), -3
+ * when the connection was found dead before anything was sent (safe to run
+ * again on a new one; after that point a lost COMMIT may have happened). */
 static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
 {
     if (!*prepared) {
@@ -107,7 +109,7 @@ static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok)
             log_msg(LOG_WARN, "rotation: prepare failed: %s", PQresultErrorMessage(res));
-        int rc = ok ? 0 : conn_lost(c, res) ? -1 : -2;
+        int rc = ok ? 0 : conn_lost(c, res) ? -3 : -2;
         PQclear(res);
         if (!ok)
             return rc;
@@ -141,7 +143,7 @@ static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
     int rc = 0;
     PGresult *res = PQexec(c, "BEGIN");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = conn_lost(c, res) ? -1 : -2;
+        rc = conn_lost(c, res) ? -3 : -2;
         PQclear(res);
         goto out;
     }
@@ -203,7 +205,7 @@ out:
      * the handler's `lost` callback looks at the token again */
     if (rc < 0)
         for (struct req *r = batch; r && n-- > 0; r = r->next)
-            r->rotation->outcome = rc == -1 ? -1 : 0;
+            r->rotation->outcome = rc == -2 ? 0 : -1;
     for (int k = 0; k < 7; k++)
         sb_free(&a[k]);
     return rc;
@@ -264,26 +266,37 @@ static void *rotation_main(void *arg)
         last->next = NULL;
         pthread_mutex_unlock(&q_mu);
 
-        if (conn && PQstatus(conn) != CONNECTION_OK) {
+        int rc = -1;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (conn && PQstatus(conn) != CONNECTION_OK) {
+                PQfinish(conn);
+                conn = NULL;
+            }
+            if (!conn) {
+                char err[512];
+                conn = db_connect_as(g_cfg->database_url, "authzd-rotation", err, sizeof err);
+                prepared = false;
+                if (!conn) {
+                    log_msg(LOG_WARN, "rotation: database unreachable: %s", err);
+                    break;
+                }
+            }
+            rc = run_batch(conn, &prepared, batch, n);
+            if (rc != -3)
+                break;
+            /* the connection had died while idle (a restarted server, a
+             * terminated backend): nothing was sent, so once more on a new
+             * connection */
             PQfinish(conn);
             conn = NULL;
+            rc = -1;
         }
-        if (!conn) {
-            char err[512];
-            conn = db_connect(g_cfg->database_url, err, sizeof err);
-            prepared = false;
-            if (!conn) {
-                metrics_db_error();
-                log_msg(LOG_WARN, "rotation: database unreachable: %s", err);
-            }
-        }
-        int rc = conn ? run_batch(conn, &prepared, batch, n) : -1;
         if (rc == -2 && n > 1) {
             /* one rotation at a time, each in its own transaction */
             for (struct req *r = batch; r; r = r->next) {
                 struct req *keep = r->next;
                 r->next = NULL;
-                if (run_batch(conn, &prepared, r, 1) == -1) {
+                if (run_batch(conn, &prepared, r, 1) < -2 || PQstatus(conn) != CONNECTION_OK) {
                     r->next = keep;
                     for (struct req *s = keep; s; s = s->next)
                         s->rotation->outcome = -1;
