@@ -4,7 +4,9 @@
 # 64 connections on this machine; introspection is also measured against the
 # peer (node oidc-provider, opaque token introspection, CLUSTER=2) in the
 # same run. Prints the RESULT lines and appends a dated summary to
-# bench/results/tokens.txt. Targets (issues 3 and 4): introspection >= 30,000/s
+# bench/results/tokens.txt. The refresh run also checks that every 200 has its
+# committed token.refreshed audit row (written in the rotation's transaction).
+# Targets (issues 3 and 4): introspection >= 30,000/s
 # (2x the peer's 2-worker figure), refresh >= 5,000/s, exchange >= 10,000/s.
 #
 #   bench/tokens.sh            BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_SKIP_PEER=1
@@ -64,8 +66,21 @@ run() { # name wrk-args...
 }
 run introspect -s "$SHARED/bench-peer/wrk/introspect.lua" "$base" -- path="$P/introspect" \
   token="$agent" client_id="$cid" client_secret="$sec"
+refreshed() { psql_db -c "SELECT count(*) FROM audit WHERE event = 'token.refreshed' AND outcome = 'success'"; }
+before=$(refreshed)
 run refresh -s bench/wrk/refresh.lua "$base" -- path="$P/token" client_id="$cid" \
   client_secret="$sec" tokens="$seeds" threads=2
+# durable rotation: every 200 has its committed rotation and token.refreshed row
+line=$(grep '^RESULT' "$AZT_TMP/wrk-refresh.txt")
+ok200=$(( $(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$line") - $(sed -n 's/.* bad=\([0-9]*\).*/\1/p' <<<"$line") ))
+rows=$(( $(refreshed) - before ))
+if (( rows >= ok200 )); then
+  audit_check="ok: $rows token.refreshed rows for $ok200 answered 200s"
+else
+  audit_check="MISSING: $rows token.refreshed rows for $ok200 answered 200s"
+fi
+echo "  audit: $audit_check"
+results+=("refresh-audit $audit_check")
 run exchange -s bench/wrk/exchange.lua "$base" -- path="$P/token" client_id="$cid" \
   client_secret="$sec" subject="$person" actor="$agent" resource="$RESOURCE"
 rss=$(awk '/^VmHWM:/ {print $2}' "/proc/${AZT_PID[bench]}/status")

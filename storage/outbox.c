@@ -196,6 +196,26 @@ static void sweep(PGconn *c)
     PQclear(pq_exec(c, "DELETE FROM signin_attempts WHERE at < now() - interval '1 day'", 0, NULL, NULL, 0));
 }
 
+/* Refresh tokens past their expiry (rotated ones are kept until then, for
+ * reuse detection): every refresh adds a row, so without this the table
+ * only grows. Hourly, and at start; a bounded delete at a time, so no
+ * statement holds its locks for long. The oldest rows come first in the
+ * heap, so each delete finds its rows early in its scan. */
+static void purge_refresh_tokens(PGconn *c)
+{
+    for (int round = 0; round < 100; round++) {
+        PGresult *res = pq_exec(c,
+                                "DELETE FROM refresh_tokens WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
+                                "refresh_tokens WHERE expires_at < now() - interval '1 hour' "
+                                "LIMIT 5000))",
+                                0, NULL, NULL, 0);
+        long n = res ? strtol(PQcmdTuples(res), NULL, 10) : 0;
+        PQclear(res);
+        if (n < 5000)
+            return;
+    }
+}
+
 static void *outbox_main(void *arg)
 {
     (void)arg;
@@ -203,7 +223,7 @@ static void *outbox_main(void *arg)
     sigfillset(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     PGconn *c = NULL;
-    time_t last_sweep = 0;
+    time_t last_sweep = 0, last_purge = 0;
     while (!atomic_load(&outbox_stop)) {
         if (c && PQstatus(c) != CONNECTION_OK) {
             PQfinish(c);
@@ -217,6 +237,10 @@ static void *outbox_main(void *arg)
             if (now - last_sweep >= 2) {
                 sweep(c);
                 last_sweep = now;
+            }
+            if (now - last_purge >= 3600) {
+                purge_refresh_tokens(c);
+                last_purge = now;
             }
         }
         struct timespec ts;

@@ -6,7 +6,7 @@
 # a batch that fails changes nothing and is answered 503 (the token still
 # works afterwards); a rotation connection that died while idle is replaced
 # without failing anyone; losing the database gives 503 and service comes
-# back by itself.
+# back by itself; refresh tokens long expired are purged.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -175,5 +175,20 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 check_eq "database back: the same refresh token works within 5 s" true "$back"
+
+# ---------------------------------------------------------------- expired rows are purged
+live=$(rows "SELECT count(*) FROM refresh_tokens WHERE rotated_at IS NULL AND revoked_at IS NULL")
+aged=$(rows "WITH a AS (UPDATE refresh_tokens SET expires_at = now() - interval '2 hours' WHERE rotated_at IS NOT NULL RETURNING 1) SELECT count(*) FROM a")
+check "some rotated refresh tokens are made to look expired ($aged)" test "$aged" -gt 0
+authz_stop rt
+authz_start rt "$port" AUTHZ_THREADS=2
+gone=false
+for _ in $(seq 1 50); do
+  if [[ $(rows "SELECT count(*) FROM refresh_tokens WHERE expires_at < now() - interval '1 hour'") == 0 ]]; then gone=true; break; fi
+  sleep 0.1
+done
+check_eq "authzd purges refresh tokens an hour past their expiry (at start, then hourly)" true "$gone"
+check_eq "and keeps the live ones" "$live" \
+  "$(rows "SELECT count(*) FROM refresh_tokens WHERE rotated_at IS NULL AND revoked_at IS NULL")"
 
 done_testing
