@@ -668,21 +668,25 @@ static void conn_advance(struct conn *c)
             } else
                 break;
         }
-        /* the head ends at its first empty line, CRLF CRLF or a bare LF LF
-         * (RFC 9112 §2.2): whichever comes first, or a bare-LF request would
-         * take a pipelined CRLF request after it into its head */
-        struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-        struct evbuffer_ptr p2 = evbuffer_search(in, "\n\n", 2, NULL);
-        size_t headlen;
-        if (pos.pos < 0 && p2.pos < 0) {
+        /* the head ends at its first empty line (RFC 9112 §2.2: a bare LF
+         * may end any line): CRLF CRLF, LF LF, or LF CRLF, whichever ends
+         * first, or a bare-LF request would take a pipelined CRLF request
+         * after it into its head */
+        static const struct {
+            const char *s;
+            size_t n;
+        } ends[] = {{"\r\n\r\n", 4}, {"\n\n", 2}, {"\n\r\n", 3}};
+        size_t headlen = 0;
+        for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++) {
+            struct evbuffer_ptr p = evbuffer_search(in, ends[k].s, ends[k].n, NULL);
+            if (p.pos >= 0 && (headlen == 0 || (size_t)p.pos + ends[k].n < headlen))
+                headlen = (size_t)p.pos + ends[k].n;
+        }
+        if (headlen == 0) {
             if (avail > (size_t)g_cfg->max_header_bytes)
                 conn_reject(c, 431, "invalid_request", "request head is larger than the limit");
             return;
         }
-        if (p2.pos >= 0 && (pos.pos < 0 || p2.pos + 2 < pos.pos + 4))
-            headlen = (size_t)p2.pos + 2;
-        else
-            headlen = (size_t)pos.pos + 4;
         if (headlen > (size_t)g_cfg->max_header_bytes) {
             conn_reject(c, 431, "invalid_request", "request head is larger than the limit");
             return;

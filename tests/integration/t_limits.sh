@@ -64,6 +64,15 @@ timeout 10 cat <&3 >/dev/null || true
 exec 3<&-
 check "a client that never finishes its head is disconnected ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -le 5
 
+# ---- a head whose last line ends in a bare LF, then CRLF (RFC 9112 §2.2)
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\nConnection: close\n\r\n' >&3
+t0=$SECONDS
+answer=$(timeout 10 cat <&3 || true)
+exec 3<&-
+check_match "a head ending LF CRLF is answered" '^HTTP/1.1 200' "$answer"
+check "... at once, not after read_timeout ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -lt 2
+
 # ---- connection limit: 20 held open, the 21st is refused, service resumes
 for i in $(seq 1 20); do
   eval "exec $((10 + i))<>/dev/tcp/127.0.0.1/$port"
