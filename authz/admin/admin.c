@@ -1182,7 +1182,7 @@ enum hres h_admin(struct req *r)
         else if (m == M_PATCH)
             tenant_patch(r, &who, t);
         else
-            method_not_allowed(r, "GET, PATCH");
+            method_not_allowed(r, "GET, HEAD, PATCH");
         return H_DONE;
     }
     const char *coll = seg[2];
@@ -1199,14 +1199,14 @@ enum hres h_admin(struct req *r)
         else if (m == M_DELETE)
             resource_delete(r, &who, t);
         else
-            method_not_allowed(r, "GET, POST, DELETE");
+            method_not_allowed(r, "GET, HEAD, POST, DELETE");
     } else if (!strcmp(coll, "clients") && n == 3) {
         if (m == M_POST)
             client_create(r, &who, t);
         else if (m == M_GET)
             client_list(r, t);
         else
-            method_not_allowed(r, "GET, POST");
+            method_not_allowed(r, "GET, HEAD, POST");
     } else if (!strcmp(coll, "clients") && n == 4) {
         if (m == M_GET)
             client_answer(r, t, seg[3], 200, NULL);
@@ -1215,7 +1215,7 @@ enum hres h_admin(struct req *r)
         else if (m == M_DELETE)
             client_delete(r, &who, t, seg[3]);
         else
-            method_not_allowed(r, "GET, PATCH, DELETE");
+            method_not_allowed(r, "GET, HEAD, PATCH, DELETE");
     } else if (!strcmp(coll, "sessions") && n >= 3 && n <= 5) {
         admin_sessions(r, &who, t, n >= 4 ? seg[3] : NULL, n == 5 ? seg[4] : NULL);
     } else if (!strcmp(coll, "audit") && n == 3) {
@@ -1237,7 +1237,7 @@ enum hres h_admin(struct req *r)
         else if (m == M_DELETE)
             user_delete(r, &who, t, seg[3]);
         else
-            method_not_allowed(r, "GET, PATCH, DELETE");
+            method_not_allowed(r, "GET, HEAD, PATCH, DELETE");
     } else {
         admin_problem(r, 404, "no such endpoint");
     }

@@ -73,7 +73,7 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
     (void)who;
     if (r->method != M_GET) {
         admin_problem(r, 405, "method not allowed here");
-        resp_header(r, "Allow", "GET");
+        resp_header(r, "Allow", "GET, HEAD");
         return;
     }
     static const char *known[] = {"since", "until", "user", "client", "session", "event",

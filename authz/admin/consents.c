@@ -73,7 +73,7 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
     }
     if (r->method != M_DELETE) {
         admin_problem(r, 405, "method not allowed here");
-        resp_header(r, "Allow", "GET, DELETE");
+        resp_header(r, "Allow", "GET, HEAD, DELETE");
         return;
     }
     if (!user && !client) {

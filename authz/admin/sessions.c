@@ -89,7 +89,7 @@ void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, c
     if (!sid) {
         if (r->method != M_GET) {
             admin_problem(r, 405, "method not allowed here");
-            resp_header(r, "Allow", "GET");
+            resp_header(r, "Allow", "GET, HEAD");
             return;
         }
         list(r, t);

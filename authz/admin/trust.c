@@ -353,7 +353,7 @@ void admin_trust_policies(struct req *r, const struct caller *who, struct tenant
             policy_list(r, t);
         } else {
             admin_problem(r, 405, "method not allowed here");
-            resp_header(r, "Allow", "GET");
+            resp_header(r, "Allow", "GET, HEAD");
         }
         return;
     }
@@ -368,6 +368,6 @@ void admin_trust_policies(struct req *r, const struct caller *who, struct tenant
         policy_delete(r, who, t, name);
     } else {
         admin_problem(r, 405, "method not allowed here");
-        resp_header(r, "Allow", "GET, PUT, DELETE");
+        resp_header(r, "Allow", "GET, HEAD, PUT, DELETE");
     }
 }

@@ -49,6 +49,7 @@ struct req {
     /* the request */
     enum method method;
     const char *method_str;
+    bool head;                   /* HEAD answered as GET without its body */
     const char *target;          /* raw request-target */
     const char *path;            /* percent-decoded-free raw path (no query) */
     const char *query;           /* raw query or NULL */

@@ -208,6 +208,12 @@ void router_dispatch(struct req *r)
         http_finish_on_loop(r);
         return;
     }
+    if (rt->kind == RK_ADMIN && r->method == M_HEAD) {
+        /* RFC 9110 §9.3.2: HEAD is GET without the content; the admin API's
+         * reads have no side effects, so its handlers simply see a GET */
+        r->method = M_GET;
+        r->head = true;
+    }
     if (rt->blocking) {
         db_submit(r);
         return;

@@ -440,11 +440,13 @@ static void conn_send(struct conn *c, struct req *r)
             have_ct = true;
     }
     (void)have_ct;
+    /* a HEAD answer carries the length the GET's content would have
+     * (RFC 9110 §8.6, §9.3.2), and no content */
+    bool head = r->head || r->method == M_HEAD;
     evbuffer_add_printf(out, "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s\r\n", r->request_id,
-                        r->method == M_HEAD ? 0 : r->resp_len,
-                        c->keepalive ? "" : "Connection: close\r\n",
+                        r->resp_len, c->keepalive ? "" : "Connection: close\r\n",
                         c->tls ? "Strict-Transport-Security: max-age=63072000\r\n" : "");
-    if (r->resp_len && r->method != M_HEAD)
+    if (r->resp_len && !head)
         evbuffer_add(out, r->resp_body, r->resp_len);
     uint64_t dur = now_ns() - r->start_ns;
     metrics_request(r->route_name ? r->route_name : "other", r->status, dur);

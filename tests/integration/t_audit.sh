@@ -79,5 +79,15 @@ check_eq "... and 200 for its own" 200 "$AZT_STATUS"
 check_eq "... which holds none of aud1's rows" 0 \
   "$(jq --arg c "$cid_aud1" '[.events[] | select(.client_id == $c)] | length' <<<"$AZT_BODY")"
 
+# ---- HEAD on admin reads: the GET's headers and length, no content
+get_len=$(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $tok" "$B/admin/v1/tenants/aud2/audit")
+curl -s -I -H "Authorization: Bearer $tok" "$B/admin/v1/tenants/aud2/audit" > "$AZT_TMP/head.txt"
+check_match "HEAD on an admin read: 200" '^HTTP/1.1 200' "$(head -n1 "$AZT_TMP/head.txt")"
+check_eq "... with the GET's Content-Length" "$get_len" \
+  "$(awk 'tolower($1) == "content-length:" {print $2}' "$AZT_TMP/head.txt" | tr -d '\r')"
+http PUT "$B/admin/v1/tenants/aud2/audit" -H "Authorization: Bearer $tok" -D "$AZT_TMP/h405"
+check_eq "a method the audit list does not take: 405" 405 "$AZT_STATUS"
+check_match "... whose Allow names GET and HEAD" '[Aa]llow: GET, HEAD' "$(cat "$AZT_TMP/h405")"
+
 authz_stop main
 done_testing
