@@ -17,8 +17,9 @@ packages=(
   postgresql-15 postgresql-client-15
   curl jq wrk chromium
   clang libclang-rt-14-dev
-  # used by the scripts themselves: ss, runuser, git, TLS roots for npm
-  iproute2 util-linux git ca-certificates
+  # used by the scripts themselves: ss, runuser, git, TLS roots for npm;
+  # python3 serves JWKS and receives webhooks in the integration tests
+  iproute2 util-linux git ca-certificates python3
 )
 
 # One dpkg-query for all of them; unknown packages print nothing.

@@ -14,6 +14,8 @@
 #include "config.h"
 #include "log.h"
 #include "util/arena.h"
+#include "crypto/crypto.h"
+#include "cache.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -103,12 +105,22 @@ static void deliver_due(PGconn *c)
         const char *bearer = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
         const char *areq = PQgetvalue(res, i, 6), *cid = PQgetvalue(res, i, 7);
         int attempts = atoi(PQgetvalue(res, i, 8));
-        const char *secret = PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9);
+        const char *secret_stored = PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9);
+        const char *bearer_stored = bearer;
         const char *subject = PQgetisnull(res, i, 10) ? NULL : PQgetvalue(res, i, 10);
         const char *sid = PQgetisnull(res, i, 11) ? NULL : PQgetvalue(res, i, 11);
+        /* both are sealed at rest under the tenant's key */
+        char *secret = secret_stored
+                           ? crypto_open_text(g_master_key, tid, "approval_webhook_secret", secret_stored)
+                           : NULL;
+        char *bearer_open = bearer_stored ? crypto_open_text(g_master_key, tid,
+                                                             "client_notification_token", bearer_stored)
+                                          : NULL;
+        bearer = bearer_open;
         char auth[1200] = "", sig[160] = "";
         const char *hdrs[4] = {"Content-Type: application/json", NULL, NULL, NULL};
         int nh = 1;
+        bool unusable = (secret_stored && !secret) || (bearer_stored && !bearer_open);
         if (!strcmp(kind, "ping") && bearer) {
             snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
             hdrs[nh++] = auth;
@@ -120,7 +132,9 @@ static void deliver_due(PGconn *c)
         char err[256] = "";
         const char *why = NULL;
         int status = 0, ok = 0;
-        if (fetch_post(url, hdrs, body, strlen(body), 5000, &status, &why) == 0) {
+        if (unusable) {
+            snprintf(err, sizeof err, "a sealed secret of this delivery cannot be opened");
+        } else if (fetch_post(url, hdrs, body, strlen(body), 5000, &status, &why) == 0) {
             ok = status >= 200 && status < 300;
             if (!ok)
                 snprintf(err, sizeof err, "HTTP status %d", status);
@@ -153,6 +167,15 @@ static void deliver_due(PGconn *c)
                 audit_one(c, tid, "session.notified", false, cid, sid, subject, "delivery given up", det);
             }
         }
+        if (secret) {
+            OPENSSL_cleanse(secret, strlen(secret));
+            free(secret);
+        }
+        if (bearer_open) {
+            OPENSSL_cleanse(bearer_open, strlen(bearer_open));
+            free(bearer_open);
+        }
+        OPENSSL_cleanse(auth, sizeof auth);
     }
     PQclear(res);
 }
@@ -216,6 +239,30 @@ static void purge_refresh_tokens(PGconn *c)
     }
 }
 
+/* Webhook secrets stored before they were sealed: seal them (once, at
+ * start; the conditional UPDATE leaves a secret changed meanwhile alone). */
+static void seal_legacy_secrets(PGconn *c)
+{
+    PGresult *res = pq_exec(c,
+                            "SELECT id::text, approval_webhook_secret FROM tenants "
+                            "WHERE approval_webhook_secret IS NOT NULL "
+                            "AND approval_webhook_secret NOT LIKE 'sealed:v1:%'",
+                            0, NULL, NULL, 0);
+    for (int i = 0; res && i < PQntuples(res); i++) {
+        const char *tid = PQgetvalue(res, i, 0), *plain = PQgetvalue(res, i, 1);
+        char *sealed = crypto_seal_text(g_master_key, tid, "approval_webhook_secret", plain);
+        if (!sealed)
+            continue;
+        const char *v[3] = {tid, sealed, plain};
+        PQclear(pq_exec(c,
+                        "UPDATE tenants SET approval_webhook_secret = $2 WHERE id = $1::uuid "
+                        "AND approval_webhook_secret = $3",
+                        3, v, NULL, 0));
+        free(sealed);
+    }
+    PQclear(res);
+}
+
 static void *outbox_main(void *arg)
 {
     (void)arg;
@@ -239,6 +286,8 @@ static void *outbox_main(void *arg)
                 last_sweep = now;
             }
             if (now - last_purge >= 3600) {
+                if (last_purge == 0)
+                    seal_legacy_secrets(c);
                 purge_refresh_tokens(c);
                 last_purge = now;
             }

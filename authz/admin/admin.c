@@ -396,8 +396,22 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
             sql = "UPDATE tenants SET max_session_ttl = $2::int, updated_at = now() WHERE id = $1";
         else if (!strcmp(key, "approval_webhook_url"))
             sql = "UPDATE tenants SET approval_webhook_url = $2, updated_at = now() WHERE id = $1";
-        else if (!strcmp(key, "approval_webhook_secret"))
+        else if (!strcmp(key, "approval_webhook_secret")) {
+            /* authz signs with it later, so it cannot be hashed: sealed
+             * under the tenant's key, like the signing keys */
+            if (val) {
+                char *sealed = crypto_seal_text(g_master_key, t->id, "approval_webhook_secret", val);
+                if (!sealed) {
+                    db_rollback(r);
+                    admin_problem(r, 500, "sealing the webhook secret failed");
+                    json_decref(b);
+                    return;
+                }
+                p[1] = arena_strdup(r->arena, sealed);
+                free(sealed);
+            }
             sql = "UPDATE tenants SET approval_webhook_secret = $2, updated_at = now() WHERE id = $1";
+        }
         else if (!strcmp(key, "display_name"))
             sql = "UPDATE tenants SET display_name = $2, updated_at = now() WHERE id = $1";
         else if (!strcmp(key, "signing_alg")) {

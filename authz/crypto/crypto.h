@@ -79,6 +79,19 @@ int crypto_open(const uint8_t master[CRYPTO_MASTER_KEY_LEN], const char *tenant_
                 const char *aad, const uint8_t *sealed, size_t sealedlen,
                 uint8_t **plain, size_t *plainlen);
 
+/* Secrets authz must use again later (a tenant's approval webhook secret,
+ * a CIBA client_notification_token), at rest: "sealed:v1:" followed by the
+ * base64url of crypto_seal(master, tenant_id, purpose, text). Malloc'd; NULL
+ * on failure. */
+char *crypto_seal_text(const uint8_t master[CRYPTO_MASTER_KEY_LEN], const char *tenant_id,
+                       const char *purpose, const char *plain);
+/* Inverse of crypto_seal_text (malloc'd; NULL when tampered with, or sealed
+ * for another tenant or purpose). A value without the prefix was stored
+ * before secrets were sealed and comes back as it is. */
+char *crypto_open_text(const uint8_t master[CRYPTO_MASTER_KEY_LEN], const char *tenant_id,
+                       const char *purpose, const char *stored);
+bool crypto_is_sealed_text(const char *stored);
+
 /* ---- signing keys ---- */
 enum sig_alg { SIG_ES256 = 0, SIG_EDDSA = 1, SIG_RS256 = 2 };
 /* "ES256", "EdDSA", "RS256" */

@@ -272,6 +272,59 @@ done:
     return rc;
 }
 
+#define SEALED_TEXT_PREFIX "sealed:v1:"
+
+char *crypto_seal_text(const uint8_t master[CRYPTO_MASTER_KEY_LEN], const char *tenant_id,
+                       const char *purpose, const char *plain) {
+    uint8_t *sealed = NULL;
+    size_t sealedlen = 0;
+    if (crypto_seal(master, tenant_id, purpose, plain, strlen(plain), &sealed, &sealedlen) < 0)
+        return NULL;
+    size_t pl = strlen(SEALED_TEXT_PREFIX);
+    char *out = malloc(pl + b64url_encoded_len(sealedlen) + 1);
+    if (out) {
+        memcpy(out, SEALED_TEXT_PREFIX, pl);
+        b64url_encode(sealed, sealedlen, out + pl);
+    }
+    free(sealed);
+    return out;
+}
+
+char *crypto_open_text(const uint8_t master[CRYPTO_MASTER_KEY_LEN], const char *tenant_id,
+                       const char *purpose, const char *stored) {
+    size_t pl = strlen(SEALED_TEXT_PREFIX);
+    if (strncmp(stored, SEALED_TEXT_PREFIX, pl) != 0)
+        return strdup(stored); /* written before secrets were sealed */
+    const char *b = stored + pl;
+    size_t n = strlen(b);
+    uint8_t *bin = malloc(n + 1);
+    if (!bin)
+        return NULL;
+    ssize_t blen = b64url_decode(b, n, bin, n + 1);
+    uint8_t *plain = NULL;
+    size_t plainlen = 0;
+    char *out = NULL;
+    if (blen >= 0 &&
+        crypto_open(master, tenant_id, purpose, bin, (size_t)blen, &plain, &plainlen) == 0 &&
+        !memchr(plain, '\0', plainlen)) {
+        out = malloc(plainlen + 1);
+        if (out) {
+            memcpy(out, plain, plainlen);
+            out[plainlen] = '\0';
+        }
+    }
+    if (plain) {
+        OPENSSL_cleanse(plain, plainlen);
+        free(plain);
+    }
+    free(bin);
+    return out;
+}
+
+bool crypto_is_sealed_text(const char *stored) {
+    return strncmp(stored, SEALED_TEXT_PREFIX, strlen(SEALED_TEXT_PREFIX)) == 0;
+}
+
 /* ---- signing keys ---- */
 
 const char *sig_alg_name(enum sig_alg alg) {

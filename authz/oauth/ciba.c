@@ -193,8 +193,20 @@ enum hres h_bc_authorize(struct req *r)
     const char *res_pg = pg_list(r, res, nres);
     if (db_begin(r) < 0)
         return H_DONE;
+    /* the client_notification_token is a bearer credential authz sends
+     * later (CIBA Core §10.2): sealed at rest under the tenant's key */
+    const char *cnt_sealed = NULL;
+    if (ping) {
+        char *sealed = crypto_seal_text(g_master_key, t->id, "client_notification_token", cnt);
+        if (!sealed) {
+            resp_oauth_error(r, 500, "server_error", "sealing the notification token failed");
+            return H_DONE;
+        }
+        cnt_sealed = arena_strdup(r->arena, sealed);
+        free(sealed);
+    }
     const char *v[11] = {id, t->id, c->client_id, p.id, scopes_pg, res_pg, binding, ttls,
-                         ping ? "ping" : "poll", ping ? cnt : NULL, exps};
+                         ping ? "ping" : "poll", cnt_sealed, exps};
     if (!db_q(r,
               "INSERT INTO ciba_requests (auth_req_id, tenant_id, client_id, user_id, scopes, "
               "resources, binding_message, session_ttl, delivery, notification_token, expires_at) "
