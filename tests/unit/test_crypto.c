@@ -450,6 +450,34 @@ static void test_open_rejects_any_tampering(void **state) {
     free(sealed);
 }
 
+static void test_seal_text_round_trip_and_binding(void **state) {
+    (void)state;
+    char *s = crypto_seal_text(test_master, "tenant-1", "approval_webhook_secret", "s3cret value");
+    assert_non_null(s);
+    assert_true(crypto_is_sealed_text(s));
+    assert_null(strstr(s, "s3cret"));
+    char *p = crypto_open_text(test_master, "tenant-1", "approval_webhook_secret", s);
+    assert_non_null(p);
+    assert_string_equal(p, "s3cret value");
+    free(p);
+    /* bound to its tenant and its purpose */
+    assert_null(crypto_open_text(test_master, "tenant-2", "approval_webhook_secret", s));
+    assert_null(crypto_open_text(test_master, "tenant-1", "client_notification_token", s));
+    /* any change is refused */
+    size_t n = strlen(s);
+    s[n - 2] = s[n - 2] == 'A' ? 'B' : 'A';
+    assert_null(crypto_open_text(test_master, "tenant-1", "approval_webhook_secret", s));
+    assert_null(crypto_open_text(test_master, "tenant-1", "approval_webhook_secret", "sealed:v1:"));
+    assert_null(crypto_open_text(test_master, "tenant-1", "approval_webhook_secret", "sealed:v1:*!"));
+    free(s);
+    /* a value stored before sealing comes back as it is */
+    p = crypto_open_text(test_master, "tenant-1", "approval_webhook_secret", "plain-old-secret");
+    assert_non_null(p);
+    assert_string_equal(p, "plain-old-secret");
+    assert_false(crypto_is_sealed_text("plain-old-secret"));
+    free(p);
+}
+
 /* ---- signing keys ---- */
 
 static void test_sig_alg_names_parse_back(void **state) {
@@ -941,6 +969,7 @@ int main(void) {
         cmocka_unit_test(test_secret_hash_is_deterministic_and_distinguishes),
         cmocka_unit_test(test_seal_open_round_trip),
         cmocka_unit_test(test_open_rejects_any_tampering),
+        cmocka_unit_test(test_seal_text_round_trip_and_binding),
         cmocka_unit_test(test_sig_alg_names_parse_back),
         cmocka_unit_test(test_signing_key_der_round_trip_es256),
         cmocka_unit_test(test_signing_key_der_round_trip_eddsa),
