@@ -27,23 +27,15 @@
 
 static const struct config *g_cfg;
 
-struct queue {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct req *head, *tail;
-    int len;
-    bool stop;
-};
-
-static struct queue pool_q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, false};
-static struct queue commit_q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, false};
+static struct req_queue pool_q = REQ_QUEUE_INIT;
+static struct req_queue commit_q = REQ_QUEUE_INIT;
 static pthread_t *workers;
 static int nworkers;
 #define COMMITTERS 1 /* batches in flight at once: one fsyncs while the next fills */
 static pthread_t committer_threads[COMMITTERS], listener_thread;
 static atomic_bool listener_stop;
 
-static void q_push(struct queue *q, struct req *r)
+void req_queue_push(struct req_queue *q, struct req *r)
 {
     r->next = NULL;
     pthread_mutex_lock(&q->mu);
@@ -55,6 +47,44 @@ static void q_push(struct queue *q, struct req *r)
     q->len++;
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
+}
+
+struct req *req_queue_take(struct req_queue *q, int (*weight)(const struct req *), int max)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->head && !q->stop)
+        pthread_cond_wait(&q->cv, &q->mu);
+    struct req *first = q->head, *last = first;
+    if (first) {
+        int w = weight ? weight(first) : 1, n = 1;
+        while (last->next && w + (weight ? weight(last->next) : 1) <= max) {
+            last = last->next;
+            w += weight ? weight(last) : 1;
+            n++;
+        }
+        q->head = last->next;
+        if (!q->head)
+            q->tail = NULL;
+        last->next = NULL;
+        q->len -= n;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return first;
+}
+
+void req_queue_stop(struct req_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->stop = true;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void db_thread_block_signals(void)
+{
+    sigset_t set;
+    sigfillset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 static void quiet_notice(void *arg, const char *msg)
@@ -498,24 +528,12 @@ int db_audit_flush(struct req *r)
 static void *worker_main(void *arg)
 {
     (void)arg;
-    sigset_t set;
-    sigfillset(&set);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    db_thread_block_signals();
     PGconn *conn = NULL;
     for (;;) {
-        pthread_mutex_lock(&pool_q.mu);
-        while (!pool_q.head && !pool_q.stop)
-            pthread_cond_wait(&pool_q.cv, &pool_q.mu);
-        struct req *r = pool_q.head;
-        if (!r) {
-            pthread_mutex_unlock(&pool_q.mu);
+        struct req *r = req_queue_take(&pool_q, NULL, 1);
+        if (!r)
             break;
-        }
-        pool_q.head = r->next;
-        if (!pool_q.head)
-            pool_q.tail = NULL;
-        pool_q.len--;
-        pthread_mutex_unlock(&pool_q.mu);
 
         metrics_db_pool(1);
         if (conn && PQstatus(conn) != CONNECTION_OK) {
@@ -559,40 +577,31 @@ static void *worker_main(void *arg)
 
 void db_submit(struct req *r)
 {
-    q_push(&pool_q, r);
+    req_queue_push(&pool_q, r);
 }
 
 /* ---- committer ---- */
 
 #define COMMIT_MAX_ROWS 2000
 
+static int audit_rows(const struct req *r)
+{
+    return r->naudit;
+}
+
 static void *committer_main(void *arg)
 {
     (void)arg;
-    sigset_t set;
-    sigfillset(&set);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    db_thread_block_signals();
     PGconn *conn = NULL;
     for (;;) {
-        pthread_mutex_lock(&commit_q.mu);
-        while (!commit_q.head && !commit_q.stop)
-            pthread_cond_wait(&commit_q.cv, &commit_q.mu);
-        if (!commit_q.head) {
-            pthread_mutex_unlock(&commit_q.mu);
-            break;
-        }
         /* take as many requests as fit in one statement */
-        struct req *batch = commit_q.head, *last = batch;
-        int rows = batch->naudit;
-        while (last->next && rows + last->next->naudit <= COMMIT_MAX_ROWS) {
-            last = last->next;
-            rows += last->naudit;
-        }
-        commit_q.head = last->next;
-        if (!commit_q.head)
-            commit_q.tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&commit_q.mu);
+        struct req *batch = req_queue_take(&commit_q, audit_rows, COMMIT_MAX_ROWS);
+        if (!batch)
+            break;
+        int rows = 0;
+        for (struct req *r = batch; r; r = r->next)
+            rows += r->naudit;
 
         /* chain the events of every request into one list */
         struct audit_event *head = NULL, *tail = NULL;
@@ -644,7 +653,7 @@ static void *committer_main(void *arg)
 
 void committer_submit(struct req *r)
 {
-    q_push(&commit_q, r);
+    req_queue_push(&commit_q, r);
 }
 
 /* ---- listener ---- */
@@ -652,9 +661,7 @@ void committer_submit(struct req *r)
 static void *listener_main(void *arg)
 {
     (void)arg;
-    sigset_t set;
-    sigfillset(&set);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    db_thread_block_signals();
     PGconn *conn = NULL;
     time_t last_prune = time(NULL);
     while (!atomic_load(&listener_stop)) {
@@ -740,17 +747,11 @@ int db_init(const struct config *cfg)
 
 void db_shutdown(void)
 {
-    pthread_mutex_lock(&pool_q.mu);
-    pool_q.stop = true;
-    pthread_cond_broadcast(&pool_q.cv);
-    pthread_mutex_unlock(&pool_q.mu);
+    req_queue_stop(&pool_q);
     for (int i = 0; i < nworkers; i++)
         pthread_join(workers[i], NULL);
     rotation_shutdown(); /* after the workers: they hand rotations to it */
-    pthread_mutex_lock(&commit_q.mu);
-    commit_q.stop = true;
-    pthread_cond_broadcast(&commit_q.cv);
-    pthread_mutex_unlock(&commit_q.mu);
+    req_queue_stop(&commit_q);
     for (int i = 0; i < COMMITTERS; i++)
         pthread_join(committer_threads[i], NULL);
     atomic_store(&listener_stop, true);

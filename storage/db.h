@@ -12,6 +12,7 @@
 #define AUTHZ_DB_H
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,6 +38,26 @@ struct audit_event {
     const char *source;
     const char *details;      /* JSON object text; NULL = {} */
 };
+
+/* A queue of requests handed between threads (the worker pool, the
+ * committers): pushed by one thread, taken in batches by another. */
+struct req_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct req *head, *tail;
+    int len;
+    bool stop;
+};
+#define REQ_QUEUE_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, false}
+void req_queue_push(struct req_queue *q, struct req *r);
+/* Waits for a request, then takes it and those after it while their summed
+ * weight (1 each when weight is NULL) stays within max: a NULL-terminated
+ * list through r->next. NULL once the queue is stopped and empty. */
+struct req *req_queue_take(struct req_queue *q, int (*weight)(const struct req *), int max);
+/* Wakes every taker; they drain what is queued, then get NULL. */
+void req_queue_stop(struct req_queue *q);
+/* For the threads that own connections: signals go to the main thread. */
+void db_thread_block_signals(void);
 
 int db_init(const struct config *cfg);
 /* The outbox thread (storage/outbox.c): deliveries and the expiry sweeper. */

@@ -248,6 +248,7 @@ int refresh_take(struct req *r, const char *tenant_id, const char *token, bool l
     out->nuser_scopes = PQgetisnull(res, 0, 9) ? -1 : grants_parse_array(r, PQgetvalue(res, 0, 9), &out->user_scopes);
     out->grant_expires_at = PQgetisnull(res, 0, 10) ? 0 : strtoll(PQgetvalue(res, 0, 10), NULL, 10);
     out->sid = col(r, res, 11);
+    out->token_hash = arena_strdup(r->arena, hash);
     return 1;
 }
 

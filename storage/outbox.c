@@ -20,7 +20,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,9 +265,7 @@ static void seal_legacy_secrets(PGconn *c)
 static void *outbox_main(void *arg)
 {
     (void)arg;
-    sigset_t set;
-    sigfillset(&set);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    db_thread_block_signals();
     PGconn *c = NULL;
     time_t last_sweep = 0, last_purge = 0;
     while (!atomic_load(&outbox_stop)) {

@@ -22,7 +22,6 @@
 #include "util/arena.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +31,8 @@ void db_req_cleanup(struct req *r);
 #define ROT_MAX 256 /* rotations per statement */
 
 static const struct config *g_cfg;
-static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
-static struct req *q_head, *q_tail;
-static bool q_stop, started;
+static struct req_queue rot_q = REQ_QUEUE_INIT;
+static bool started;
 static pthread_t rot_thread;
 
 /* The input rows drive the join (a nested loop over the primary key: one
@@ -55,26 +52,18 @@ static const char ROTATE_SQL[] =
     "  resources::text[], to_timestamp(expires_at) FROM rot) "
     "SELECT idx FROM rot";
 
-void rotation_init(struct rotation *rot, const char *tenant_id, const char *old_token,
+void rotation_init(struct rotation *rot, const char *tenant_id, const char *old_hash,
                    const char *new_token)
 {
     rot->tenant_id = tenant_id;
-    crypto_secret_hash(g_secret_pepper, old_token, strlen(old_token), rot->old_hash);
+    snprintf(rot->old_hash, sizeof rot->old_hash, "%s", old_hash);
     crypto_secret_hash(g_secret_pepper, new_token, strlen(new_token), rot->new_hash);
     rot->outcome = -1;
 }
 
 void rotation_submit(struct req *r)
 {
-    r->next = NULL;
-    pthread_mutex_lock(&q_mu);
-    if (q_tail)
-        q_tail->next = r;
-    else
-        q_head = r;
-    q_tail = r;
-    pthread_cond_signal(&q_cv);
-    pthread_mutex_unlock(&q_mu);
+    req_queue_push(&rot_q, r);
 }
 
 static bool conn_lost(PGconn *c, PGresult *res)
@@ -241,30 +230,16 @@ static void finish(struct req *r, PGconn *c)
 static void *rotation_main(void *arg)
 {
     (void)arg;
-    sigset_t set;
-    sigfillset(&set);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    db_thread_block_signals();
     PGconn *conn = NULL;
     bool prepared = false;
     for (;;) {
-        pthread_mutex_lock(&q_mu);
-        while (!q_head && !q_stop)
-            pthread_cond_wait(&q_cv, &q_mu);
-        if (!q_head) {
-            pthread_mutex_unlock(&q_mu);
+        struct req *batch = req_queue_take(&rot_q, NULL, ROT_MAX);
+        if (!batch)
             break;
-        }
-        struct req *batch = q_head, *last = batch;
-        int n = 1;
-        while (last->next && n < ROT_MAX) {
-            last = last->next;
+        int n = 0;
+        for (struct req *r = batch; r; r = r->next)
             n++;
-        }
-        q_head = last->next;
-        if (!q_head)
-            q_tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&q_mu);
 
         int rc = -1;
         for (int attempt = 0; attempt < 2; attempt++) {
@@ -336,10 +311,7 @@ void rotation_shutdown(void)
 {
     if (!started)
         return;
-    pthread_mutex_lock(&q_mu);
-    q_stop = true;
-    pthread_cond_broadcast(&q_cv);
-    pthread_mutex_unlock(&q_mu);
+    req_queue_stop(&rot_q);
     pthread_join(rot_thread, NULL);
     started = false;
 }

@@ -34,8 +34,9 @@ struct rotation {
     int outcome;                               /* 1 rotated, 0 lost, -1 database failure */
 };
 
-/* Fills the hashes of a rotation of old_token into new_token. */
-void rotation_init(struct rotation *rot, const char *tenant_id, const char *old_token,
+/* Fills the hashes of a rotation of the token stored as old_hash (its
+ * keyed hash, as refresh_take found it) into new_token. */
+void rotation_init(struct rotation *rot, const char *tenant_id, const char *old_hash,
                    const char *new_token);
 
 /* Queues r (whose handler set r->rotation and its answer) for the next

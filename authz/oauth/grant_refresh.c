@@ -150,7 +150,7 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     }
     /* the token.refreshed row is written with the rotation, in its batch */
     struct rotation *rot = arena_alloc(r->arena, sizeof *rot);
-    rotation_init(rot, t->id, rt, out.refresh);
+    rotation_init(rot, t->id, g.token_hash, out.refresh);
     rot->client_id = g.client_id;
     rot->scopes_pg = g.scopes_pg;
     rot->resources_pg = g.resources_pg;

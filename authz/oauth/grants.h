@@ -68,6 +68,7 @@ struct grant_row {
     bool expired;
     bool revoked;         /* the token or its grant is revoked */
     const char *sid;      /* session id for session grants, else NULL */
+    const char *token_hash; /* refresh_take: the token's keyed hash, as stored */
 };
 
 /* Takes a code for redemption: locks its row (inside the caller's
