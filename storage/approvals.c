@@ -18,11 +18,12 @@
  * expiry reads as expired (the sweeper may not have marked it yet). */
 #define APPROVAL_COLUMNS                                                                       \
     "q.auth_req_id, q.client_id, c.client_name, q.binding_message, "                          \
-    "array_to_json(q.scopes)::text, array_to_json(q.resources)::text, q.session_ttl, "        \
+    "array_to_json(coalesce(g.scopes, q.scopes))::text, "                                     \
+    "array_to_json(coalesce(g.resources, q.resources))::text, q.session_ttl, "        \
     "extract(epoch from q.created_at)::bigint, extract(epoch from q.expires_at)::bigint, "    \
     "CASE WHEN q.state = 'pending' AND q.expires_at <= now() THEN 'expired' "                 \
     "     ELSE q.state END, "                                                                  \
-    "extract(epoch from q.decided_at)::bigint, q.approver, g.id, "                            \
+    "extract(epoch from q.decided_at)::bigint, q.approver, q.sid, "                            \
     "extract(epoch from g.expires_at)::bigint, "                                               \
     "CASE WHEN g.id IS NULL THEN NULL WHEN g.revoked_at IS NOT NULL THEN 'revoked' "          \
     "     WHEN g.expires_at <= now() THEN 'ended' ELSE 'active' END "

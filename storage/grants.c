@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void ts(char *buf, size_t n, int64_t t)
 {
@@ -21,7 +22,8 @@ int grant_create(struct req *r, const char *tenant_id, const char *client_id, co
                  const char *kind, const char *scopes_pg, const char *resources_pg,
                  int64_t auth_time, int64_t expires_at, char id_out[32])
 {
-    crypto_random_id(id_out, 16);
+    if (!id_out[0])
+        crypto_random_id(id_out, 16);
     char at[24], ex[24];
     ts(at, sizeof at, auth_time);
     ts(ex, sizeof ex, expires_at);
@@ -37,20 +39,29 @@ int grant_create(struct req *r, const char *tenant_id, const char *client_id, co
                : -1;
 }
 
-static int record_revocation(struct req *r, const char *tenant_id, enum rev_kind kind,
-                             const char *value, int64_t expires_at)
+int revocation_record(struct req *r, const char *tenant_id, enum rev_kind kind, const char *value,
+                      int64_t expires_at)
 {
     char ex[24];
     ts(ex, sizeof ex, expires_at);
     const char *v[4] = {tenant_id, rev_kind_name(kind), value, ex};
+    /* a second revocation of the same thing keeps the later expiry and, for
+     * a standing revocation, moves its moment forward (created_at) */
     if (!db_q(r,
               "INSERT INTO revocations (tenant_id, kind, value, expires_at) "
               "VALUES ($1, $2, $3, to_timestamp($4::bigint)) ON CONFLICT (tenant_id, kind, value) "
-              "DO UPDATE SET expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at)",
+              "DO UPDATE SET expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at), "
+              "created_at = CASE WHEN EXCLUDED.kind IN ('user', 'client', 'act_for', 'impersonate') "
+              "THEN now() ELSE revocations.created_at END",
               4, v))
         return -1;
-    revset_add(tenant_id, kind, value, expires_at);
+    revset_add(tenant_id, kind, value, expires_at, (int64_t)time(NULL));
     return 0;
+}
+
+int64_t revocation_horizon(void)
+{
+    return (int64_t)time(NULL) + ACCESS_TOKEN_TTL_MAX + 60;
 }
 
 int grant_revoke(struct req *r, const char *tenant_id, const char *grant_id, const char *reason,
@@ -67,19 +78,19 @@ int grant_revoke(struct req *r, const char *tenant_id, const char *grant_id, con
               "WHERE tenant_id = $1 AND grant_id = $2",
               2, v))
         return -1;
-    return record_revocation(r, tenant_id, REV_GRANT, grant_id, expires_at);
+    return revocation_record(r, tenant_id, REV_GRANT, grant_id, expires_at);
 }
 
 int jti_revoke(struct req *r, const char *tenant_id, const char *jti, int64_t exp)
 {
-    return record_revocation(r, tenant_id, REV_JTI, jti, exp);
+    return revocation_record(r, tenant_id, REV_JTI, jti, exp);
 }
 
 int code_issue(struct req *r, const char *tenant_id, const char *client_id, const char *user_id,
                const char *redirect_uri, const char *code_challenge, const char *scopes_pg,
                const char *resources_pg, int64_t auth_time, char code_out[64])
 {
-    char gid[32];
+    char gid[32] = "";
     if (grant_create(r, tenant_id, client_id, user_id, "authorization_code", scopes_pg,
                      resources_pg, auth_time, 0, gid) < 0)
         return -1;
@@ -274,5 +285,5 @@ void jti_grant(const char *jti, char out[32])
 int grant_record_session_revocation(struct req *r, const char *tenant_id, const char *sid,
                                     int64_t expires_at)
 {
-    return record_revocation(r, tenant_id, REV_SESSION, sid, expires_at);
+    return revocation_record(r, tenant_id, REV_SESSION, sid, expires_at);
 }

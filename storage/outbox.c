@@ -187,12 +187,13 @@ static void sweep(PGconn *c)
     PGresult *res = pq_exec(c,
                             "UPDATE ciba_requests SET state = 'expired', expiry_audited = true "
                             "WHERE state = 'pending' AND expires_at <= now() "
-                            "RETURNING tenant_id, client_id, user_id, auth_req_id",
+                            "RETURNING tenant_id, client_id, user_id, auth_req_id, sid",
                             0, NULL, NULL, 0);
     for (int i = 0; res && i < PQntuples(res); i++) {
         char det[200];
         snprintf(det, sizeof det, "{\"auth_req_id\":\"%.100s\",\"what\":\"request\"}", PQgetvalue(res, i, 3));
-        audit_one(c, PQgetvalue(res, i, 0), "session.expired", true, PQgetvalue(res, i, 1), NULL,
+        audit_one(c, PQgetvalue(res, i, 0), "session.expired", true, PQgetvalue(res, i, 1),
+                  PQgetvalue(res, i, 4),
                   PQgetvalue(res, i, 2), "the request was not decided in time", det);
     }
     PQclear(res);

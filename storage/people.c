@@ -8,6 +8,7 @@
 #include "http/http.h"
 #include "cache.h"
 #include "oauth/grants.h"
+#include "policy/delegation.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +37,53 @@ int person_find(struct req *r, const char *tenant_id, const char *id, const char
 }
 
 int consent_find(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
-                 const char ***scopes, int *nscopes, const char ***resources, int *nresources)
+                 struct consent *out)
 {
+    memset(out, 0, sizeof *out);
     const char *v[3] = {tenant_id, user_id, client_id};
     PGresult *res = db_q(r,
-                         "SELECT scopes::text, resources::text FROM consents WHERE tenant_id = $1 "
+                         "SELECT id, scopes::text, resources::text FROM consents WHERE tenant_id = $1 "
                          "AND user_id = $2::uuid AND client_id = $3",
                          3, v);
     if (!res)
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    *nscopes = grants_parse_array(r, PQgetvalue(res, 0, 0), scopes);
-    *nresources = grants_parse_array(r, PQgetvalue(res, 0, 1), resources);
+    out->id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+    out->scopes.n = grants_parse_array(r, PQgetvalue(res, 0, 1), &out->scopes.v);
+    out->resources.n = grants_parse_array(r, PQgetvalue(res, 0, 2), &out->resources.v);
     return 1;
+}
+
+int sessions_live(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
+                  struct deleg_session **out)
+{
+    *out = NULL;
+    const char *v[3] = {tenant_id, user_id, client_id};
+    PGresult *res = db_q(r,
+                         "SELECT id, scopes::text, resources::text, "
+                         "extract(epoch from expires_at)::bigint FROM grants "
+                         "WHERE tenant_id = $1 AND user_id = $2::uuid AND client_id = $3 "
+                         "AND kind = 'ciba' AND revoked_at IS NULL AND expires_at > now() "
+                         "ORDER BY created_at DESC LIMIT 32",
+                         3, v);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    struct deleg_session *s = arena_alloc(r->arena, sizeof *s * (size_t)(n + 1));
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const char *sid = PQgetvalue(res, i, 0);
+        if (revset_has(tenant_id, REV_SESSION, sid))
+            continue;
+        s[k].sid = arena_strdup(r->arena, sid);
+        s[k].scopes.n = grants_parse_array(r, PQgetvalue(res, i, 1), &s[k].scopes.v);
+        s[k].resources.n = grants_parse_array(r, PQgetvalue(res, i, 2), &s[k].resources.v);
+        s[k].ends_at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        k++;
+    }
+    *out = s;
+    return k;
 }
 
 /* ---- cached lookups (token exchange runs on the event loop) ---- */
@@ -136,18 +170,26 @@ enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, co
     return H_DONE;
 }
 
+/* "id\tscope scope ...\tresource resource ..." */
 enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
-                         const char *client_id, const char ***scopes, int *nscopes, int *found)
+                         const char *client_id, struct consent *out, int *found)
 {
     size_t kl = strlen(user_id) + strlen(client_id) + 2;
     char *key = arena_alloc(r->arena, kl);
     snprintf(key, kl, "%s %s", user_id, client_id);
     const char *v;
     *found = 0;
-    *nscopes = 0;
+    memset(out, 0, sizeof *out);
     if (cache_kv_get(r, KV_CONSENT, tenant_id, key, &v)) {
         if (v) {
-            *nscopes = split_words(r, v, scopes);
+            const char *t1 = strchr(v, '\t');
+            const char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+            if (!t1 || !t2)
+                return H_DONE;
+            out->id = arena_strndup(r->arena, v, (size_t)(t1 - v));
+            out->scopes.n = split_words(r, arena_strndup(r->arena, t1 + 1, (size_t)(t2 - t1 - 1)),
+                                        &out->scopes.v);
+            out->resources.n = split_words(r, t2 + 1, &out->resources.v);
             *found = 1;
         }
         return H_DONE;
@@ -155,14 +197,21 @@ enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_
     if (!r->can_block)
         return H_BLOCK;
     unsigned long long ep = cache_epoch();
-    const char **res;
-    int nres = 0;
-    int rc = consent_find(r, tenant_id, user_id, client_id, scopes, nscopes, &res, &nres);
+    int rc = consent_find(r, tenant_id, user_id, client_id, out);
     if (rc < 0) {
         *found = -1;
         return H_DONE;
     }
-    char *val = rc == 1 ? join_words(*scopes, *nscopes) : NULL;
+    char *val = NULL;
+    if (rc == 1) {
+        char *sc = join_words(out->scopes.v, out->scopes.n);
+        char *rs = join_words(out->resources.v, out->resources.n);
+        size_t l = strlen(out->id) + strlen(sc) + strlen(rs) + 3;
+        val = malloc(l);
+        snprintf(val, l, "%s\t%s\t%s", out->id, sc, rs);
+        free(sc);
+        free(rs);
+    }
     cache_kv_put(ep, KV_CONSENT, tenant_id, key, val);
     free(val);
     *found = rc;

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "http/http.h"
+#include "policy/scope.h"
 
 struct req;
 struct tenant;
@@ -61,10 +62,20 @@ int person_find(struct req *r, const char *tenant_id, const char *id, const char
  * 0 (does not exist) or -1 (database failure). */
 enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, const char *username,
                         struct person *out, int *found);
+/* A person's consent to a client: its id, scopes and resources. */
+struct consent {
+    const char *id;
+    struct scopeset scopes, resources;
+};
 enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
-                         const char *client_id, const char ***scopes, int *nscopes, int *found);
+                         const char *client_id, struct consent *out, int *found);
 /* The person's consent to a client. 1 found, 0 none, -1 failure. */
 int consent_find(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
-                 const char ***scopes, int *nscopes, const char ***resources, int *nresources);
+                 struct consent *out);
+/* The live session grants of a client for a person, newest first, without
+ * those revoked (token exchange under a session's right). Count or -1. */
+struct deleg_session;
+int sessions_live(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
+                  struct deleg_session **out);
 
 #endif

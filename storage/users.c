@@ -210,3 +210,11 @@ int store_session_delete(struct req *r, const char *tenant_id, const char *id_ha
     return db_q(r, "DELETE FROM browser_sessions WHERE id = $1 AND tenant_id = $2", 2, p) ? 0
                                                                                           : -1;
 }
+
+int store_sessions_end_for_user(struct req *r, const char *tenant_id, const char *user_id)
+{
+    const char *p[2] = {tenant_id, user_id};
+    return db_q(r, "DELETE FROM browser_sessions WHERE tenant_id = $1 AND user_id = $2::uuid", 2, p)
+               ? 0
+               : -1;
+}

@@ -12,6 +12,8 @@
 #include "oauth/oauth.h"
 #include "policy/scope.h"
 #include "storage/db.h"
+#include "oauth/grants.h"
+#include "web/web.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
 #include "cache.h"
@@ -836,6 +838,64 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
     client_answer(r, t, client_id, 201, hash_p ? secret : NULL);
 }
 
+static void json_release(void *p)
+{
+    json_decref(p);
+}
+
+static bool str_array_has(const json_t *arr, const char *s)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(arr, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
+    return false;
+}
+
+/* true when the ceiling `now` is narrower than `was` (an empty list is no
+ * ceiling) */
+static bool ceiling_narrowed(const json_t *was, const json_t *now)
+{
+    if (!json_is_array(now) || json_array_size(now) == 0)
+        return false;
+    if (!json_is_array(was) || json_array_size(was) == 0)
+        return true;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(was, i, e) if (!str_array_has(now, json_string_value(e))) return true;
+    return false;
+}
+
+/* What a change to a client ends (SPEC §4.4 "Lineage", §5): narrowing its
+ * allowed_scopes (e.g. removing admin) or allowed_resources ends its tokens;
+ * removing a can_act_for entry ends the tokens exchanged under that entry;
+ * turning may_impersonate off ends its impersonation tokens. 0 or -1. */
+static int client_change_ends(struct req *r, const char *tenant_id, const char *client_id,
+                              const json_t *was, const json_t *now)
+{
+    int64_t until = revocation_horizon();
+    if (ceiling_narrowed(json_object_get(was, "allowed_scopes"), json_object_get(now, "allowed_scopes")) ||
+        ceiling_narrowed(json_object_get(was, "allowed_resources"),
+                         json_object_get(now, "allowed_resources")))
+        if (revocation_record(r, tenant_id, REV_CLIENT, client_id, until) < 0)
+            return -1;
+    size_t i;
+    const json_t *e;
+    const json_t *caf = json_object_get(was, "can_act_for");
+    json_array_foreach(caf, i, e)
+    {
+        const char *entry = json_string_value(e);
+        if (entry && !str_array_has(json_object_get(now, "can_act_for"), entry) &&
+            revocation_record(r, tenant_id, REV_ACT_FOR,
+                              arena_sprintf(r->arena, "%s %s", client_id, entry), until) < 0)
+            return -1;
+    }
+    if (json_is_true(json_object_get(was, "may_impersonate")) &&
+        !json_is_true(json_object_get(now, "may_impersonate")) &&
+        revocation_record(r, tenant_id, REV_IMPERSONATE, client_id, until) < 0)
+        return -1;
+    return 0;
+}
+
 static void client_patch(struct req *r, const struct caller *who, struct tenant *t,
                          const char *client_id)
 {
@@ -866,6 +926,8 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         }
     const char *old_method =
         arena_strdup(r->arena, json_string_value(json_object_get(cur, "token_endpoint_auth_method")));
+    json_t *before = json_deep_copy(cur);
+    arena_defer(r->arena, json_release, before);
     json_object_update(cur, b);
     json_decref(b);
     struct client_fields f;
@@ -904,7 +966,12 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
             admin_problem(r, 400, "invalid_client_metadata");
         return;
     }
+    int ended = client_change_ends(r, t->id, client_id, before, cur);
     json_decref(cur);
+    if (ended < 0) {
+        db_rollback(r);
+        return;
+    }
     admin_audit_change(r, t->id, who, "client.update", client_id);
     if (!admin_tx_commit(r, t->id))
         return;
@@ -926,6 +993,12 @@ static void client_delete(struct req *r, const struct caller *who, struct tenant
     if (PQntuples(res) == 0) {
         db_rollback(r);
         admin_problem(r, 404, "no such client");
+        return;
+    }
+    /* SPEC §5: "Deleting a client ... ends its tokens at once (an admin token
+     * of a deleted client is refused by the admin API)" */
+    if (revocation_record(r, t->id, REV_CLIENT, client_id, revocation_horizon()) < 0) {
+        db_rollback(r);
         return;
     }
     admin_audit_change(r, t->id, who, "client.delete", client_id);
@@ -1032,6 +1105,28 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
     json_decref(b);
 }
 
+/* What a change to a person ends: a new password ends their browser
+ * sign-ins (SPEC §5); fewer scopes end the access tokens they hold now (a
+ * person with read-only rights stays read-only, also in tokens already
+ * issued: refresh and exchange issue the narrower scope from then on).
+ * 0 or -1. */
+static int person_change_ends(struct req *r, const char *tenant_id, const char *user_id,
+                              bool new_password, const char *old_scopes_pg, const char *new_scopes_pg)
+{
+    if (new_password && store_sessions_end_for_user(r, tenant_id, user_id) < 0)
+        return -1;
+    if (new_scopes_pg) {
+        const char **was, **now;
+        int nwas = grants_parse_array(r, old_scopes_pg, &was);
+        int nnow = grants_parse_array(r, new_scopes_pg, &now);
+        struct scopeset a = {was, nwas}, b = {now, nnow};
+        if (!scope_subset(&a, &b) &&
+            revocation_record(r, tenant_id, REV_USER, user_id, revocation_horizon()) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static void user_patch(struct req *r, const struct caller *who, struct tenant *t, const char *username)
 {
     json_t *b = admin_body_object(r);
@@ -1079,10 +1174,12 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
         return;
     const char *p[5] = {t->id, username, nu, hash, scopes};
     PGresult *res = db_q(r,
-                         "UPDATE users SET username = coalesce($3, username), "
-                         "password_hash = coalesce($4, password_hash), "
-                         "scopes = coalesce($5::text[], scopes), updated_at = now() "
-                         "WHERE tenant_id = $1 AND username = $2 RETURNING id",
+                         "WITH old AS (SELECT id, scopes FROM users WHERE tenant_id = $1 AND "
+                         "username = $2 FOR UPDATE) "
+                         "UPDATE users u SET username = coalesce($3, u.username), "
+                         "password_hash = coalesce($4, u.password_hash), "
+                         "scopes = coalesce($5::text[], u.scopes), updated_at = now() "
+                         "FROM old WHERE u.id = old.id RETURNING u.id, old.scopes::text",
                          5, p);
     if (!res) {
         bool conflict = !strncmp(db_last_sqlstate(r), "23", 2);
@@ -1096,7 +1193,13 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
         admin_problem(r, 404, "no such user");
         return;
     }
-    admin_audit_change(r, t->id, who, "user.update", PQgetvalue(res, 0, 0));
+    const char *uid = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+    const char *old_scopes = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
+    if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0) {
+        db_rollback(r);
+        return;
+    }
+    admin_audit_change(r, t->id, who, "user.update", uid);
     if (admin_tx_commit(r, t->id))
         user_answer(r, t, nu ? nu : username, 200);
 }
@@ -1114,6 +1217,14 @@ static void user_delete(struct req *r, const struct caller *who, struct tenant *
     if (PQntuples(res) == 0) {
         db_rollback(r);
         admin_problem(r, 404, "no such user");
+        return;
+    }
+    /* SPEC §5: "Deleting or disabling a person ends every token, refresh
+     * token, session and browser sign-in of that person": the rows go with
+     * the person (ON DELETE CASCADE); the access tokens, which live only in
+     * their bearers' hands, through a revocation every authzd holds */
+    if (revocation_record(r, t->id, REV_USER, PQgetvalue(res, 0, 0), revocation_horizon()) < 0) {
+        db_rollback(r);
         return;
     }
     admin_audit_change(r, t->id, who, "user.delete", PQgetvalue(res, 0, 0));

@@ -85,7 +85,7 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
     PGresult *res = db_q(r,
                          "DELETE FROM consents WHERE tenant_id = $1 AND ($2::uuid IS NULL OR "
                          "user_id = $2::uuid) AND ($3::text IS NULL OR client_id = $3) "
-                         "RETURNING user_id, client_id, scopes::text, resources::text",
+                         "RETURNING user_id, client_id, scopes::text, resources::text, id",
                          3, p);
     if (!res) {
         db_rollback(r);
@@ -97,9 +97,10 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
         admin_problem(r, 404, "no such consent");
         return;
     }
-    /* revoke every live grant made under the withdrawn consents; their
-     * tokens can live at most the tenant's longest token lifetime */
-    int64_t until = (int64_t)time(NULL) + 86400 + 60;
+    /* revoke every live grant made under the withdrawn consents and the
+     * consent itself (tokens exchanged under it name it in their lineage);
+     * their tokens live at most the longest token lifetime */
+    int64_t until = revocation_horizon();
     for (int i = 0; i < n; i++) {
         const char *q[3] = {t->id, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)};
         PGresult *g = db_q(r,
@@ -115,6 +116,10 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
                 db_rollback(r);
                 return;
             }
+        if (revocation_record(r, t->id, REV_CONSENT, PQgetvalue(res, i, 4), until) < 0) {
+            db_rollback(r);
+            return;
+        }
         struct audit_event *e = audit_add(r, "consent.withdrawn", true);
         e->tenant_id = t->id;
         e->subject = arena_strdup(r->arena, PQgetvalue(res, i, 0));

@@ -99,6 +99,10 @@ enum hres h_approval_decision(struct req *r)
     case CIBA_FORBIDDEN:
         resp_oauth_error(r, 403, "access_denied", "only the person named by the request may decide it");
         break;
+    case CIBA_NOTHING:
+        resp_oauth_error(r, 409, "nothing_to_approve",
+                         "the person holds none of the scopes asked for: the request can only be denied");
+        break;
     case CIBA_FAILED:
         break;
     }

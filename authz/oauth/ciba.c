@@ -184,8 +184,10 @@ enum hres h_bc_authorize(struct req *r)
         resp_oauth_error(r, 400, "unknown_user_id", "login_hint names no person of this tenant");
         return H_DONE;
     }
-    char id[48];
+    char id[48], sid[32];
     crypto_random_id(id, 24);
+    /* SPEC §4.5: "The session id (sid) exists from the request on" */
+    crypto_random_id(sid, 16);
     char ttls[24], exps[24];
     snprintf(ttls, sizeof ttls, "%ld", ttl);
     snprintf(exps, sizeof exps, "%ld", expiry);
@@ -205,19 +207,20 @@ enum hres h_bc_authorize(struct req *r)
         cnt_sealed = arena_strdup(r->arena, sealed);
         free(sealed);
     }
-    const char *v[11] = {id, t->id, c->client_id, p.id, scopes_pg, res_pg, binding, ttls,
-                         ping ? "ping" : "poll", cnt_sealed, exps};
+    const char *v[12] = {id, t->id, c->client_id, p.id, scopes_pg, res_pg, binding, ttls,
+                         ping ? "ping" : "poll", cnt_sealed, exps, sid};
     if (!db_q(r,
               "INSERT INTO ciba_requests (auth_req_id, tenant_id, client_id, user_id, scopes, "
-              "resources, binding_message, session_ttl, delivery, notification_token, expires_at) "
-              "VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], $7, $8::int, $9, $10, "
-              "now() + make_interval(secs => $11::int))",
-              11, v)) {
+              "resources, binding_message, session_ttl, delivery, notification_token, expires_at, "
+              "sid) VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], $7, $8::int, $9, $10, "
+              "now() + make_interval(secs => $11::int), $12)",
+              12, v)) {
         db_rollback(r);
         return H_DONE;
     }
     struct audit_event *e = audit_add(r, "session.requested", true);
     e->subject = p.id;
+    e->session_id = arena_strdup(r->arena, sid);
     e->scope = scope_join(r->arena, &want);
     e->resources = res;
     e->nresources = nres;
@@ -235,6 +238,8 @@ enum hres h_bc_authorize(struct req *r)
         sb_init(&b);
         sb_puts(&b, "{\"type\":\"session.requested\",\"auth_req_id\":");
         sb_json_str(&b, id);
+        sb_puts(&b, ",\"sid\":");
+        sb_json_str(&b, sid);
         sb_puts(&b, ",\"tenant\":");
         sb_json_str(&b, t->slug);
         sb_puts(&b, ",\"client_id\":");
@@ -289,13 +294,17 @@ enum hres h_bc_authorize(struct req *r)
 static void mark_expired(struct req *r, const char *tenant_id, const char *id, const char *user_id)
 {
     const char *v[2] = {tenant_id, id};
-    if (db_q(r,
-             "UPDATE ciba_requests SET state = 'expired', expiry_audited = true "
-             "WHERE tenant_id = $1 AND auth_req_id = $2 AND state = 'pending'",
-             2, v)) {
+    PGresult *res = db_q(r,
+                         "UPDATE ciba_requests SET state = 'expired', expiry_audited = true "
+                         "WHERE tenant_id = $1 AND auth_req_id = $2 AND state = 'pending' "
+                         "RETURNING sid, client_id",
+                         2, v);
+    if (res && PQntuples(res) == 1) {
         struct audit_event *e = audit_add(r, "session.expired", true);
         e->tenant_id = tenant_id;
         e->subject = user_id;
+        e->session_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+        e->client_id = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
         e->reason = "the request was not decided in time";
         e->details = arena_sprintf(r->arena, "{\"auth_req_id\":\"%s\"}", id);
     }
@@ -428,6 +437,23 @@ enum hres grant_ciba(struct req *r, const struct form *f)
 /* ---------------------------------------------------------------- */
 /* the decision                                                      */
 
+void ciba_approvable(struct req *r, const struct tenant *t, const struct scopeset *scopes,
+                     const struct scopeset *resources, const struct scopeset *held,
+                     struct approvable *out)
+{
+    out->scopes = scope_intersect(r->arena, scopes, held);
+    out->resources.v = arena_alloc(r->arena, sizeof(char *) * (size_t)(resources->n + 1));
+    out->resources.n = 0;
+    for (int i = 0; i < resources->n; i++) {
+        const struct resource *rs = tenant_resource(t, resources->v[i]);
+        bool kept = false;
+        for (int k = 0; rs && k < out->scopes.n && !kept; k++)
+            kept = strlist_has(&rs->scopes, out->scopes.v[k]);
+        if (kept)
+            out->resources.v[out->resources.n++] = resources->v[i];
+    }
+}
+
 enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const char *auth_req_id,
                                       const char *approver_username, bool approve,
                                       const char *channel)
@@ -438,7 +464,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
     PGresult *res = db_q(r,
                          "SELECT q.client_id, q.user_id, u.username, q.state, q.expires_at <= now(), "
                          "q.scopes::text, q.resources::text, q.session_ttl, q.delivery, "
-                         "q.notification_token, q.binding_message "
+                         "q.notification_token, q.binding_message, q.sid, u.scopes::text "
                          "FROM ciba_requests q JOIN users u ON u.id = q.user_id "
                          "WHERE q.tenant_id = $1 AND q.auth_req_id = $2 FOR UPDATE OF q",
                          2, v);
@@ -460,6 +486,9 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
     long ttl = strtol(PQgetvalue(res, 0, 7), NULL, 10);
     bool ping = !strcmp(PQgetvalue(res, 0, 8), "ping");
     const char *cnt = PQgetisnull(res, 0, 9) ? NULL : arena_strdup(r->arena, PQgetvalue(res, 0, 9));
+    const char *sid = arena_strdup(r->arena, PQgetvalue(res, 0, 11));
+    const char **held;
+    int nheld = grants_parse_array(r, PQgetvalue(res, 0, 12), &held);
     /* SPEC §4.5: the named approver only */
     if (!approver_username || strcmp(approver_username, username) != 0) {
         db_rollback(r);
@@ -478,24 +507,32 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
     const char **scopes, **resources;
     int nscopes = grants_parse_array(r, scopes_pg, &scopes);
     int nres = grants_parse_array(r, res_pg, &resources);
-    const char *scope = scope_join(r->arena, &(struct scopeset){scopes, nscopes});
+    /* SPEC §4.5: "The person approves exactly what the page shows: scopes or
+     * resources the person does not hold are not offered on the page and are
+     * never recorded or issued." */
+    struct approvable ap;
+    ciba_approvable(r, t, &(struct scopeset){scopes, nscopes}, &(struct scopeset){resources, nres},
+                    &(struct scopeset){held, nheld}, &ap);
+    const char *scope = scope_join(r->arena, approve ? &ap.scopes : &(struct scopeset){scopes, nscopes});
+    if (approve && ap.scopes.n == 0) {
+        db_rollback(r);
+        return CIBA_NOTHING;
+    }
     if (approve) {
-        char sid[32];
+        char gid[32];
+        snprintf(gid, sizeof gid, "%s", sid);
         int64_t now = (int64_t)time(NULL);
-        if (grant_create(r, t->id, client_id, user_id, "ciba", scopes_pg, res_pg, now, now + ttl, sid) < 0 ||
+        const char *ap_scopes_pg = pg_list(r, ap.scopes.v, ap.scopes.n);
+        const char *ap_res_pg = pg_list(r, ap.resources.v, ap.resources.n);
+        /* the session is a grant whose id is the sid; SPEC §4.5: approving
+         * "records no standing consent: when the session ends, the right
+         * ends with it" */
+        if (grant_create(r, t->id, client_id, user_id, "ciba", ap_scopes_pg, ap_res_pg, now, now + ttl,
+                         gid) < 0 ||
             !db_q(r,
                   "UPDATE ciba_requests SET state = 'approved', decided_at = now(), approver = $3, "
                   "grant_id = $4 WHERE tenant_id = $1 AND auth_req_id = $2",
-                  4, (const char *[]){t->id, auth_req_id, approver_username, sid}) ||
-            /* SPEC §4.5: approving records the person's consent to that agent */
-            !db_q(r,
-                  "INSERT INTO consents (tenant_id, user_id, client_id, scopes, resources) "
-                  "VALUES ($1, $2::uuid, $3, $4::text[], $5::text[]) "
-                  "ON CONFLICT (tenant_id, user_id, client_id) DO UPDATE SET "
-                  "scopes = ARRAY(SELECT DISTINCT unnest(consents.scopes || EXCLUDED.scopes)), "
-                  "resources = ARRAY(SELECT DISTINCT unnest(consents.resources || EXCLUDED.resources)), "
-                  "updated_at = now()",
-                  5, (const char *[]){t->id, user_id, client_id, scopes_pg, res_pg})) {
+                  4, (const char *[]){t->id, auth_req_id, approver_username, gid})) {
             db_rollback(r);
             return CIBA_FAILED;
         }
@@ -503,26 +540,23 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         e->tenant_id = t->id;
         e->client_id = client_id;
         e->subject = user_id;
-        e->session_id = arena_strdup(r->arena, sid);
+        e->session_id = sid;
         e->scope = scope;
-        e->resources = resources;
-        e->nresources = nres;
+        e->resources = ap.resources.v;
+        e->nresources = ap.resources.n;
         struct strbuf d;
         sb_init(&d);
         sb_printf(&d, "{\"auth_req_id\":\"%s\",\"approver\":", auth_req_id);
         sb_json_str(&d, approver_username);
-        sb_printf(&d, ",\"channel\":\"%s\",\"session_ttl\":%ld}", channel, ttl);
+        sb_printf(&d, ",\"channel\":\"%s\",\"session_ttl\":%ld", channel, ttl);
+        if (ap.scopes.n < nscopes || ap.resources.n < nres) {
+            /* what was asked and could not be approved, for the record */
+            sb_puts(&d, ",\"requested_scope\":");
+            sb_json_str(&d, scope_join(r->arena, &(struct scopeset){scopes, nscopes}));
+        }
+        sb_putc(&d, '}');
         e->details = arena_strdup(r->arena, d.buf);
         sb_free(&d);
-        struct audit_event *cg = audit_add(r, "consent.granted", true);
-        cg->tenant_id = t->id;
-        cg->client_id = client_id;
-        cg->subject = user_id;
-        cg->session_id = e->session_id;
-        cg->scope = scope;
-        cg->resources = resources;
-        cg->nresources = nres;
-        cg->details = "{\"via\":\"session approval\"}";
     } else {
         if (!db_q(r,
                   "UPDATE ciba_requests SET state = 'denied', decided_at = now(), approver = $3 "
@@ -535,6 +569,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         e->tenant_id = t->id;
         e->client_id = client_id;
         e->subject = user_id;
+        e->session_id = sid;
         e->scope = scope;
         e->resources = resources;
         e->nresources = nres;

@@ -17,11 +17,26 @@ enum ciba_decision_result {
     CIBA_NOT_FOUND = 1,    /* no such pending request of this tenant */
     CIBA_CONFLICT = 2,     /* already decided, or expired */
     CIBA_FORBIDDEN = 3,    /* the approver is not the named person */
+    CIBA_NOTHING = 4,      /* approve: the person holds none of the scopes asked */
     CIBA_FAILED = -1,      /* database failure (r->db_down) */
 };
 
+#include "policy/scope.h"
+
+/* What a person can approve of a request (SPEC §4.5: "scopes or resources
+ * the person does not hold are not offered on the page and are never
+ * recorded or issued"): the requested scopes the person holds, and the
+ * requested resources that define at least one of them. The page shows
+ * exactly this, and approving records exactly this. */
+struct approvable {
+    struct scopeset scopes, resources;
+};
+void ciba_approvable(struct req *r, const struct tenant *t, const struct scopeset *scopes,
+                     const struct scopeset *resources, const struct scopeset *held,
+                     struct approvable *out);
+
 /* Decides a pending request in one transaction (state, session grant,
- * consent, audit rows, ping/webhook outbox). channel: "web" or "callback". */
+ * audit rows, ping/webhook outbox). channel: "web" or "callback". */
 enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const char *auth_req_id,
                                       const char *approver_username, bool approve,
                                       const char *channel);

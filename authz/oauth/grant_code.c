@@ -56,7 +56,7 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
      * possible) all tokens previously issued based on that authorization
      * code." */
     if (g.used) {
-        int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
+        int64_t until = revocation_horizon();
         if (grant_revoke(r, t->id, g.grant_id, "code replay", until) < 0) {
             db_rollback(r);
             return H_DONE;

@@ -27,7 +27,7 @@
 static enum hres reuse_detected(struct req *r, const struct grant_row *g)
 {
     struct tenant *t = r->tenant;
-    int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
+    int64_t until = revocation_horizon();
     if (db_begin(r) < 0 ||
         grant_revoke(r, t->id, g->grant_id, "refresh token reuse", until) < 0) {
         db_rollback(r);

@@ -16,31 +16,35 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
+#include "revset.h"
+
 struct req;
 struct tenant;
 struct client;
 
-/* ---- revocation set (revset.c) ---- */
-enum rev_kind { REV_JTI = 0, REV_GRANT = 1, REV_SESSION = 2 };
-void revset_add(const char *tenant_id, enum rev_kind kind, const char *value, int64_t expires_at);
-bool revset_has(const char *tenant_id, enum rev_kind kind, const char *value);
-/* Replaces the whole set with what the database holds (at start and after a
- * lost LISTEN connection). 0 or -1. */
-int revset_reload(PGconn *c);
-/* Applies one authz_revoke notification payload. */
-void revset_notify(const char *payload);
-/* Drops entries whose tokens have all expired. */
-void revset_prune(int64_t now);
-const char *rev_kind_name(enum rev_kind k);
+/* The longest an access token can live (tenants' access_token_ttl is at
+ * most this): a revocation whose tokens' own exp is unknown is kept this
+ * long (SPEC §5: "A revocation holds until the revoked token's own exp,
+ * whatever the tenant's access_token_ttl later becomes"). */
+#define ACCESS_TOKEN_TTL_MAX 86400
 
 /* ---- storage (storage/grants.c); all on r->db, inside the caller's
  * transaction when one is open ---- */
 
-/* Creates a grant; id_out gets its id (23 bytes). 0 or -1. scopes and
+/* Creates a grant with the id in id_out, or (id_out empty) a new one that
+ * id_out gets (23 bytes). 0 or -1. scopes and
  * resources are PostgreSQL text[] literals. */
 int grant_create(struct req *r, const char *tenant_id, const char *client_id, const char *user_id,
                  const char *kind, const char *scopes_pg, const char *resources_pg,
                  int64_t auth_time, int64_t expires_at, char id_out[32]);
+
+/* Records a revocation for every authzd (kept until expires_at) and adds it
+ * to the local set. 0 or -1. */
+int revocation_record(struct req *r, const char *tenant_id, enum rev_kind kind, const char *value,
+                      int64_t expires_at);
+/* now + the longest access token lifetime + leeway: how long a revocation
+ * must be kept when the exp of what it kills is not known */
+int64_t revocation_horizon(void);
 
 /* Revokes a grant and its refresh tokens, records the revocation for every
  * authzd (kept until expires_at) and adds it to the local set. 0 or -1. */

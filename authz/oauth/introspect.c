@@ -101,20 +101,17 @@ static json_t *verified_claims(const struct tenant *t, const char *token)
     return claims;
 }
 
-/* Active means: valid signature of this tenant, not expired, and neither the
- * token, its grant nor its session revoked. Returns the claims or NULL. */
+/* Active means: valid signature of this tenant, not expired, and nothing it
+ * rests on revoked: the token, its grant, its session, its person, its
+ * client, any agent of its act chain, any key of its lineage (SPEC §4.4
+ * "Lineage", §5). Returns the claims or NULL. */
 json_t *access_token_active(const struct tenant *t, const char *token)
 {
     json_t *claims = verified_claims(t, token);
     if (!claims)
         return NULL;
-    const char *jti = json_string_value(json_object_get(claims, "jti"));
-    const char *sid = json_string_value(json_object_get(claims, "sid"));
-    char gid[32];
-    jti_grant(jti ? jti : "", gid);
     if ((int64_t)json_integer_value(json_object_get(claims, "exp")) <= (int64_t)time(NULL) ||
-        (jti && revset_has(t->id, REV_JTI, jti)) || (gid[0] && revset_has(t->id, REV_GRANT, gid)) ||
-        (sid && revset_has(t->id, REV_SESSION, sid))) {
+        revset_token_revoked(t->id, claims)) {
         json_decref(claims);
         return NULL;
     }

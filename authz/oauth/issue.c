@@ -54,6 +54,11 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
         .auth_time = (long)g->auth_time,
         .exp_cap = (long)g->grant_expires_at,
         .jti = jti,
+        /* SPEC §4.4: the grant that allowed this hop (what the person
+         * approved for this client) is the ceiling of every later hop */
+        .ceiling = g->user_id ? g->resources : NULL,
+        .nceiling = g->user_id ? g->nresources : 0,
+        .has_ceiling = g->user_id != NULL,
     };
     if (mint_access_token(r, t, &tc, &out->access) < 0) {
         resp_oauth_error(r, 500, "server_error", "signing failed");

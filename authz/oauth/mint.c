@@ -8,6 +8,8 @@
 #include "cache.h"
 #include "crypto/crypto.h"
 #include "util/arena.h"
+#include "policy/delegation.h"
+#include "revset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,13 @@ int mint_access_token(struct req *r, const struct tenant *t, const struct token_
 {
     if (!t->active)
         return -1;
+    /* a token is never issued at or before a standing revocation of what it
+     * rests on (a person or client disabled and enabled again in the same
+     * second): its iat is one past it (revset.h) */
     long now = (long)time(NULL);
+    int64_t floor = revset_floor(t->id, c->sub, c->client_id, c->lineage, c->nlineage);
+    if (floor > now)
+        now = (long)floor;
     long exp = now + t->access_token_ttl;
     if (c->exp_cap && exp > c->exp_cap)
         exp = c->exp_cap;
@@ -53,6 +61,11 @@ int mint_access_token(struct req *r, const struct tenant *t, const struct token_
     if (c->act_json) {
         sb_puts(&sb, ",\"act\":");
         sb_puts(&sb, c->act_json);
+    }
+    if (c->nlineage || c->has_ceiling) {
+        struct scopeset ceil = {(const char **)c->ceiling, c->nceiling};
+        sb_puts(&sb, ",\"lineage\":");
+        sb_puts(&sb, lineage_claim_json(r->arena, c->lineage, c->nlineage, &ceil, c->has_ceiling));
     }
     sb_putc(&sb, '}');
     size_t cap = t->active->jws_header_len + 2 + (sb.len * 4 / 3 + 4) + 1024;

@@ -29,6 +29,14 @@ struct token_claims {
     long auth_time;            /* 0: omitted */
     long exp_cap;              /* 0: none; otherwise exp <= exp_cap */
     const char *jti;           /* NULL: a random one */
+    /* what the token rests on besides its own jti, grant, session, person
+     * and client (revocation keys, policy/delegation.h), and the resources
+     * later exchanges stay inside: the "lineage" claim */
+    const char *const *lineage;
+    int nlineage;
+    const char *const *ceiling;
+    int nceiling;
+    bool has_ceiling;
 };
 
 struct minted {

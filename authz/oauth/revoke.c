@@ -117,7 +117,7 @@ enum hres h_revoke(struct req *r)
             return H_DONE;
         }
     } else if (!g.revoked) {
-        int64_t until = (int64_t)time(NULL) + t->access_token_ttl + 60;
+        int64_t until = revocation_horizon();
         if (grant_revoke(r, t->id, g.grant_id, "refresh token revoked by its client", until) < 0) {
             db_rollback(r);
             return H_DONE;

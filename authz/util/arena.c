@@ -18,8 +18,15 @@ struct chunk {
     _Alignas(16) unsigned char data[];
 };
 
+struct deferred {
+    struct deferred *next;
+    void (*fn)(void *);
+    void *p;
+};
+
 struct arena {
     struct chunk *head;
+    struct deferred *defers;   /* run last-registered first at arena_free */
 };
 
 static struct chunk *chunk_new(size_t cap)
@@ -39,13 +46,27 @@ struct arena *arena_new(void)
     if (!a)
         abort();
     a->head = chunk_new(ARENA_CHUNK - sizeof(struct chunk));
+    a->defers = NULL;
     return a;
+}
+
+void arena_defer(struct arena *a, void (*fn)(void *), void *p)
+{
+    if (!p)
+        return;
+    struct deferred *d = arena_alloc(a, sizeof *d);
+    d->fn = fn;
+    d->p = p;
+    d->next = a->defers;
+    a->defers = d;
 }
 
 void arena_free(struct arena *a)
 {
     if (!a)
         return;
+    for (struct deferred *d = a->defers; d; d = d->next)
+        d->fn(d->p);
     struct chunk *c = a->head;
     while (c) {
         struct chunk *n = c->next;

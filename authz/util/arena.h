@@ -22,6 +22,10 @@ char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_sprintf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Runs fn(p) when the arena is freed (last registered first): clean-up
+ * owned by the request's memory (PostgreSQL's reset callbacks), e.g. a
+ * jansson reference. Nothing happens for a NULL p. */
+void arena_defer(struct arena *a, void (*fn)(void *), void *p);
 
 /* Heap string buffer; always NUL-terminated. */
 struct strbuf {

@@ -153,38 +153,43 @@ static char *time_html(struct req *r, int64_t t, bool relative)
 }
 
 /* <li class="cls"><code>value</code></li> for each, or one line saying
- * there are none. With held (the person's own scopes), a scope the person
- * does not hold is marked: tokens never carry it (oauth/issue.c). */
+ * there are none. */
 static void put_items(struct strbuf *sb, const struct scopeset *s, const char *cls,
-                      const char *none, const struct scopeset *held)
+                      const char *none)
 {
     for (int i = 0; i < s->n; i++) {
-        bool mine = !held || scope_has(held, s->v[i]);
-        sb_printf(sb, "<li class=\"%s%s\"><code>", cls, mine ? "" : " not-held");
+        sb_printf(sb, "<li class=\"%s\"><code>", cls);
         web_escape_into(sb, s->v[i]);
-        sb_puts(sb, "</code>");
-        if (!mine)
-            sb_puts(sb, " <span class=\"note\">(you do not hold this permission: it is left "
-                        "out)</span>");
-        sb_puts(sb, "</li>\n");
+        sb_puts(sb, "</code></li>\n");
     }
     if (s->n == 0)
         sb_printf(sb, "<li class=\"%s-none\">%s</li>\n", cls, none);
+}
+
+/* A request still waiting shows what the person can approve of it, which is
+ * exactly what approving records (oauth/ciba.c ciba_approvable). */
+static void offer(struct req *r, const struct web_session *s, struct approval *a)
+{
+    if (strcmp(a->state, "pending") != 0)
+        return;
+    struct approvable ap;
+    ciba_approvable(r, r->tenant, &a->scopes, &a->resources, &s->scopes, &ap);
+    a->scopes = ap.scopes;
+    a->resources = ap.resources;
 }
 
 static const char NO_RESOURCE[] = "No particular resource (tokens for this organization's "
                                   "authorization server)";
 
 /* The description list of a request or session on the list page. */
-static void put_details(struct strbuf *sb, const struct approval *a, bool pending,
-                        const struct scopeset *held)
+static void put_details(struct strbuf *sb, const struct approval *a, bool pending)
 {
     sb_puts(sb, "<dl>\n<dt>Task</dt><dd class=\"task\">");
     web_escape_into(sb, a->binding_message);
     sb_puts(sb, "</dd>\n<dt>Permissions</dt><dd><ul class=\"scopes\">\n");
-    put_items(sb, &a->scopes, "scope", "None", held);
+    put_items(sb, &a->scopes, "scope", "None");
     sb_puts(sb, "</ul></dd>\n<dt>Resources</dt><dd><ul class=\"resources\">\n");
-    put_items(sb, &a->resources, "resource", NO_RESOURCE, NULL);
+    put_items(sb, &a->resources, "resource", NO_RESOURCE);
     sb_puts(sb, "</ul></dd>\n");
     if (pending) {
         sb_puts(sb, "<dt>Session length</dt><dd class=\"duration\">");
@@ -343,7 +348,8 @@ static void list_page(struct req *r, const struct web_session *s)
     } else {
         sb_puts(&sb, "<ul class=\"entries\">\n");
         for (int i = 0; i < np && i < LIST_LIMIT; i++) {
-            const struct approval *a = &pending[i];
+            struct approval *a = &pending[i];
+            offer(r, s, a);
             const char *href = approvals_url(r, a->auth_req_id, NULL, NULL);
             sb_puts(&sb, "<li class=\"request\" id=\"request-");
             web_escape_into(&sb, a->auth_req_id);
@@ -351,7 +357,7 @@ static void list_page(struct req *r, const struct web_session *s)
             web_escape_into(&sb, a->auth_req_id);
             sb_puts(&sb, "\">\n");
             put_agent(&sb, a, href);
-            put_details(&sb, a, true, &s->scopes);
+            put_details(&sb, a, true);
             sb_puts(&sb, "<p><a class=\"review\" href=\"");
             web_escape_into(&sb, href);
             sb_puts(&sb, "\">Review and decide</a></p>\n</li>\n");
@@ -375,7 +381,7 @@ static void list_page(struct req *r, const struct web_session *s)
             web_escape_into(&sb, a->sid);
             sb_puts(&sb, "\">\n");
             put_agent(&sb, a, approvals_url(r, a->auth_req_id, NULL, NULL));
-            put_details(&sb, a, false, &s->scopes);
+            put_details(&sb, a, false);
             put_revoke_form(r, &sb, a->sid, s->csrf_token);
             sb_puts(&sb, "</li>\n");
         }
@@ -424,10 +430,10 @@ static void request_page(struct req *r, const struct web_session *s, const struc
     struct strbuf sb;
 
     sb_init(&sb);
-    put_items(&sb, &a->scopes, "scope", "None", &s->scopes);
+    put_items(&sb, &a->scopes, "scope", "None");
     const char *scopes_html = sb_to_arena(r, &sb);
     sb_init(&sb);
-    put_items(&sb, &a->resources, "resource", NO_RESOURCE, NULL);
+    put_items(&sb, &a->resources, "resource", NO_RESOURCE);
     const char *resources_html = sb_to_arena(r, &sb);
 
     /* where the request stands, and what can still be done */
@@ -542,6 +548,11 @@ static void decide(struct req *r, const struct web_session *s, const char *id)
                     "This request was decided already, or it expired before a decision. Nothing "
                     "was changed.");
         break;
+    case CIBA_NOTHING:
+        web_message(r, 409, "Nothing to approve",
+                    "You hold none of the permissions this agent asked for, so there is nothing you "
+                    "can approve. You can deny the request. Nothing was changed.");
+        break;
     case CIBA_NOT_FOUND:
     case CIBA_FORBIDDEN:
         not_found(r);
@@ -588,6 +599,7 @@ enum hres h_approval(struct req *r)
         not_found(r);
         return H_DONE;
     }
+    offer(r, &s, &a);
     request_page(r, &s, &a);
     return H_DONE;
 }

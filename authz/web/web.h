@@ -145,6 +145,9 @@ int store_session_create(struct req *r, const char *tenant_id, const char *id_ha
                          const char *user_id, const char *csrf_token, int ttl,
                          int64_t *auth_time);
 int store_session_delete(struct req *r, const char *tenant_id, const char *id_hash);
+/* Ends every browser sign-in of a person (SPEC §5: "a password change ends
+ * the person's browser sign-ins"). 0 or -1. */
+int store_sessions_end_for_user(struct req *r, const char *tenant_id, const char *user_id);
 
 /* Consents: 1 found (scopes and resources set), 0 none, -1 failure. */
 int store_consent_get(struct req *r, const char *tenant_id, const char *user_id,

@@ -181,10 +181,10 @@ test('poll flow: pending, approved by the callback, tokens with sid once; a seco
   assert.equal(approved.subject, alice.id, JSON.stringify(approved));
   assert.equal(approved.client_id, agent.client_id, JSON.stringify(approved));
 
-  // SPEC §4.5: approving records the person's consent to that agent
+  // SPEC §4.5: approving "records no standing consent: when the session
+  // ends, the right ends with it"
   const cs = await consents(t, { user: alice.id, client: agent.client_id });
-  assert.equal(cs.length, 1, `a consent for the agent: ${JSON.stringify(cs)}`);
-  for (const s of ['tools:read', 'tools:call']) assert.ok(cs[0].scopes.includes(s), JSON.stringify(cs));
+  assert.equal(cs.length, 0, `approving a session records no consent: ${JSON.stringify(cs)}`);
 
   // the refresh grant keeps the session
   const r2 = await refresh(t, agent, tokens.refresh_token);

@@ -24,6 +24,7 @@ import {
   refreshRaw,
   auditEvents,
   withdrawConsent,
+  consents,
 } from '../lib/codeflow.mjs';
 import {
   createAgent,
@@ -34,6 +35,7 @@ import {
   checkExchanged,
   actChain,
   decode,
+  GT_EXCHANGE,
   TT_ACCESS,
   TT_JWT,
   TT_REFRESH,
@@ -334,11 +336,13 @@ test('scope, resource and audience outside what is registered: invalid_scope / i
   assert.equal(c.scope, 'tools:read');
 });
 
-// SPEC §4.4: "… ∩ the person's grant to that agent (… otherwise the consented scopes)"
-test('the person’s consent to the agent bounds the scope; withdrawing the consent ends the agent’s right to act', async () => {
-  const agentC = await createCibaAgent(t, { client_name: 'agent C (read-only consent)' });
-  // alice approves a read-only session for agent C: her consent to C is tools:read
-  await approvedSession(t, agentC, alice, approver, { scope: 'tools:read' });
+// SPEC §4.5: approving a session "lets that agent act for the person by token
+// exchange ... until the session ends, within the session's scopes and
+// resources: tokens exchanged under that right carry the session's sid. It
+// records no standing consent: when the session ends, the right ends with it."
+test('a session approved read-only bounds the agent’s exchanges; they carry its sid and end with it', async () => {
+  const agentC = await createCibaAgent(t, { client_name: 'agent C (read-only session)' });
+  const session = await approvedSession(t, agentC, alice, approver, { scope: 'tools:read' });
   const web = await createCodeClient(t, { client_name: 'web app 2' });
   const { tokens } = await personTokens(t, web, alice, { scope: BOTH, resource: RESOURCE });
   assert.deepEqual([...scopeSet(decode(tokens.access_token).scope)].sort(), ['tools:call', 'tools:read']);
@@ -351,20 +355,51 @@ test('the person’s consent to the agent bounds the scope; withdrawing the cons
     scope: BOTH,
   });
   const c = await checkExchanged(t, body, { audience: RESOURCE });
-  assert.equal(c.scope, 'tools:read', `the consent (tools:read) bounds the result: ${JSON.stringify(c)}`);
+  assert.equal(c.scope, 'tools:read', `the session (tools:read) bounds the result: ${JSON.stringify(c)}`);
+  assert.equal(c.sid, session.sid, `a token exchanged under a session's right carries its sid: ${JSON.stringify(c)}`);
   const row = await exchangedRow(agentC, c);
+  assert.equal(row.details.policy, 'session', `details.policy names the session: ${JSON.stringify(row)}`);
+  assert.equal(row.session_id, session.sid, `the row carries the session: ${JSON.stringify(row)}`);
+
+  await revokeSession(t, session.sid);
+  await expectInactive(t, rs, body.access_token, 'a token exchanged under the session, after it was revoked');
+  const res = await exchangeRaw(t, agentC, stPairs(tokens.access_token, await actorToken(agentC), [['resource', RESOURCE]]));
+  await refused(res, 'invalid_request', 'an exchange after the session that gave the right ended');
+  const cs = await consents(t, { user: alice.id, client: agentC.client_id });
+  assert.equal(cs.length, 0, `no standing consent was left behind: ${JSON.stringify(cs)}`);
+});
+
+// SPEC §4.4: "… ∩ the person's grant to that agent (… otherwise the consented
+// scopes)"; withdrawing the consent ends what was exchanged under it
+test('the person’s consent to the agent bounds the scope; withdrawing it ends the right and the exchanged tokens', async () => {
+  const agentD = await createCodeClient(t, {
+    client_name: 'agent D (consented in a code flow)',
+    grant_types: ['authorization_code', 'client_credentials', GT_EXCHANGE],
+  });
+  // alice consents to agent D for tools:read on RESOURCE (the consent page)
+  await personTokens(t, agentD, alice, { scope: 'tools:read', resource: RESOURCE });
+  const cs = await consents(t, { user: alice.id, client: agentD.client_id });
+  assert.equal(cs.length, 1, `alice's consent to agent D: ${JSON.stringify(cs)}`);
+  const web = await createCodeClient(t, { client_name: 'web app 3' });
+  const { tokens } = await personTokens(t, web, alice, { scope: BOTH, resource: RESOURCE });
+  const body = await exchange(t, agentD, {
+    subject_token: tokens.access_token,
+    subject_token_type: TT_ACCESS,
+    actor_token: await actorToken(agentD),
+    actor_token_type: TT_ACCESS,
+    resource: RESOURCE,
+    scope: BOTH,
+  });
+  const c = await checkExchanged(t, body, { audience: RESOURCE });
+  assert.equal(c.scope, 'tools:read', `the consent (tools:read) bounds the result: ${JSON.stringify(c)}`);
+  const row = await exchangedRow(agentD, c);
   assert.equal(row.details.policy, 'consent', `details.policy names the consent: ${JSON.stringify(row)}`);
 
-  const del = await withdrawConsent(t, { user: alice.id, client: agentC.client_id });
+  const del = await withdrawConsent(t, { user: alice.id, client: agentD.client_id });
   assert.ok(del.status >= 200 && del.status < 300, `consent withdrawn\n  ${del.describe()}`);
-  const deadline = Date.now() + 1000;
-  let res;
-  for (;;) {
-    res = await exchangeRaw(t, agentC, stPairs(tokens.access_token, await actorToken(agentC), [['resource', RESOURCE]]));
-    if (res.status !== 200 || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await refused(res, 'invalid_request', 'an exchange after the person withdrew the consent (within 1 s)');
+  await expectInactive(t, rs, body.access_token, 'a token exchanged under the consent, after it was withdrawn');
+  const res = await exchangeRaw(t, agentD, stPairs(tokens.access_token, await actorToken(agentD), [['resource', RESOURCE]]));
+  await refused(res, 'invalid_request', 'an exchange after the person withdrew the consent');
 });
 
 test('an agent with neither consent nor can_act_for may not act for the person: invalid_request', async () => {
