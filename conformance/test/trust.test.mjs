@@ -367,6 +367,56 @@ test('a subject policy maps an external IdP token to the person (user_claim pref
   assert.equal(c3.act.wid?.iss, K8S_ISSUER, JSON.stringify(c3));
 });
 
+// SPEC §4.4: "An external subject token's scope claim, when present, must be
+// a space-separated string (anything else: invalid_request). Its act claim,
+// when present, is kept whole, nested under the new actor, and counts toward
+// the depth limit."
+test('an external subject token: a scope claim that is not a string is invalid_request; its act chain is kept and counted', async () => {
+  const actorTok = await t.accessToken(k8sAgent);
+  for (const [what, scope] of [
+    ['an array', ['tools:read']],
+    ['an object', { read: true }],
+    ['a number', 7],
+    ['a boolean', true],
+    ['a string with a doubled space', 'tools:read  tools:call'],
+  ]) {
+    const idTok = await sign(idpKey, idpClaims({ username: alice.username, aud: IDP_AUD, scope }));
+    const res = await exchangeRaw(t, k8sAgent, stPairs(idTok, actorTok, [['resource', RESOURCE]], { subject: TT_JWT }));
+    await refusedExchange(res, `an external subject token whose scope claim is ${what}`);
+  }
+
+  // an act chain of two earlier actors is kept whole under the agent
+  const earlier = { sub: 'upstream-agent-1', act: { sub: 'upstream-agent-0', iss: 'https://other.example.test' } };
+  const withAct = await sign(idpKey, idpClaims({ username: alice.username, aud: IDP_AUD, act: earlier }));
+  const body = await exchange(t, k8sAgent, {
+    subject_token: withAct,
+    subject_token_type: TT_JWT,
+    actor_token: actorTok,
+    actor_token_type: TT_ACCESS,
+    resource: RESOURCE,
+  });
+  const c = await checkExchanged(t, body, { audience: RESOURCE });
+  assert.deepEqual(c.act, { sub: k8sAgent.client_id, act: earlier }, `the external act is nested whole: ${JSON.stringify(c)}`);
+  const row = (await auditEvents(t, { event: 'token.exchanged', client: k8sAgent.client_id, limit: '5' }))
+    .find((r) => r.outcome === 'success' && r.details?.jti === c.jti);
+  assert.deepEqual(row?.actor_chain, [k8sAgent.client_id, 'upstream-agent-1', 'upstream-agent-0'], JSON.stringify(row));
+
+  // five earlier actors + this one is six: deeper than the limit
+  let deep;
+  for (let i = 0; i < 5; i++) deep = deep ? { sub: `up-${i}`, act: deep } : { sub: `up-${i}` };
+  const tooDeep = await sign(idpKey, idpClaims({ username: alice.username, aud: IDP_AUD, act: deep }));
+  await refusedExchange(
+    await exchangeRaw(t, k8sAgent, stPairs(tooDeep, actorTok, [['resource', RESOURCE]], { subject: TT_JWT })),
+    'an external subject whose act chain, with the new actor, is deeper than 5',
+  );
+  // a malformed act (no sub) is refused, not dropped
+  const badAct = await sign(idpKey, idpClaims({ username: alice.username, aud: IDP_AUD, act: { iss: 'x' } }));
+  await refusedExchange(
+    await exchangeRaw(t, k8sAgent, stPairs(badAct, actorTok, [['resource', RESOURCE]], { subject: TT_JWT })),
+    'an external subject whose act claim has no sub',
+  );
+});
+
 test('external subject tokens that are off are invalid_request: unknown person, wrong aud, expired, declared as access token, wrong key', async () => {
   const actor = await t.accessToken(k8sAgent);
   const sub = (claims, key = idpKey) => sign(key, claims);
