@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { createTenant, RESOURCE, OTHER_RESOURCE } from '../lib/fixture.mjs';
 import { Admin } from '../lib/admin.mjs';
+import { startPeer, onPeer } from '../lib/authzd.mjs';
 import { assertOAuthError, assertProblem } from '../lib/checks.mjs';
 import {
   createUser,
@@ -424,4 +425,43 @@ test('a session has its sid from the request on: pending, denied and expired row
   await mustDecide(t, await approver.token(), pendingReq.auth_req_id, 'approve', alice.username);
   const tokens = await pollTokens(t, agent, pendingReq.auth_req_id);
   assert.equal(jose.decodeJwt(tokens.access_token).sid, by(pendingReq.auth_req_id).sid, 'the session keeps its sid');
+});
+
+// ---------------------------------------------------------------- every authzd within one second
+
+// SPEC §4.4: withdrawing the consent, removing the person from can_act_for,
+// or deleting anything a token derives from "makes it inactive within one
+// second on every authzd"
+test('lineage revocations reach a second authzd on the same database within one second', async () => {
+  const peer = await startPeer('lineage-peer');
+  try {
+    const atPeer = { ...t, as: { ...t.as, introspection_endpoint: onPeer(peer, t.as.introspection_endpoint) } };
+    const gina = await createUser(t, { scopes: ['tools:read', 'tools:call'] });
+    const { tokens } = await personTokens(t, web, gina, { scope: BOTH, resource: RESOURCE });
+    const viaCaf = await createAgent(t, { client_name: 'peer caf agent', can_act_for: [gina.username] });
+    const viaConsent = await createCodeClient(t, {
+      client_name: 'peer consent agent',
+      grant_types: ['authorization_code', 'client_credentials', GT_EXCHANGE],
+    });
+    await personTokens(t, viaConsent, gina, { scope: BOTH, resource: RESOURCE });
+    const xchg = async (agent) =>
+      (await exchange(t, agent, {
+        subject_token: tokens.access_token, subject_token_type: TT_ACCESS,
+        actor_token: await actorToken(agent), actor_token_type: TT_ACCESS,
+      })).access_token;
+    const cafTok = await xchg(viaCaf);
+    const consentTok = await xchg(viaConsent);
+    for (const tok of [tokens.access_token, cafTok, consentTok])
+      assert.equal((await introspect(atPeer, rs, tok)).active, true, 'active at the peer first');
+
+    assert.equal((await t.admin.call('PATCH', `/tenants/${enc(t.slug)}/clients/${enc(viaCaf.client_id)}`, { can_act_for: [] })).status, 200);
+    await expectInactive(atPeer, rs, cafTok, 'at the peer: can_act_for entry removed', 1000);
+    assert.equal((await withdrawConsent(t, { user: gina.id, client: viaConsent.client_id })).status, 200);
+    await expectInactive(atPeer, rs, consentTok, 'at the peer: consent withdrawn', 1000);
+    assert.equal((await t.admin.call('DELETE', `/tenants/${enc(t.slug)}/users/${enc(gina.username)}`)).status, 204);
+    await expectInactive(atPeer, rs, tokens.access_token, 'at the peer: person deleted', 1000);
+  } finally {
+    const { code } = await peer.stop();
+    assert.equal(code, 0, `the second authzd exits 0 on SIGTERM; log:\n${peer.log().slice(-2000)}`);
+  }
 });
