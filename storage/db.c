@@ -142,6 +142,7 @@ struct result_list {
 struct req_db {
     struct result_list *results;
     char sqlstate[6];
+    char table[64], constraint[64], column[64]; /* NAMEDATALEN */
 };
 
 static struct req_db *rdb(struct req *r)
@@ -248,10 +249,17 @@ static const char *stmt_name(PGconn *c, const char *sql, int n, PGresult **err)
     return e->name;
 }
 
+/* Copies one field of an error result ("" when PostgreSQL did not say). */
+static void keep_diag(const PGresult *res, int field, char *dst, size_t len)
+{
+    const char *v = PQresultErrorField(res, field);
+    snprintf(dst, len, "%s", v ? v : "");
+}
+
 PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
 {
     struct req_db *d = rdb(r);
-    d->sqlstate[0] = '\0';
+    d->sqlstate[0] = d->table[0] = d->constraint[0] = d->column[0] = '\0';
     if (!r->db) {
         r->db_down = true;
         return NULL;
@@ -272,6 +280,9 @@ PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
     const char *ss = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (ss)
         snprintf(d->sqlstate, sizeof d->sqlstate, "%s", ss);
+    keep_diag(res, PG_DIAG_TABLE_NAME, d->table, sizeof d->table);
+    keep_diag(res, PG_DIAG_CONSTRAINT_NAME, d->constraint, sizeof d->constraint);
+    keep_diag(res, PG_DIAG_COLUMN_NAME, d->column, sizeof d->column);
     if (ss && !strcmp(ss, "26000") && t_stmts)
         stmt_table_clear(t_stmts); /* our statements are gone: prepare again */
     if (PQstatus(r->db) != CONNECTION_OK || !ss || strncmp(ss, "08", 2) == 0 ||
@@ -291,6 +302,15 @@ PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
 const char *db_last_sqlstate(struct req *r)
 {
     return rdb(r)->sqlstate;
+}
+
+void db_last_failure(struct req *r, struct db_failure *out)
+{
+    struct req_db *d = rdb(r);
+    out->sqlstate = d->sqlstate;
+    out->table = d->table;
+    out->constraint = d->constraint;
+    out->column = d->column;
 }
 
 int db_begin(struct req *r)

@@ -85,6 +85,13 @@ PGconn *db_connect_as(const char *conninfo, const char *app, char *err, size_t e
 PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals);
 /* The SQLSTATE of the last failed db_q on r, or "" */
 const char *db_last_sqlstate(struct req *r);
+/* What PostgreSQL said of the last failed db_q on r, beyond its message
+ * (which is for the log only): each "" when it did not say. The strings
+ * live until the next db_q on r. */
+struct db_failure {
+    const char *sqlstate, *table, *constraint, *column;
+};
+void db_last_failure(struct req *r, struct db_failure *out);
 /* BEGIN / COMMIT / ROLLBACK on r->db. 0 on success. A rollback also drops
  * the audit rows added since: add failure rows after rolling back. */
 int db_begin(struct req *r);

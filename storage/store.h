@@ -34,8 +34,14 @@ int store_key_rotate(PGconn *c, const char *tenant_id, const char *alg, char *ki
                      char *err, size_t errlen);
 
 /* tenants.c */
+/* SPEC §1: a tenant slug is [a-z0-9][a-z0-9-]{0,62} */
+#define TENANT_SLUG_PATTERN "[a-z0-9][a-z0-9-]{0,62}"
+bool store_tenant_slug_valid(const char *slug);
+/* 1 to 200 printable characters of UTF-8 */
+bool store_tenant_display_name_valid(const char *name);
 /* Creates a tenant and its first key in one transaction. id_out: 37 bytes.
- * Returns 0, 1 when the slug is taken, -1 on other errors. */
+ * Returns 0, 1 when the slug is taken, -1 on other errors (an invalid slug
+ * or display name among them, said in err: checked before any SQL). */
 int store_tenant_create(PGconn *c, const char *slug, const char *display_name, char *id_out,
                         char *err, size_t errlen);
 /* The tenant's admin JSON (settings included, webhook secret never). */

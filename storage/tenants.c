@@ -356,9 +356,39 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
     return c;
 }
 
+bool store_tenant_slug_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+bool store_tenant_display_name_valid(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    size_t n = utf8_chars(s);
+    return utf8_valid(s, strlen(s)) && n >= 1 && n <= 200;
+}
+
 int store_tenant_create(PGconn *c, const char *slug, const char *display_name, char *id_out,
                         char *err, size_t errlen)
 {
+    /* the table's CHECKs say the same; checked first so that nobody sees
+     * PostgreSQL's message about them */
+    if (!store_tenant_slug_valid(slug)) {
+        snprintf(err, errlen, "the slug must match %s", TENANT_SLUG_PATTERN);
+        return -1;
+    }
+    if (!store_tenant_display_name_valid(display_name)) {
+        snprintf(err, errlen, "the display name must be 1 to 200 printable characters");
+        return -1;
+    }
     PGresult *res = PQexec(c, "BEGIN");
     PQclear(res);
     const char *v[2] = {slug, display_name};

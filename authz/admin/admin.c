@@ -5,8 +5,13 @@
  * T with scope admin, which reaches tenant T only: anything else answers 404,
  * so a tenant admin cannot even learn which other tenants exist. Every change
  * writes its admin.changed audit row in the same transaction.
+ *
+ * Each call that takes a body names its members in a table (admin/body.h)
+ * next to its handler; anything else in the body is refused before a row is
+ * touched, and so is any body on a call that takes none.
  */
 #include "admin/admin.h"
+#include "admin/body.h"
 #include "oauth/register.h"
 #include "http/routes.h"
 #include "oauth/oauth.h"
@@ -32,26 +37,6 @@
 void admin_problem(struct req *r, int status, const char *detail)
 {
     resp_problem(r, status, NULL, detail);
-}
-
-json_t *admin_body_object(struct req *r)
-{
-    if (r->body_len == 0) {
-        admin_problem(r, 400, "a JSON object body is required");
-        return NULL;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) {
-        admin_problem(r, 400, arena_sprintf(r->arena, "malformed JSON: %s", je.text));
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        admin_problem(r, 400, "the body must be a JSON object");
-        return NULL;
-    }
-    return j;
 }
 
 void admin_answer_json(struct req *r, int status, json_t *j)
@@ -280,16 +265,84 @@ static json_t *tenant_json(const struct tenant *t)
                      t->signing_alg, "created_at", t->created_at, "updated_at", t->updated_at);
 }
 
-static bool slug_ok(const char *s)
+/* The values of the tenant's members (SPEC §1, §7; the table's CHECKs say
+ * the same, so nothing reaches them). */
+static const char *check_slug(json_t *v)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return false;
-    return true;
+    return store_tenant_slug_valid(json_string_value(v)) ? NULL : "must match " TENANT_SLUG_PATTERN;
 }
+
+static const char *check_display_name(json_t *v)
+{
+    return store_tenant_display_name_valid(json_string_value(v))
+               ? NULL
+               : "must be 1 to 200 printable characters";
+}
+
+static const char *check_registration_policy(json_t *v)
+{
+    const char *s = json_string_value(v);
+    return !strcmp(s, "open") || !strcmp(s, "token") || !strcmp(s, "closed")
+               ? NULL
+               : "must be open, token or closed";
+}
+
+static const char *check_access_token_ttl(json_t *v)
+{
+    json_int_t n = json_integer_value(v);
+    return n >= 5 && n <= 86400 ? NULL : "must be 5 to 86400 (seconds)";
+}
+
+static const char *check_max_session_ttl(json_t *v)
+{
+    json_int_t n = json_integer_value(v);
+    return n >= 60 && n <= 2592000 ? NULL : "must be 60 to 2592000 (seconds)";
+}
+
+static const char *check_webhook_url(json_t *v)
+{
+    return redirect_uri_valid(json_string_value(v))
+               ? NULL
+               : "must be https, or http on a loopback host, without a fragment";
+}
+
+static const char *check_webhook_secret(json_t *v)
+{
+    const char *s = json_string_value(v);
+    return body_text_ok(s, 512) && utf8_chars(s) >= 16 ? NULL
+                                                       : "must be 16 to 512 printable characters";
+}
+
+static const char *check_signing_alg(json_t *v)
+{
+    return sig_alg_parse(json_string_value(v)) >= 0 ? NULL : "must be ES256, EdDSA or RS256";
+}
+
+/* POST /admin/v1/tenants */
+static const struct body_member TENANT_CREATE_MEMBERS[] = {
+    {"slug", BT_STRING, BM_REQUIRED, check_slug, "tenant tenant_id"},
+    {"display_name", BT_STRING, 0, check_display_name, "name title"},
+};
+static const struct body_spec TENANT_CREATE_BODY = BODY_SPEC(TENANT_CREATE_MEMBERS);
+
+/* PATCH /admin/v1/tenants/{t}: the settings; the rest of the tenant object
+ * is read-only */
+static const struct body_member TENANT_PATCH_MEMBERS[] = {
+    {"registration_policy", BT_STRING, 0, check_registration_policy, "registration"},
+    {"access_token_ttl", BT_INTEGER, 0, check_access_token_ttl, "ttl token_ttl"},
+    {"max_session_ttl", BT_INTEGER, 0, check_max_session_ttl, "session_ttl"},
+    {"approval_webhook_url", BT_STRING | BT_NULL, 0, check_webhook_url, "webhook webhook_url"},
+    {"approval_webhook_secret", BT_STRING | BT_NULL, 0, check_webhook_secret, "webhook_secret"},
+    {"signing_alg", BT_STRING, 0, check_signing_alg, "alg"},
+    {"display_name", BT_STRING, 0, check_display_name, "name title"},
+    {"id", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"slug", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"issuer", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"approval_webhook_secret_set", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"updated_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+};
+static const struct body_spec TENANT_PATCH_BODY = BODY_SPEC(TENANT_PATCH_MEMBERS);
 
 static void tenant_create(struct req *r, const struct caller *who)
 {
@@ -297,82 +350,40 @@ static void tenant_create(struct req *r, const struct caller *who)
         admin_problem(r, 404, "no such endpoint");
         return;
     }
-    json_t *b = admin_body_object(r);
+    json_t *b = admin_read_body(r, &TENANT_CREATE_BODY);
     if (!b)
         return;
     const char *slug = json_string_value(json_object_get(b, "slug"));
-    json_t *dnv = json_object_get(b, "display_name");
-    const char *dn = json_string_value(dnv);
-    if (dnv && !json_is_string(dnv)) {
-        admin_problem(r, 400, "display_name must be a string");
-    } else if (!slug || !slug_ok(slug)) {
-        admin_problem(r, 400, "slug must match [a-z0-9][a-z0-9-]{0,62}");
-    } else if (dn && (!*dn || strlen(dn) > 200 || !ok_plain(dn))) {
-        admin_problem(r, 400, "display_name must be 1 to 200 printable characters");
+    const char *dn = json_string_value(json_object_get(b, "display_name"));
+    char id[40], err[512];
+    int rc = store_tenant_create(r->db, slug, dn ? dn : slug, id, err, sizeof err);
+    if (rc == 1) {
+        admin_problem(r, 409, "slug: a tenant with this slug exists already");
+    } else if (rc < 0) {
+        if (PQstatus(r->db) != CONNECTION_OK)
+            r->db_down = true;
+        else
+            admin_problem(r, 500, "the tenant could not be created");
     } else {
-        char id[40], err[512];
-        int rc = store_tenant_create(r->db, slug, dn ? dn : slug, id, err, sizeof err);
-        if (rc == 1) {
-            admin_problem(r, 409, "a tenant with this slug exists already");
-        } else if (rc < 0) {
-            if (PQstatus(r->db) != CONNECTION_OK)
-                r->db_down = true;
-            else
-                admin_problem(r, 500, "the tenant could not be created");
-        } else {
-            admin_audit_change(r, id, who, "tenant.create", slug);
-            db_audit_flush(r);
-            r->params[0] = arena_strdup(r->arena, slug);
-            r->nparams = 1;
-            req_tenant(r);
-            if (r->tenant)
-                admin_answer_json(r, 201, tenant_json(r->tenant));
-        }
+        admin_audit_change(r, id, who, "tenant.create", slug);
+        db_audit_flush(r);
+        r->params[0] = arena_strdup(r->arena, slug);
+        r->nparams = 1;
+        req_tenant(r);
+        if (r->tenant)
+            admin_answer_json(r, 201, tenant_json(r->tenant));
     }
     json_decref(b);
 }
 
 static void tenant_patch(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = admin_body_object(r);
+    /* validate everything before changing anything */
+    json_t *b = admin_read_body(r, &TENANT_PATCH_BODY);
     if (!b)
         return;
     const char *key;
     json_t *v;
-    /* validate everything before changing anything */
-    json_object_foreach(b, key, v)
-    {
-        bool ok = true;
-        if (!strcmp(key, "registration_policy")) {
-            const char *s = json_string_value(v);
-            ok = s && (!strcmp(s, "open") || !strcmp(s, "token") || !strcmp(s, "closed"));
-        } else if (!strcmp(key, "access_token_ttl")) {
-            ok = json_is_integer(v) && json_integer_value(v) >= 5 && json_integer_value(v) <= 86400;
-        } else if (!strcmp(key, "max_session_ttl")) {
-            ok = json_is_integer(v) && json_integer_value(v) >= 60 &&
-                 json_integer_value(v) <= 2592000;
-        } else if (!strcmp(key, "approval_webhook_url")) {
-            ok = json_is_null(v) || (json_is_string(v) && redirect_uri_valid(json_string_value(v)));
-        } else if (!strcmp(key, "approval_webhook_secret")) {
-            ok = json_is_null(v) ||
-                 (json_is_string(v) && strlen(json_string_value(v)) >= 16 &&
-                  strlen(json_string_value(v)) <= 512 && ok_plain(json_string_value(v)));
-        } else if (!strcmp(key, "signing_alg")) {
-            ok = json_is_string(v) && sig_alg_parse(json_string_value(v)) >= 0;
-        } else if (!strcmp(key, "display_name")) {
-            const char *s = json_string_value(v);
-            ok = s && *s && strlen(s) <= 200 && ok_plain(s);
-        } else {
-            admin_problem(r, 400, arena_sprintf(r->arena, "unknown or read-only setting '%s'", key));
-            json_decref(b);
-            return;
-        }
-        if (!ok) {
-            admin_problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
-            json_decref(b);
-            return;
-        }
-    }
     if (db_begin(r) < 0) {
         json_decref(b);
         return;
@@ -421,9 +432,7 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
             rotate = strcmp(val, t->signing_alg) != 0;
         }
         if (!db_q(r, sql, 2, p)) {
-            db_rollback(r);
-            if (!r->db_down)
-                admin_problem(r, 400, arena_sprintf(r->arena, "invalid value for '%s'", key));
+            admin_tx_refused(r, &TENANT_PATCH_BODY, key);
             json_decref(b);
             return;
         }
@@ -464,7 +473,7 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
 static void keys_rotate(struct req *r, const struct caller *who, struct tenant *t)
 {
     char kid[64], err[256];
-    if (db_begin(r) < 0)
+    if (!admin_no_body(r) || db_begin(r) < 0)
         return;
     if (store_key_rotate(r->db, t->id, t->signing_alg, kid, err, sizeof err) < 0) {
         db_rollback(r);
@@ -483,19 +492,29 @@ static void keys_rotate(struct req *r, const struct caller *who, struct tenant *
 /* ---------------------------------------------------------------- */
 /* resources                                                         */
 
+static const char *check_resource_uri(json_t *v)
+{
+    return resource_uri_valid(json_string_value(v))
+               ? NULL
+               : "must be an absolute URI without a fragment, of at most 2000 characters";
+}
+
+/* POST /admin/v1/tenants/{t}/resources */
+static const struct body_member RESOURCE_MEMBERS[] = {
+    {"uri", BT_STRING, BM_REQUIRED, check_resource_uri, "url resource"},
+    {"scopes", BT_ARRAY, 0, NULL, "scope"},
+    {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+};
+static const struct body_spec RESOURCE_BODY = BODY_SPEC(RESOURCE_MEMBERS);
+
 static void resource_create(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = admin_body_object(r);
+    json_t *b = admin_read_body(r, &RESOURCE_BODY);
     if (!b)
         return;
     const char *uri = json_string_value(json_object_get(b, "uri"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (!uri || !resource_uri_valid(uri)) {
-        admin_problem(r, 400, "uri must be an absolute URI without a fragment");
-        json_decref(b);
-        return;
-    }
     if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
         json_decref(b);
         return;
@@ -510,21 +529,21 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
                          "ON CONFLICT (tenant_id, uri) DO NOTHING RETURNING " SQL_TS("created_at"),
                          3, p);
     if (!res) {
-        db_rollback(r);
+        admin_tx_refused(r, &RESOURCE_BODY, "uri");
         json_decref(b);
         return;
     }
     if (PQntuples(res) == 0) {
         db_rollback(r);
-        admin_problem(r, 409, "this resource exists already");
+        admin_problem(r, 409, "uri: this resource exists already");
         json_decref(b);
         return;
     }
     char *created = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     admin_audit_change(r, t->id, who, "resource.create", uri);
     if (admin_tx_commit(r, t->id)) {
-        json_t *out = json_pack("{s:s, s:O, s:s}", "uri", uri, "scopes",
-                                sc ? sc : json_array(), "created_at", created);
+        json_t *out = json_pack("{s:s, s:o, s:s}", "uri", uri, "scopes",
+                                sc ? json_incref(sc) : json_array(), "created_at", created);
         admin_answer_json(r, 201, out);
     }
     json_decref(b);
@@ -589,6 +608,36 @@ static const char *CLIENT_JSON_SQL =
     "'backchannel_client_notification_endpoint', backchannel_client_notification_endpoint, "
     "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text "
     "FROM clients WHERE tenant_id = $1 AND client_id = $2";
+
+/* POST .../clients and PATCH .../clients/{client_id}: RFC 7591 metadata
+ * that authz keeps, plus the fields of SPEC §3. client_validate() checks the
+ * values (on the merged document for a PATCH); the rest of a client answer
+ * is read-only. */
+static const struct body_member CLIENT_MEMBERS[] = {
+    {"client_name", BT_STRING | BT_NULL, 0, NULL, "name"},
+    {"token_endpoint_auth_method", BT_STRING, 0, NULL, "auth_method"},
+    {"grant_types", BT_ARRAY, 0, NULL, "grant_type grants"},
+    {"response_types", BT_ARRAY, 0, NULL, "response_type"},
+    {"redirect_uris", BT_ARRAY, 0, NULL, "redirect_uri"},
+    {"allowed_scopes", BT_ARRAY, 0, NULL, "scope scopes"},
+    {"allowed_resources", BT_ARRAY, 0, NULL, "resource resources"},
+    {"can_act_for", BT_ARRAY, 0, NULL, "act_for"},
+    {"introspects", BT_ARRAY, 0, NULL, "introspect"},
+    {"may_impersonate", BT_BOOLEAN, 0, NULL, "impersonate"},
+    {"jwks", BT_OBJECT | BT_NULL, 0, NULL, NULL},
+    {"jwks_uri", BT_STRING | BT_NULL, 0, NULL, NULL},
+    {"backchannel_token_delivery_mode", BT_STRING | BT_NULL, 0, NULL, "delivery_mode"},
+    {"backchannel_client_notification_endpoint", BT_STRING | BT_NULL, 0, NULL,
+     "notification_endpoint"},
+    {"client_id", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"client_secret", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"client_secret_expires_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"client_id_issued_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"dynamic", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"updated_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+};
+static const struct body_spec CLIENT_BODY = BODY_SPEC(CLIENT_MEMBERS);
 
 /* Validated client metadata, as statement parameters. */
 struct client_fields {
@@ -792,7 +841,7 @@ static void client_answer(struct req *r, struct tenant *t, const char *client_id
 
 static void client_create(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = admin_body_object(r);
+    json_t *b = admin_read_body(r, &CLIENT_BODY);
     if (!b)
         return;
     struct client_fields f;
@@ -825,9 +874,7 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
               "$9::text[], $10::text[], $11::text[], $12::text[], $13::boolean, $14::jsonb, $15, "
               "$16, $17)",
               17, p)) {
-        db_rollback(r);
-        if (!r->db_down)
-            admin_problem(r, 400, "invalid_client_metadata");
+        admin_tx_refused(r, &CLIENT_BODY, NULL);
         json_decref(b);
         return;
     }
@@ -899,7 +946,7 @@ static int client_change_ends(struct req *r, const char *tenant_id, const char *
 static void client_patch(struct req *r, const struct caller *who, struct tenant *t,
                          const char *client_id)
 {
-    json_t *b = admin_body_object(r);
+    json_t *b = admin_read_body(r, &CLIENT_BODY);
     if (!b)
         return;
     const char *p[2] = {t->id, client_id};
@@ -915,15 +962,6 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
     }
     json_error_t je;
     json_t *cur = json_loads(PQgetvalue(res, 0, 0), 0, &je);
-    const char *ro[] = {"client_id", "client_secret", "dynamic", "created_at", "updated_at",
-                        "client_id_issued_at", "client_secret_expires_at"};
-    for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
-        if (json_object_get(b, ro[i])) {
-            admin_problem(r, 400, arena_sprintf(r->arena, "%s cannot be changed", ro[i]));
-            json_decref(b);
-            json_decref(cur);
-            return;
-        }
     const char *old_method =
         arena_strdup(r->arena, json_string_value(json_object_get(cur, "token_endpoint_auth_method")));
     json_t *before = json_deep_copy(cur);
@@ -960,10 +998,8 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
               "backchannel_token_delivery_mode = $17, backchannel_client_notification_endpoint = $18, "
               "updated_at = now() WHERE tenant_id = $1 AND client_id = $2",
               18, q)) {
-        db_rollback(r);
+        admin_tx_refused(r, &CLIENT_BODY, NULL);
         json_decref(cur);
-        if (!r->db_down)
-            admin_problem(r, 400, "invalid_client_metadata");
         return;
     }
     int ended = client_change_ends(r, t->id, client_id, before, cur);
@@ -1057,27 +1093,52 @@ static void user_answer(struct req *r, struct tenant *t, const char *username, i
     resp_header(r, "Cache-Control", "no-store");
 }
 
-static bool password_ok(const char *pw)
+static const char *check_username(json_t *v)
 {
-    size_t n = strlen(pw);
-    return n >= 8 && n <= 1024;
+    const char *s = json_string_value(v);
+    return body_text_ok(s, 200) && !strchr(s, '/')
+               ? NULL
+               : "must be 1 to 200 printable characters without '/'";
 }
+
+static const char *check_password(json_t *v)
+{
+    size_t n = utf8_chars(json_string_value(v));
+    return n >= 8 && n <= 1024 ? NULL : "must be 8 to 1024 characters";
+}
+
+/* POST .../users: a person (SPEC §7); scopes as in SPEC §3, an array */
+static const struct body_member USER_CREATE_MEMBERS[] = {
+    {"username", BT_STRING, BM_REQUIRED, check_username, "user name login"},
+    {"password", BT_STRING, BM_REQUIRED, check_password, "pass passwd"},
+    {"scopes", BT_ARRAY, 0, NULL, "scope"},
+    {"id", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"updated_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+};
+static const struct body_spec USER_CREATE_BODY = BODY_SPEC(USER_CREATE_MEMBERS);
+
+/* PATCH .../users/{username}: the same members, each optional */
+static const struct body_member USER_PATCH_MEMBERS[] = {
+    {"username", BT_STRING, 0, check_username, "user name login"},
+    {"password", BT_STRING, 0, check_password, "pass passwd"},
+    {"scopes", BT_ARRAY, 0, NULL, "scope"},
+    {"id", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"updated_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+};
+static const struct body_spec USER_PATCH_BODY = BODY_SPEC(USER_PATCH_MEMBERS);
 
 static void user_create(struct req *r, const struct caller *who, struct tenant *t)
 {
-    json_t *b = admin_body_object(r);
+    json_t *b = admin_read_body(r, &USER_CREATE_BODY);
     if (!b)
         return;
     const char *username = json_string_value(json_object_get(b, "username"));
     const char *pw = json_string_value(json_object_get(b, "password"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (!username || !*username || strlen(username) > 200 || !ok_plain(username) ||
-        strchr(username, '/')) {
-        admin_problem(r, 400, "username must be 1 to 200 printable characters without '/'");
-    } else if (!pw || !password_ok(pw)) {
-        admin_problem(r, 400, "password must be 8 to 1024 characters");
-    } else if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
         /* answered */
     } else {
         char *hash = hash_password(r, pw);
@@ -1091,10 +1152,10 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
                                  "DO NOTHING RETURNING id",
                                  4, p);
             if (!res) {
-                db_rollback(r);
+                admin_tx_refused(r, &USER_CREATE_BODY, "username");
             } else if (PQntuples(res) == 0) {
                 db_rollback(r);
-                admin_problem(r, 409, "a user with this username exists already");
+                admin_problem(r, 409, "username: a user with this username exists already");
             } else {
                 admin_audit_change(r, t->id, who, "user.create", PQgetvalue(res, 0, 0));
                 if (admin_tx_commit(r, t->id))
@@ -1129,41 +1190,18 @@ static int person_change_ends(struct req *r, const char *tenant_id, const char *
 
 static void user_patch(struct req *r, const struct caller *who, struct tenant *t, const char *username)
 {
-    json_t *b = admin_body_object(r);
+    json_t *b = admin_read_body(r, &USER_PATCH_BODY);
     if (!b)
         return;
-    const char *key;
     json_t *v;
-    json_object_foreach(b, key, v) if (strcmp(key, "username") && strcmp(key, "password") &&
-                                       strcmp(key, "scopes"))
-    {
-        admin_problem(r, 400, arena_sprintf(r->arena, "unknown or read-only field '%s'", key));
+    const char *nu = json_string_value(json_object_get(b, "username"));
+    const char *hash = NULL, *scopes = NULL;
+    if ((v = json_object_get(b, "scopes")) && !(scopes = pg_str_array(r, v, "scopes", ok_scope, 200))) {
         json_decref(b);
         return;
     }
-    const char *nu = NULL, *hash = NULL, *scopes = NULL;
-    if ((v = json_object_get(b, "username"))) {
-        nu = json_string_value(v);
-        if (!nu || !*nu || strlen(nu) > 200 || !ok_plain(nu) || strchr(nu, '/')) {
-            admin_problem(r, 400, "username must be 1 to 200 printable characters without '/'");
-            json_decref(b);
-            return;
-        }
-    }
-    if ((v = json_object_get(b, "password"))) {
-        const char *pw = json_string_value(v);
-        if (!pw || !password_ok(pw)) {
-            admin_problem(r, 400, "password must be 8 to 1024 characters");
-            json_decref(b);
-            return;
-        }
-        if (!(hash = hash_password(r, pw))) {
-            admin_problem(r, 500, "password hashing failed");
-            json_decref(b);
-            return;
-        }
-    }
-    if ((v = json_object_get(b, "scopes")) && !(scopes = pg_str_array(r, v, "scopes", ok_scope, 200))) {
+    if ((v = json_object_get(b, "password")) && !(hash = hash_password(r, json_string_value(v)))) {
+        admin_problem(r, 500, "password hashing failed");
         json_decref(b);
         return;
     }
@@ -1182,10 +1220,7 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
                          "FROM old WHERE u.id = old.id RETURNING u.id, old.scopes::text",
                          5, p);
     if (!res) {
-        bool conflict = !strncmp(db_last_sqlstate(r), "23", 2);
-        db_rollback(r);
-        if (conflict)
-            admin_problem(r, 409, "a user with this username exists already");
+        admin_tx_refused(r, &USER_PATCH_BODY, "username");
         return;
     }
     if (PQntuples(res) == 0) {
@@ -1301,13 +1336,17 @@ enum hres h_admin(struct req *r)
     struct tenant *t = reach_tenant(r, &who, seg[1]);
     if (!t)
         return H_DONE;
+    /* GET and DELETE take no body here (admin_no_body); the calls with a
+     * body read it with their member table */
     if (n == 2) {
-        if (m == M_GET)
-            admin_answer_json(r, 200, tenant_json(t));
-        else if (m == M_PATCH)
+        if (m == M_GET) {
+            if (admin_no_body(r))
+                admin_answer_json(r, 200, tenant_json(t));
+        } else if (m == M_PATCH) {
             tenant_patch(r, &who, t);
-        else
+        } else {
             method_not_allowed(r, "GET, HEAD, PATCH");
+        }
         return H_DONE;
     }
     const char *coll = seg[2];
@@ -1319,28 +1358,32 @@ enum hres h_admin(struct req *r)
     } else if (!strcmp(coll, "resources") && n == 3) {
         if (m == M_POST)
             resource_create(r, &who, t);
+        else if (m != M_GET && m != M_DELETE)
+            method_not_allowed(r, "GET, HEAD, POST, DELETE");
+        else if (!admin_no_body(r))
+            return H_DONE;
         else if (m == M_GET)
             resource_list(r, t);
-        else if (m == M_DELETE)
-            resource_delete(r, &who, t);
         else
-            method_not_allowed(r, "GET, HEAD, POST, DELETE");
+            resource_delete(r, &who, t);
     } else if (!strcmp(coll, "clients") && n == 3) {
         if (m == M_POST)
             client_create(r, &who, t);
-        else if (m == M_GET)
-            client_list(r, t);
-        else
+        else if (m != M_GET)
             method_not_allowed(r, "GET, HEAD, POST");
+        else if (admin_no_body(r))
+            client_list(r, t);
     } else if (!strcmp(coll, "clients") && n == 4) {
-        if (m == M_GET)
-            client_answer(r, t, seg[3], 200, NULL);
-        else if (m == M_PATCH)
+        if (m == M_PATCH)
             client_patch(r, &who, t, seg[3]);
-        else if (m == M_DELETE)
-            client_delete(r, &who, t, seg[3]);
-        else
+        else if (m != M_GET && m != M_DELETE)
             method_not_allowed(r, "GET, HEAD, PATCH, DELETE");
+        else if (!admin_no_body(r))
+            return H_DONE;
+        else if (m == M_GET)
+            client_answer(r, t, seg[3], 200, NULL);
+        else
+            client_delete(r, &who, t, seg[3]);
     } else if (!strcmp(coll, "sessions") && n >= 3 && n <= 5) {
         admin_sessions(r, &who, t, n >= 4 ? seg[3] : NULL, n == 5 ? seg[4] : NULL);
     } else if (!strcmp(coll, "audit") && n == 3) {
@@ -1355,14 +1398,16 @@ enum hres h_admin(struct req *r)
         else
             method_not_allowed(r, "POST");
     } else if (!strcmp(coll, "users") && n == 4) {
-        if (m == M_GET)
-            user_answer(r, t, seg[3], 200);
-        else if (m == M_PATCH)
+        if (m == M_PATCH)
             user_patch(r, &who, t, seg[3]);
-        else if (m == M_DELETE)
-            user_delete(r, &who, t, seg[3]);
-        else
+        else if (m != M_GET && m != M_DELETE)
             method_not_allowed(r, "GET, HEAD, PATCH, DELETE");
+        else if (!admin_no_body(r))
+            return H_DONE;
+        else if (m == M_GET)
+            user_answer(r, t, seg[3], 200);
+        else
+            user_delete(r, &who, t, seg[3]);
     } else {
         admin_problem(r, 404, "no such endpoint");
     }

@@ -22,9 +22,6 @@ struct caller {
 
 /* RFC 9457 problem answer. */
 void admin_problem(struct req *r, int status, const char *detail);
-/* The request body as a JSON object (duplicate members refused), or NULL
- * with a 400 problem set. The caller decrefs it. */
-json_t *admin_body_object(struct req *r);
 /* JSON answer (takes the reference). */
 void admin_answer_json(struct req *r, int status, json_t *j);
 /* Adds an admin.changed audit row for this change. */

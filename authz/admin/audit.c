@@ -4,6 +4,7 @@
  * with an opaque keyset cursor (the position of the last row returned).
  */
 #include "admin/admin.h"
+#include "admin/body.h"
 #include "storage/db.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
@@ -76,6 +77,8 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
         resp_header(r, "Allow", "GET, HEAD");
         return;
     }
+    if (!admin_no_body(r))
+        return;
     static const char *known[] = {"since", "until", "user", "client", "session", "event",
                                   "limit", "cursor"};
     const char *v[8];

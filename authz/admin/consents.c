@@ -5,6 +5,7 @@
  * access tokens become inactive on every authzd at once).
  */
 #include "admin/admin.h"
+#include "admin/body.h"
 #include "oauth/grants.h"
 #include "storage/db.h"
 #include "storage/store.h"
@@ -33,6 +34,9 @@ static bool uuid_like(const char *s)
 
 void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
 {
+    /* neither call takes a body (a POST is refused below with 405) */
+    if ((r->method == M_GET || r->method == M_DELETE) && !admin_no_body(r))
+        return;
     const char *user = req_query_param(r, "user");
     const char *client = req_query_param(r, "client");
     if ((!user && req_query_has(r, "user")) || (!client && req_query_has(r, "client"))) {

@@ -1,9 +1,11 @@
 /*
  * sessions.c: GET /admin/v1/tenants/{t}/sessions (filters user, client,
  * state; keyset cursor) and POST .../sessions/{sid}/revoke, which ends the
- * session and everything derived from it on every authzd at once.
+ * session and everything derived from it on every authzd at once. Neither
+ * takes a body: none, or {}, and nothing else (admin_no_body).
  */
 #include "admin/admin.h"
+#include "admin/body.h"
 #include "oauth/ciba.h"
 #include "storage/db.h"
 #include "storage/store.h"
@@ -93,7 +95,8 @@ void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, c
             resp_header(r, "Allow", "GET, HEAD");
             return;
         }
-        list(r, t);
+        if (admin_no_body(r))
+            list(r, t);
         return;
     }
     if (!action || strcmp(action, "revoke") != 0) {
@@ -105,7 +108,7 @@ void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, c
         resp_header(r, "Allow", "POST");
         return;
     }
-    if (db_begin(r) < 0)
+    if (!admin_no_body(r) || db_begin(r) < 0)
         return;
     int rc = session_revoke(r, t, sid, who->root ? "admin:root" : arena_sprintf(r->arena, "admin:%s", who->who));
     if (rc <= 0) {

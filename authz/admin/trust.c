@@ -8,12 +8,14 @@
  *
  * A policy names an external issuer whose JWTs the tenant accepts in token
  * exchange: as workload identities of an agent client (use "actor",
- * maps_to_client) or as people (use "subject", user_claim). Every member is
- * validated before anything is written; errors are RFC 9457 problems; each
- * change writes its admin.changed audit row in the same transaction, and the
- * table's trigger tells every authzd to drop its cached policies.
+ * maps_to_client) or as people (use "subject", user_claim). The body is read
+ * with its member table (admin/body.h) and every member is validated before
+ * anything is written; errors are RFC 9457 problems; each change writes its
+ * admin.changed audit row in the same transaction, and the table's trigger
+ * tells every authzd to drop its cached policies.
  */
 #include "admin/admin.h"
+#include "admin/body.h"
 #include "crypto/jwt.h"
 #include "http/fetch.h"
 #include "http/http.h"
@@ -56,28 +58,32 @@ static const struct str_member STR_MEMBERS[] = {
     {"user_claim", false, 200, offsetof(struct trust_policy_doc, user_claim)},
 };
 
-static const char *KNOWN[] = {"name",      "issuer",          "jwks",           "jwks_uri",
-                              "audience",  "subject_pattern", "required_claims", "max_token_age",
-                              "use",       "maps_to_client",  "user_claim",     "created_at",
-                              "updated_at"};
+/* The members of a policy document and their JSON types; policy_validate()
+ * checks the values and how they go together. name, created_at and
+ * updated_at may be present (a document read with GET may be PUT back):
+ * name must be the path's, the times are ignored. */
+static const struct body_member POLICY_MEMBERS[] = {
+    {"name", BT_STRING, 0, NULL, NULL},
+    {"issuer", BT_STRING, BM_REQUIRED, NULL, "iss"},
+    {"jwks", BT_OBJECT | BT_NULL, 0, NULL, "keys"},
+    {"jwks_uri", BT_STRING | BT_NULL, 0, NULL, "jwks_url"},
+    {"audience", BT_STRING, BM_REQUIRED, NULL, "aud"},
+    {"subject_pattern", BT_STRING | BT_NULL, 0, NULL, "sub subject"},
+    {"required_claims", BT_OBJECT | BT_NULL, 0, NULL, "claims"},
+    {"max_token_age", BT_INTEGER | BT_NULL, 0, NULL, "max_age"},
+    {"use", BT_ARRAY, BM_REQUIRED, NULL, "uses"},
+    {"maps_to_client", BT_STRING | BT_NULL, 0, NULL, "client client_id"},
+    {"user_claim", BT_STRING | BT_NULL, 0, NULL, NULL},
+    {"created_at", BT_ANY, 0, NULL, NULL},
+    {"updated_at", BT_ANY, 0, NULL, NULL},
+};
+static const struct body_spec POLICY_BODY = BODY_SPEC(POLICY_MEMBERS);
 
 /* Validates a whole policy document (SPEC §7) into d (strings in r's arena
  * or borrowed from b). false with the 400 answer set. */
 static bool policy_validate(struct req *r, const char *name, json_t *b, struct trust_policy_doc *d)
 {
-    const char *key;
     json_t *v;
-    json_object_foreach(b, key, v)
-    {
-        bool known = false;
-        for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
-            if (!strcmp(key, KNOWN[i]))
-                known = true;
-        if (!known) {
-            admin_problem(r, 400, arena_sprintf(r->arena, "unknown member '%.64s'", key));
-            return false;
-        }
-    }
     /* the name is the path's; a document read with GET may be PUT back, so
      * name, created_at and updated_at may be present (read-only) */
     v = json_object_get(b, "name");
@@ -97,7 +103,7 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
             continue;
         }
         const char *s = json_string_value(v);
-        if (!s || !*s || strlen(s) > m->max || !printable(s)) {
+        if (!s || !body_text_ok(s, m->max)) {
             admin_problem(r, 400,
                           arena_sprintf(r->arena,
                                         "%s must be a non-empty string of at most %zu printable "
@@ -267,7 +273,7 @@ static void policy_put(struct req *r, const struct caller *who, struct tenant *t
         admin_problem(r, 400, "a trust policy name must match [a-z0-9][a-z0-9._-]{0,62}");
         return;
     }
-    json_t *b = admin_body_object(r);
+    json_t *b = admin_read_body(r, &POLICY_BODY);
     if (!b)
         return;
     struct trust_policy_doc d = {0};
@@ -297,12 +303,7 @@ static void policy_put(struct req *r, const struct caller *who, struct tenant *t
     int created = store_trust_put(r, &d);
     json_decref(b); /* d borrowed strings from b */
     if (created < 0) {
-        bool refused = !strncmp(db_last_sqlstate(r), "23", 2) || !strncmp(db_last_sqlstate(r), "22", 2);
-        db_rollback(r);
-        if (refused)
-            admin_problem(r, 400, "the trust policy was refused by the database's constraints");
-        else if (!r->db_down)
-            admin_problem(r, 500, "the trust policy could not be stored");
+        admin_tx_refused(r, &POLICY_BODY, NULL);
         return;
     }
     admin_audit_change(r, t->id, who, created ? "trust_policy.create" : "trust_policy.update", name);
@@ -350,7 +351,8 @@ void admin_trust_policies(struct req *r, const struct caller *who, struct tenant
     enum method m = r->method;
     if (!name) {
         if (m == M_GET) {
-            policy_list(r, t);
+            if (admin_no_body(r))
+                policy_list(r, t);
         } else {
             admin_problem(r, 405, "method not allowed here");
             resp_header(r, "Allow", "GET, HEAD");
@@ -360,12 +362,13 @@ void admin_trust_policies(struct req *r, const struct caller *who, struct tenant
     if (m == M_PUT) {
         policy_put(r, who, t, name);
     } else if (m == M_GET) {
-        if (trust_policy_name_valid(name))
-            answer_policy(r, t, name, 200);
-        else
+        if (!trust_policy_name_valid(name))
             admin_problem(r, 404, "no such trust policy");
+        else if (admin_no_body(r))
+            answer_policy(r, t, name, 200);
     } else if (m == M_DELETE) {
-        policy_delete(r, who, t, name);
+        if (admin_no_body(r))
+            policy_delete(r, who, t, name);
     } else {
         admin_problem(r, 405, "method not allowed here");
         resp_header(r, "Allow", "GET, HEAD, PUT, DELETE");

@@ -316,3 +316,12 @@ bool utf8_valid(const char *str, size_t n)
     }
     return true;
 }
+
+size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80) /* every byte but continuation bytes starts one */
+            n++;
+    return n;
+}

@@ -50,5 +50,8 @@ void sb_pg_array_elem(struct strbuf *sb, const char *s);
 
 /* true when s (n bytes) is well-formed UTF-8 with no NUL byte. */
 bool utf8_valid(const char *s, size_t n);
+/* The number of characters (code points) of well-formed UTF-8 s, as
+ * PostgreSQL's length() and JSON Schema's maxLength count them. */
+size_t utf8_chars(const char *s);
 
 #endif

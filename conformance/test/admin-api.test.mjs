@@ -234,6 +234,81 @@ test('GET, PATCH, DELETE of an unknown client: 404 problem+json', async () => {
   assertProblem(await admin.deleteClient(t.slug, 'no-such-client'), 404);
 });
 
+// --- bodies (SPEC §9: unknown members refused by name on every call) ----------
+
+const enc = encodeURIComponent;
+
+/** A 400 problem whose detail names `member` (quoted, as the server echoes it). */
+function refusedNaming(res, member, status = 400) {
+  const p = assertProblem(res, status);
+  assert.ok((p.detail ?? '').includes(member), `the detail names ${member}\n  ${res.describe()}`);
+  return p;
+}
+
+test('users POST with the "scope" typo is 400 naming it (did you mean "scopes") and creates nobody', async () => {
+  const username = `typo-${randomSlug('u')}`;
+  const res = await admin.call('POST', `/tenants/${t.slug}/users`, { username, password: 'typo-password', scope: 'tools:read' });
+  const p = refusedNaming(res, '"scope"');
+  assert.match(p.detail, /did you mean "scopes"/, res.describe());
+  assertProblem(await admin.call('GET', `/tenants/${t.slug}/users/${enc(username)}`), 404);
+});
+
+test('an unknown member is refused with 400 naming it on every call with a body, and nothing changes', async () => {
+  const slug = randomSlug('unk');
+  refusedNaming(await admin.createTenant({ slug, display_name: 'x', colour: 'red' }), '"colour"');
+  assertProblem(await admin.getTenant(slug), 404);
+
+  const before = okJson(await admin.getTenant(t.slug));
+  refusedNaming(await admin.patchTenant(t.slug, { registration_policy: 'open', colour: 'red' }), '"colour"');
+  refusedNaming(await admin.patchTenant(t.slug, { acces_token_ttl: 60 }), 'did you mean "access_token_ttl"');
+  assert.deepEqual(okJson(await admin.getTenant(t.slug)), before, 'the tenant is unchanged');
+
+  const uri = 'https://unknown-member.example.test/mcp';
+  refusedNaming(await admin.createResource(t.slug, { uri, scope: 'a' }), 'did you mean "scopes"');
+  const resources = okJson(await admin.call('GET', `/tenants/${t.slug}/resources`)).resources;
+  assert.ok(!resources.some((r) => r.uri === uri), 'no resource was created');
+
+  refusedNaming(await admin.createClient(t.slug, agentClientBody({ scope: 'tools:read' })), 'did you mean "allowed_scopes"');
+  const c = okJson(await admin.createClient(t.slug, agentClientBody({ client_name: 'unknown member target' })), 201);
+  refusedNaming(await admin.patchClient(t.slug, c.client_id, { client_name: 'renamed', colour: 'red' }), '"colour"');
+  refusedNaming(await admin.patchClient(t.slug, c.client_id, { client_id_issued_at: 0 }), 'client_id_issued_at');
+  assert.equal(okJson(await admin.getClient(t.slug, c.client_id)).client_name, 'unknown member target');
+});
+
+test('wrong types and missing members are 400 naming the member', async () => {
+  refusedNaming(await admin.createTenant({ slug: 42 }), 'slug');
+  refusedNaming(await admin.createTenant({ display_name: 'no slug' }), 'slug');
+  refusedNaming(await admin.patchTenant(t.slug, { max_session_ttl: '3600' }), 'max_session_ttl');
+  refusedNaming(await admin.createResource(t.slug, { uri: ['https://x.example.test/'] }), 'uri');
+  refusedNaming(await admin.createClient(t.slug, agentClientBody({ may_impersonate: 'no' })), 'may_impersonate');
+  refusedNaming(await admin.call('POST', `/tenants/${t.slug}/users`, { username: 'nopassword' }), 'password');
+  refusedNaming(await admin.call('POST', `/tenants/${t.slug}/users`, { username: 'n', password: 12345678 }), 'password');
+});
+
+test('database constraints never reach the client: a rename onto a taken username is 409 naming username', async () => {
+  const a = `a-${randomSlug('u')}`;
+  const b = `b-${randomSlug('u')}`;
+  for (const username of [a, b]) {
+    okJson(await admin.call('POST', `/tenants/${t.slug}/users`, { username, password: 'rename-password' }), 201);
+  }
+  const res = await admin.call('PATCH', `/tenants/${t.slug}/users/${enc(a)}`, { username: b });
+  const p = refusedNaming(res, 'username', 409);
+  assert.doesNotMatch(JSON.stringify(p), /violat|constraint|duplicate key|ERROR/i, res.describe());
+  assert.equal(okJson(await admin.call('GET', `/tenants/${t.slug}/users/${enc(a)}`)).username, a);
+});
+
+test('a call that takes no body refuses one (400 naming its member) and accepts {}', async () => {
+  const c = okJson(await admin.createClient(t.slug, agentClientBody({ client_name: 'no body target' })), 201);
+  const path = `/tenants/${t.slug}/clients/${enc(c.client_id)}`;
+  refusedNaming(await admin.call('DELETE', path, { force: true }), '"force"');
+  okJson(await admin.getClient(t.slug, c.client_id));
+  refusedNaming(await admin.call('GET', path, { expand: 'secret' }), '"expand"');
+  assertProblem(await admin.call('POST', `/tenants/${t.slug}/keys/rotate`, 'now'), 400);
+  refusedNaming(await admin.call('POST', `/tenants/${t.slug}/keys/rotate`, { alg: 'RS256' }), '"alg"');
+  assertStatus(await admin.call('POST', `/tenants/${t.slug}/keys/rotate`, {}), [200, 201]);
+  assertStatus(await admin.call('DELETE', path, {}), [200, 204]);
+});
+
 // --- keys --------------------------------------------------------------------
 
 test('keys/rotate: new tokens carry the new kid, JWKS lists old and new, and a token signed before rotation still verifies', async () => {

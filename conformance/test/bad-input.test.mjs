@@ -310,6 +310,18 @@ test('SQL metacharacters in client allowed_scopes, allowed_resources and auth me
   }
 });
 
+test('SQL metacharacters as admin body member names: 400 naming the member, nothing created', async () => {
+  for (const s of SQL) {
+    const slug = randomSlug('sqlm');
+    const res = await admin.createTenant({ slug, [s]: 'x' });
+    const p = assertProblem(res, 400);
+    assert.ok((p.detail ?? '').includes('unknown member'), `the member is refused as unknown\n  ${res.describe()}`);
+    assert.doesNotMatch(p.detail, /violat|constraint|syntax|ERROR/i, res.describe());
+    assertProblem(await admin.getTenant(slug), 404);
+    assertProblem(await admin.patchClient(t.slug, basic.client_id, { [s]: 'x' }), 400);
+  }
+});
+
 // Last in this file (tests of a file run in order): nothing above broke or changed the tenant.
 test("after all the bad input above, the tenant's clients still get valid tokens", async () => {
   const jwt = await t.accessToken(basic, { resource: RESOURCE, scope: 'tools:read' });

@@ -539,6 +539,18 @@ test('413 for a body over max_body_bytes on every operation that takes a body', 
   await assertHealthy('the oversized bodies');
 });
 
+test('400 naming the member for an unknown member on every operation, with a body or without (SPEC §9)', async () => {
+  // an operation that takes a body refuses a member it does not document;
+  // one that takes none refuses any body but {} (the same words either way)
+  for (const [id, { method }] of ops) {
+    const res = await jsonRequest(method, urlOf(id, paramsFor(id)), { token: rootToken(), body: { no_such_member: 1 } });
+    checkAnswer(id, res);
+    assert.equal(res.status, 400, `${id} with an unknown member\n  ${res.describe()}`);
+    assert.match(res.json.detail, /"no_such_member"/, `${id}: the detail names the member\n  ${res.describe()}`);
+  }
+  await assertHealthy('the unknown members');
+});
+
 // ---------------------------------------------------------------- (c) nothing undocumented answers
 
 /** An answer outside any documented operation is still a Problem document. */

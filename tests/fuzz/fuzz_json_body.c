@@ -3,11 +3,13 @@
  * of the admin API and of dynamic client registration:
  * - register_parse_body + register_validate (authz/oauth/register.c): what
  *   anyone may POST to {ISSUER}/oauth2/register under an open policy;
- * - the admin handlers' own validation (authz/admin/admin.c, trust.c): tenant
- *   create and patch, client create (and the client document check that patch
- *   uses), user create and patch, resource create, trust-policy PUT, the path
- *   segment decoder; and the query parsers of the audit, sessions, consents
- *   and resource-delete calls (admin/audit.c, sessions.c, consents.c).
+ * - the admin handlers' own validation (authz/admin/admin.c, trust.c, with
+ *   the member tables of admin/body.c): tenant create and patch, client
+ *   create (and the client document check that patch uses), user create and
+ *   patch, resource create, trust-policy PUT, the body check of the calls
+ *   that take none, the path segment decoder; and the query parsers of the
+ *   audit, sessions, consents and resource-delete calls (admin/audit.c,
+ *   sessions.c, consents.c).
  *
  * The handlers are called directly, as the operator (root) on a fake tenant
  * "acme", with no database: each runs its checks and then stops at its first
@@ -23,6 +25,7 @@
  * - a handler either stops at the database (no answer, db_down) or answers
  *   4xx with an RFC 9457 problem document whose status is the HTTP status;
  *   never 5xx;
+ * - a call that takes no body accepts only white space or an empty object;
  * - an accepted registration is consistent: every redirect URI passes
  *   register_redirect_uri_ok, grants are authorization_code (+ refresh),
  *   the method is one of the four, the answer document and the metadata are
@@ -160,6 +163,7 @@ enum op {
     OP_REGISTER, OP_TENANT_CREATE, OP_TENANT_PATCH, OP_CLIENT_CREATE, OP_CLIENT_VALIDATE,
     OP_USER_CREATE, OP_USER_PATCH, OP_RESOURCE_CREATE, OP_RESOURCE_DELETE, OP_TRUST_POLICY,
     OP_AUDIT, OP_SESSIONS, OP_SESSION_REVOKE, OP_CONSENTS_GET, OP_CONSENTS_DELETE, OP_PATH,
+    OP_NO_BODY,
 };
 static const struct {
     const char *name;
@@ -173,6 +177,7 @@ static const struct {
     {"audit", OP_AUDIT},                 {"sessions", OP_SESSIONS},
     {"session-revoke", OP_SESSION_REVOKE}, {"consents", OP_CONSENTS_GET},
     {"consents-delete", OP_CONSENTS_DELETE}, {"path", OP_PATH},
+    {"no-body", OP_NO_BODY},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -224,7 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         client_create(&r, &ROOT, &g_t);
         break;
     case OP_CLIENT_VALIDATE: {
-        json_t *b = admin_body_object(&r);
+        json_t *b = admin_read_body(&r, &CLIENT_BODY);
         if (b) {
             struct client_fields f;
             if (client_validate(&r, &g_t, b, &f)) {
@@ -300,6 +305,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         silent = true;
         break;
     }
+    case OP_NO_BODY:
+        if (admin_no_body(&r)) {
+            json_t *j = json_loadb((const char *)body, blen, 0, NULL);
+            bool blank = true;
+            for (size_t i = 0; i < blen; i++)
+                blank = blank && body[i] && strchr(" \t\r\n", body[i]);
+            FZ_CHECK(blank || (json_is_object(j) && json_object_size(j) == 0),
+                     "a body-less call accepted %.*s", (int)blen, (const char *)body);
+            json_decref(j);
+            silent = true;
+        }
+        break;
     default:
         break;
     }
