@@ -39,7 +39,7 @@ CONNS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_THREADS:-2}
 RESOURCE=https://mcp.example.test/
 
-scripts/deps.sh
+scripts/deps.sh --test
 
 echo "== build"
 if [[ ! -x configure || configure -ot configure.ac ]]; then

@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 SHARED=$(cd "$ROOT/../shared" && pwd)
 SECS=${SOAK_SECONDS:-600}
-scripts/deps.sh
+scripts/deps.sh --test
 make -j2 >/dev/null
 (cd conformance && [[ -d node_modules ]] || npm ci --no-audit --no-fund --silent)
 source tests/lib.sh

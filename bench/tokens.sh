@@ -19,7 +19,7 @@ CONNS=${BENCH_CONNECTIONS:-64}
 RESOURCE=https://mcp.example.test/
 SEEDS=${BENCH_REFRESH_SEEDS:-400}
 
-scripts/deps.sh
+scripts/deps.sh --test
 if [[ ! -x configure || configure -ot configure.ac ]]; then autoreconf -fi >/dev/null 2>&1; fi
 if [[ ! -f Makefile ]]; then ./configure -q; fi
 make -j2 >/dev/null

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SHARED=$(cd ../shared && pwd)
 DURATION=${BENCH_DURATION:-10s}
-scripts/deps.sh
+scripts/deps.sh --test
 make -j2 >/dev/null
 export AZT_PG_FAST=${AZT_PG_FAST:-0}
 source tests/lib.sh

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# t_cli.sh: the operator interface (SPEC §10): authzctl migrate / root-token /
-# tenant create / keys rotate, authzd's refusal to run on a schema that is
-# behind, configuration errors, environment overrides, SIGTERM, and the files
-# in etc/ kept in step with the daemon.
+# t_cli.sh: the operator interface (SPEC §10, §13): authzctl --help,
+# migrate / root-token / tenant create / keys rotate and the admin.changed
+# audit row each change leaves (source "authzctl"), authzd's refusal to run on
+# a schema that is behind, configuration errors, environment overrides,
+# SIGTERM, and the files in etc/ kept in step with the daemon.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -22,6 +23,40 @@ migrations_snapshot() {
   psql_db -c "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '')
               FROM schema_migrations t"
 }
+
+# The admin.changed rows authzctl wrote for ACTION (tenant_id NULL when
+# TENANT is empty), as "count source by target" of the newest one.
+ctl_rows() {
+  local tenant=$1 action=$2
+  psql_db -v t="$tenant" -v a="$action" <<'SQL'
+SELECT count(*) || ' ' || coalesce(max(a.source), '-') || ' ' || coalesce(max(a.details->>'by'), '-')
+       || ' ' || coalesce((array_agg(a.details->>'target' ORDER BY a.id DESC))[1], '-')
+  FROM audit a LEFT JOIN tenants t ON t.id = a.tenant_id
+ WHERE a.event = 'admin.changed' AND a.outcome = 'success' AND a.details->>'action' = :'a'
+   AND a.source = 'authzctl'
+   AND (CASE WHEN :'t' = '' THEN a.tenant_id IS NULL ELSE t.slug = :'t' END);
+SQL
+}
+
+# ---------------------------------------------------------------- usage
+
+no_db="host=127.0.0.1 port=$(free_port) dbname=authz user=authz connect_timeout=2"
+for h in --help -h help; do
+  run env AUTHZ_DATABASE_URL="$no_db" "$AUTHZ_BUILD_DIR/authzctl" "$h"
+  check_eq "authzctl $h exits 0 (without a database)" 0 "$RC"
+  check_contains "authzctl $h prints the usage on stdout" "tenant create SLUG" "$OUT"
+  check_contains "authzctl $h names keys rotate" "keys rotate SLUG" "$OUT"
+done
+run env AUTHZ_DATABASE_URL="$no_db" "$AUTHZ_BUILD_DIR/authzctl" no-such-command
+check_eq "authzctl with an unknown command exits 2" 2 "$RC"
+check_contains "authzctl with an unknown command names it on stderr" "no-such-command" "$ERR"
+check_contains "authzctl with an unknown command prints the usage on stderr" "usage: authzctl" "$ERR"
+check_eq "authzctl with an unknown command prints nothing on stdout" "" "$OUT"
+run env AUTHZ_DATABASE_URL="$no_db" "$AUTHZ_BUILD_DIR/authzctl"
+check_eq "authzctl without a command exits 2" 2 "$RC"
+check_contains "authzctl without a command prints the usage on stderr" "usage: authzctl" "$ERR"
+run env AUTHZ_DATABASE_URL="$no_db" "$AUTHZ_BUILD_DIR/authzctl" --no-such-option
+check_eq "authzctl with an unknown option exits 2" 2 "$RC"
 
 # ---------------------------------------------------------------- migrate
 
@@ -59,6 +94,8 @@ SELECT count(*) FROM root_tokens WHERE position(:'tok' in token_hash) > 0;
 SQL
 )
 check_eq "root tokens are not stored in the clear" 0 "$in_clear"
+check_eq "each authzctl root-token leaves an admin.changed row (no tenant, source authzctl, by authzctl)" \
+  "2 authzctl authzctl -" "$(ctl_rows "" root_token.create)"
 
 # ---------------------------------------------------------------- tenants
 
@@ -73,6 +110,13 @@ check_eq "the duplicate did not change the tenant" "Acme Corp" \
   "$(psql_db -c "SELECT display_name FROM tenants WHERE slug = 'acme'")"
 run authzctl tenant create Not_A_Slug
 check_not "authzctl tenant create refuses a slug outside [a-z0-9][a-z0-9-]{0,62}" test "$RC" = 0
+check_contains "authzctl tenant create says which slugs are valid" "[a-z0-9][a-z0-9-]{0,62}" "$ERR"
+check_eq "the refused slug created no tenant" 0 "$(psql_db -c "SELECT count(*) FROM tenants WHERE slug ILIKE 'not_a_slug'")"
+check_eq "authzctl tenant create leaves one admin.changed row (source authzctl, by authzctl, target the slug)" \
+  "1 authzctl authzctl acme" "$(ctl_rows acme tenant.create)"
+check_eq "the row names the OS user who ran authzctl" "$(id -un)" \
+  "$(psql_db -c "SELECT a.details->>'os_user' FROM audit a JOIN tenants t ON t.id = a.tenant_id
+                 WHERE t.slug = 'acme' AND a.details->>'action' = 'tenant.create'")"
 
 # ---------------------------------------------------------------- keys rotate
 
@@ -86,8 +130,14 @@ check_eq "authzctl keys rotate acme exits 0" 0 "$RC"
 read -r nkeys_after nactive <<<"$(keys_of acme)"
 check_eq "authzctl keys rotate adds a signing key" "$((nkeys_before + 1))" "$nkeys_after"
 check_eq "after rotation exactly one key is active" 1 "$nactive"
+rotated_kid=$(psql_db -c "SELECT k.kid FROM signing_keys k JOIN tenants t ON t.id = k.tenant_id
+                          WHERE t.slug = 'acme' AND k.active")
+check_eq "authzctl keys rotate leaves one admin.changed row (source authzctl, by authzctl, target the new kid)" \
+  "1 authzctl authzctl $rotated_kid" "$(ctl_rows acme keys.rotate)"
 run authzctl keys rotate no-such-tenant
 check_not "authzctl keys rotate of an unknown tenant fails" test "$RC" = 0
+check_eq "a failed authzctl command leaves no admin.changed row" 0 \
+  "$(psql_db -c "SELECT count(*) FROM audit WHERE source = 'authzctl' AND details->>'target' = 'no-such-tenant'")"
 
 # ---------------------------------------------------------------- authzd up
 
@@ -104,6 +154,17 @@ if doc=$(discovery main acme); then
   active_kid=$(psql_db -c "SELECT k.kid FROM signing_keys k JOIN tenants t ON t.id = k.tenant_id
                            WHERE t.slug = 'acme' AND k.active")
   check_contains "the JWKS has the active key" "\"$active_kid\"" "$AZT_BODY"
+  # the rows as the admin API shows them (SPEC §7, §8)
+  admin GET "/admin/v1/tenants/acme/audit?event=admin.changed"
+  check_eq "GET .../audit?event=admin.changed answers 200" 200 "$AZT_STATUS"
+  check_eq "the admin API lists authzctl's tenant.create row: source authzctl, by authzctl, target acme" \
+    '"authzctl authzctl acme success"' \
+    "$(jq -c '[.events[] | select(.details.action == "tenant.create")][0]
+              | "\(.source) \(.details.by) \(.details.target) \(.outcome)"' <<<"$AZT_BODY" 2>/dev/null)"
+  check_eq "the admin API lists authzctl's keys.rotate row: source authzctl, by authzctl, target the kid" \
+    "\"authzctl authzctl $active_kid success\"" \
+    "$(jq -c '[.events[] | select(.details.action == "keys.rotate")][0]
+              | "\(.source) \(.details.by) \(.details.target) \(.outcome)"' <<<"$AZT_BODY" 2>/dev/null)"
 else
   fail "discovery document for tenant acme" "GET ${AZT_URL[main]}/.well-known/oauth-authorization-server/t/acme failed"
 fi

@@ -300,6 +300,33 @@ after_tenant() {
   G_TOKEN1=$ACCESS_TOKEN
 }
 
+jwt_claims() { jq -R 'split(".")[1] | gsub("-"; "+") | gsub("_"; "/") | @base64d | fromjson' <<<"$1"; }
+
+after_delegate() {
+  local alice session exchanged rows
+  alice=$(curl -fsS -H "Authorization: Bearer $ROOT_TOKEN" "$PUBLIC_URL/admin/v1/tenants/$TENANT/users/alice" | jq -r .id)
+  check_match "delegate: alice exists" '.+' "$alice"
+  check "delegate: the session token verifies against the tenant's JWKS" verifies "${SESSION_TOKEN:-}"
+  session=$(jwt_claims "$SESSION_TOKEN")
+  check_eq "delegate: the session token is alice's, for the assistant, with a sid" \
+    "$alice $ASSISTANT_ID true" "$(jq -r '"\(.sub) \(.client_id) \(.sid != null)"' <<<"$session")"
+  check "delegate: the exchanged token verifies against the tenant's JWKS" verifies "${EXCHANGED_TOKEN:-}"
+  exchanged=$(jwt_claims "$EXCHANGED_TOKEN")
+  check_eq "delegate: the exchanged token: sub alice, client_id and act.sub the report writer, read-only, for the MCP server" \
+    "$alice $WRITER_ID $WRITER_ID tools:read https://mcp.example.com/" \
+    "$(jq -r '"\(.sub) \(.client_id) \(.act.sub) \(.scope) \(.aud)"' <<<"$exchanged")"
+  check "delegate: the exchanged token ends no later than the subject token" \
+    test "$(jq -r .exp <<<"$exchanged")" -le "$(jq -r .exp <<<"$session")"
+  rows=$(curl -fsS -H "Authorization: Bearer $ROOT_TOKEN" \
+    "$PUBLIC_URL/admin/v1/tenants/$TENANT/audit?event=token.exchanged&client=$WRITER_ID")
+  check_eq "delegate: a token.exchanged audit row names the report writer as the actor" \
+    "success $WRITER_ID" "$(jq -r '.events[0] | "\(.outcome) \(.actor_chain[0])"' <<<"$rows")"
+  rows=$(curl -fsS -H "Authorization: Bearer $ROOT_TOKEN" \
+    "$PUBLIC_URL/admin/v1/tenants/$TENANT/audit?event=session.approved")
+  check_eq "delegate: a session.approved audit row names the approver" alice \
+    "$(jq -r '.events[0].details.approver' <<<"$rows")"
+}
+
 after_renew() {
   local i
   for (( i = 0; i < 100; i++ )); do
@@ -415,7 +442,7 @@ for G_I in "${!B_NUM[@]}"; do
 done
 cd "$AZT_TMP"
 
-for id in install configure migrate start tenant renew rotate backup restore upgrade metrics stop; do
+for id in install configure migrate start tenant delegate renew rotate backup restore upgrade metrics stop; do
   found=0
   for b in "${B_ID[@]}"; do [[ $b == "$id" ]] && found=1; done
   (( found )) || fail "the guide has a block for '$id'"
