@@ -134,6 +134,9 @@ void http_run_handler(struct req *r);
 
 /* router.c */
 void router_dispatch(struct req *r);
+/* The error format of the endpoint r->path names (for answers the transport
+ * gives before routing: 408, 413, 431 ...). */
+enum route_kind router_kind(struct req *r);
 /* Replaces the answer with 503 + Retry-After in the route's format. */
 void http_db_unavailable(struct req *r);
 /* Drops the tenant/client references a request holds (loop or worker). */

@@ -67,6 +67,10 @@ struct conn {
     bool close_after;     /* close once the answer is written */
     bool tls;
     size_t body_need;
+    struct event *deadline;  /* read_timeout for the request being read */
+    bool deadline_armed;
+    bool started;         /* a byte of the request being read has arrived */
+    uint64_t begun_ns;    /* when its deadline started */
     struct req *req;      /* request being read or processed */
     struct conn *prev, *next;
     char remote_ip[INET6_ADDRSTRLEN];
@@ -356,6 +360,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_process(struct conn *c);
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg);
 
 static void loop_maybe_exit(struct loop *l)
 {
@@ -382,6 +387,8 @@ static void conn_free(struct conn *c)
 {
     struct loop *l = c->loop;
     conn_close_notify(c);
+    if (c->deadline)
+        event_free(c->deadline);
     if (c->bev)
         bufferevent_free(c->bev);
     if (c->req) {
@@ -401,11 +408,40 @@ static void conn_free(struct conn *c)
     loop_maybe_exit(l);
 }
 
-static void set_timeout(struct conn *c, int read_secs)
+/* Between requests: a keep-alive connection may sit idle this long (a
+ * bufferevent read timeout, restarted by each read; nothing has arrived). */
+static void idle_timeout_set(struct conn *c, int secs)
 {
-    struct timeval rt = {read_secs, 0};
+    struct timeval rt = {secs, 0};
     struct timeval wt = {g_cfg->write_timeout, 0};
     bufferevent_set_timeouts(c->bev, &rt, &wt);
+}
+
+/* SPEC §9: "read_timeout bounds the whole request head and the whole body (a
+ * deadline, not a gap between bytes)". Armed once per request; reads do not
+ * move it, so the idle timer (which they would) is off meanwhile. */
+static void deadline_arm(struct conn *c)
+{
+    if (c->deadline_armed)
+        return;
+    struct timeval dl = {g_cfg->read_timeout, 0};
+    struct timeval wt = {g_cfg->write_timeout, 0};
+    evtimer_add(c->deadline, &dl);
+    c->deadline_armed = true;
+    c->begun_ns = now_ns();
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+}
+
+/* The request has arrived whole (or was answered): no deadline, and no read
+ * timer either while it is processed; write_timeout still bounds the answer. */
+static void deadline_disarm(struct conn *c)
+{
+    if (c->deadline_armed)
+        evtimer_del(c->deadline);
+    c->deadline_armed = false;
+    c->started = false;
+    struct timeval wt = {g_cfg->write_timeout, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
 }
 
 static struct req *req_new(struct conn *c)
@@ -426,6 +462,7 @@ static struct req *req_new(struct conn *c)
 static void conn_send(struct conn *c, struct req *r)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    deadline_disarm(c);
     if (r->status == 0)
         resp_error(r, 500, "server_error", "no answer was produced");
     if (c->loop->draining)
@@ -466,12 +503,7 @@ static void conn_reject(struct conn *c, int status, const char *code, const char
     if (!r->path)
         r->path = "-";
     /* Answer in the format of the endpoint the request was for, when known. */
-    if (r->path && strncmp(r->path, "/admin/", 7) == 0)
-        r->kind = RK_ADMIN;
-    else if (r->path && strstr(r->path, "/oauth2/"))
-        r->kind = RK_OAUTH;
-    else
-        r->kind = RK_OPS;
+    r->kind = router_kind(r);
     r->route_name = "rejected";
     resp_error(r, status, code, detail);
     c->keepalive = false;
@@ -660,6 +692,9 @@ static void conn_advance(struct conn *c)
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
             return;
+        /* the first byte of a request starts its read_timeout */
+        c->started = true;
+        deadline_arm(c);
         /* skip empty lines before a request (RFC 9112 §2.2) */
         while (avail >= 2) {
             unsigned char two[2];
@@ -709,7 +744,6 @@ static void conn_advance(struct conn *c)
             return;
         }
         c->state = CS_BODY;
-        set_timeout(c, g_cfg->read_timeout);
     }
     if (c->state == CS_BODY) {
         if (evbuffer_get_length(in) < c->body_need)
@@ -725,6 +759,7 @@ static void conn_advance(struct conn *c)
          * change per request); what arrives meanwhile waits in the input
          * buffer, bounded by the read high-water mark */
         c->state = CS_BUSY;
+        deadline_disarm(c);
         conn_process(c);
     }
 }
@@ -739,8 +774,6 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     }
     if (c->state == CS_BUSY || c->state == CS_WRITING)
         return; /* parsed once the answer has been written */
-    if (c->state == CS_HEAD && c->req == NULL)
-        set_timeout(c, g_cfg->read_timeout);
     conn_advance(c);
 }
 
@@ -774,7 +807,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
         return;
     }
     c->state = CS_HEAD;
-    set_timeout(c, g_cfg->idle_timeout);
+    idle_timeout_set(c, g_cfg->idle_timeout);
     conn_advance(c);
 }
 
@@ -784,12 +817,6 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     struct conn *c = arg;
     if (what & BEV_EVENT_CONNECTED)
         return;
-    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->state == CS_BODY && c->req) {
-        /* a slow client: answer 408 once, then close */
-        bufferevent_disable(c->bev, EV_READ);
-        conn_reject(c, 408, "invalid_request", "the request was not received in time");
-        return;
-    }
     if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
         (c->state == CS_BUSY || c->state == CS_WRITING)) {
         /* the client closed its sending side after its request (a
@@ -805,6 +832,64 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     conn_free(c);
+}
+
+/* The request line of a head still arriving, when it has come that far:
+ * enough to answer in the format of the endpoint the request was for (and
+ * to log its method and path). */
+static void req_line_peek(struct conn *c, struct req *r)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t n = evbuffer_get_length(in);
+    if (n > (size_t)g_cfg->max_header_bytes)
+        n = (size_t)g_cfg->max_header_bytes;
+    if (n == 0)
+        return;
+    char *buf = arena_alloc(r->arena, n + 1);
+    evbuffer_copyout(in, buf, n);
+    buf[n] = '\0';
+    char *sp = memchr(buf, ' ', n);
+    if (!sp || sp == buf)
+        return;
+    for (const char *p = buf; p < sp; p++)
+        if (!is_tchar((unsigned char)*p))
+            return;
+    char *target = sp + 1, *end = target;
+    while (end < buf + n && *end > 0x20 && *end < 0x7f)
+        end++;
+    if (target[0] != '/' || end == buf + n || *end != ' ')
+        return;
+    *sp = '\0';
+    r->method_str = arena_strdup(r->arena, buf);
+    r->method = parse_method(buf);
+    char *q = memchr(target, '?', (size_t)(end - target));
+    r->path = arena_strndup(r->arena, target, (size_t)((q ? q : end) - target));
+}
+
+/* read_timeout has passed since the request began and it has not arrived
+ * whole (SPEC §9; RFC 9110 §15.5.9: 408, "the server did not receive a
+ * complete request message within the time that it was prepared to wait"). */
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    c->deadline_armed = false;
+    if (c->state != CS_HEAD && c->state != CS_BODY)
+        return;
+    if (!c->started) {
+        /* not a byte of a request (or a TLS handshake that never ended):
+         * nothing to answer, closed like an idle connection */
+        conn_free(c);
+        return;
+    }
+    bufferevent_disable(c->bev, EV_READ);
+    if (!c->req) {
+        c->req = req_new(c);
+        req_line_peek(c, c->req);
+    }
+    c->req->start_ns = c->begun_ns; /* the log shows how long it trickled */
+    conn_reject(c, 408, "invalid_request", "the request did not arrive whole within read_timeout");
 }
 
 static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -849,6 +934,12 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
         free(c);
         return;
     }
+    c->deadline = evtimer_new(l->base, conn_deadline_cb, c);
+    if (!c->deadline) {
+        bufferevent_free(c->bev);
+        free(c);
+        return;
+    }
     l->nconns++;
     c->next = l->conns;
     if (l->conns)
@@ -860,7 +951,9 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0,
                              (size_t)g_cfg->max_header_bytes + g_cfg->max_body_bytes + 65536);
-    set_timeout(c, g_cfg->read_timeout);
+    /* the first request's read_timeout runs from the accept: a client that
+     * connects has its request ready (a TLS handshake counts against it) */
+    deadline_arm(c);
     bufferevent_enable(c->bev, EV_READ);
 }
 
