@@ -87,6 +87,7 @@ struct req {
     size_t resp_len;
     const char *log_client;      /* client_id for the access log */
     const char *log_tenant;
+    const char *log_error;       /* error code of a 4xx/5xx answer, for the access log */
 
     /* set by a handler on a worker: a refresh token rotation to
      * group-commit (storage/rotate.c) before the answer leaves */
@@ -121,6 +122,11 @@ void resp_problem(struct req *r, int status, const char *title, const char *deta
 void resp_error(struct req *r, int status, const char *code, const char *detail);
 /* Drops whatever answer and audit rows were set (before a re-run). */
 void resp_reset(struct req *r);
+/* The error code the access log shows for this answer (the resp_* error
+ * helpers note theirs; an answer without one is logged with its status's
+ * name). A code, never a description: descriptions can quote the request.
+ * Anything but a short token is logged as "unlisted". */
+void resp_note_error(struct req *r, const char *code);
 
 /* ---- server ---- */
 int http_server_start(const struct config *cfg);

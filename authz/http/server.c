@@ -225,6 +225,16 @@ void resp_text(struct req *r, int status, const char *content_type, const char *
     resp_set(r, status, content_type, strdup(text), strlen(text));
 }
 
+void resp_note_error(struct req *r, const char *code)
+{
+    size_t n = code ? strlen(code) : 0;
+    bool token = n > 0 && n <= 64;
+    for (size_t i = 0; token && i < n; i++)
+        token = (code[i] >= 'a' && code[i] <= 'z') || (code[i] >= 'A' && code[i] <= 'Z') ||
+                (code[i] >= '0' && code[i] <= '9') || strchr("_.:-", code[i]) != NULL;
+    r->log_error = token ? arena_strdup(r->arena, code) : "unlisted";
+}
+
 void resp_oauth_error(struct req *r, int status, const char *error, const char *description)
 {
     struct strbuf sb;
@@ -241,6 +251,7 @@ void resp_oauth_error(struct req *r, int status, const char *error, const char *
     resp_set(r, status, "application/json", body, len);
     resp_header(r, "Cache-Control", "no-store");
     resp_header(r, "Pragma", "no-cache");
+    resp_note_error(r, error);
 }
 
 static const char *reason_phrase(int status)
@@ -290,6 +301,7 @@ void resp_problem(struct req *r, int status, const char *title, const char *deta
     char *body = sb_steal(&sb, &len);
     resp_set(r, status, "application/problem+json", body, len);
     resp_header(r, "Cache-Control", "no-store");
+    r->log_error = NULL; /* named after the status when it is sent (or by resp_error) */
 }
 
 static void html_escape(struct strbuf *sb, const char *s)
@@ -339,6 +351,7 @@ void resp_error(struct req *r, int status, const char *code, const char *detail)
         resp_problem(r, status, NULL, detail ? detail : code);
         break;
     }
+    resp_note_error(r, code);
 }
 
 void resp_reset(struct req *r)
@@ -351,6 +364,22 @@ void resp_reset(struct req *r)
     r->audit_head = r->audit_tail = NULL;
     r->naudit = 0;
     r->rotation = NULL;
+    r->log_error = NULL;
+}
+
+/* An error answer without a code of its own is logged with its status's
+ * name: "Content Too Large" -> content_too_large. */
+static void note_status_error(struct req *r)
+{
+    if (r->status < 400 || r->log_error)
+        return;
+    const char *p = reason_phrase(r->status);
+    char name[48];
+    size_t n = 0;
+    for (; *p && n + 1 < sizeof name; p++)
+        name[n++] = *p == ' ' ? '_' : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    name[n] = '\0';
+    resp_note_error(r, name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -487,6 +516,7 @@ static void conn_send(struct conn *c, struct req *r)
         evbuffer_add(out, r->resp_body, r->resp_len);
     uint64_t dur = now_ns() - r->start_ns;
     metrics_request(r->route_name ? r->route_name : "other", r->status, dur);
+    note_status_error(r);
     log_request(r, dur);
     c->state = CS_WRITING;
     bufferevent_enable(c->bev, EV_WRITE);

