@@ -49,8 +49,16 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    /* refuse a schema that is behind: say which command fixes it */
+    /* the address first: one that another process serves is refused at once
+     * (SPEC §9); nothing is accepted before the loops start below */
     char err[1024];
+    if (http_server_bind(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "authzd: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+
+    /* refuse a schema that is behind: say which command fixes it */
     PGconn *c = db_connect(cfg.database_url, err, sizeof err);
     if (!c) {
         fprintf(stderr, "authzd: cannot reach the database: %s\n", err);

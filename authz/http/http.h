@@ -129,6 +129,11 @@ void resp_reset(struct req *r);
 void resp_note_error(struct req *r, const char *code);
 
 /* ---- server ---- */
+/* Binds the listeners (nothing is accepted until http_server_start): -1 with
+ * the reason in err when the address is malformed, or in use by another
+ * process (SPEC §9: authzd refuses to share it). */
+int http_server_bind(const struct config *cfg, char *err, size_t errlen);
+/* Binds (unless done) and starts the loops. */
 int http_server_start(const struct config *cfg);
 /* Stops accepting, lets requests in flight finish, returns when all loops have
  * ended. */

@@ -23,11 +23,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1115,37 +1117,121 @@ static void libevent_log(int severity, const char *msg)
         log_msg(LOG_WARN, "libevent: %s", msg);
 }
 
-int http_server_start(const struct config *cfg)
+/* SPEC §9: "authzd refuses to start on an address that another process
+ * already serves ... with a message saying so". The loops' listeners share
+ * their port through SO_REUSEPORT, which Linux grants just as readily to
+ * another process of the same user: a second authzd would silently take a
+ * share of the connections. So before the listeners are bound:
+ *  - an abstract unix socket named after the address, held for the life of
+ *    the process, admits one authzd per address even when two start at the
+ *    same moment;
+ *  - a probe bound without SO_REUSEPORT fails with EADDRINUSE when any
+ *    process listens there (whatever its options). */
+static int g_addr_lock = -1;
+
+static int listen_address_free(const struct sockaddr *sa, socklen_t salen, const char *listen,
+                               char *err, size_t errlen)
 {
+    char host[INET6_ADDRSTRLEN] = "";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof host);
+        port = ntohs(in4->sin_port);
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    int nl = snprintf(un.sun_path + 1, sizeof un.sun_path - 1, "authzd-listen [%s]:%d", host, port);
+    int lk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lk < 0 || bind(lk, (struct sockaddr *)&un,
+                       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)nl)) < 0) {
+        int e = errno;
+        if (lk >= 0)
+            close(lk);
+        if (e == EADDRINUSE)
+            snprintf(err, errlen,
+                     "cannot listen on %s: the address is in use: another authzd already serves it",
+                     listen);
+        else
+            snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+        return -1;
+    }
+    int probe = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (probe < 0 || setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(probe, sa, salen) < 0) {
+        int e = errno;
+        if (probe >= 0)
+            close(probe);
+        close(lk);
+        if (e == EADDRINUSE)
+            snprintf(err, errlen,
+                     "cannot listen on %s: the address is already in use by another process", listen);
+        else
+            snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+        return -1;
+    }
+    close(probe);
+    g_addr_lock = lk;
+    return 0;
+}
+
+int http_server_bind(const struct config *cfg, char *err, size_t errlen)
+{
+    if (g_loops)
+        return 0;
     g_cfg = cfg;
     evthread_use_pthreads();
     event_set_log_callback(libevent_log);
     struct sockaddr_storage ss;
     int sslen;
     if (parse_listen(cfg->listen, &ss, &sslen) < 0) {
-        log_msg(LOG_ERROR, "listen = %s: expected host:port with a numeric address", cfg->listen);
+        snprintf(err, errlen, "listen = %s: expected host:port with a numeric address", cfg->listen);
         return -1;
     }
+    if (listen_address_free((struct sockaddr *)&ss, (socklen_t)sslen, cfg->listen, err, errlen) < 0)
+        return -1;
     g_nloops = cfg->threads;
     g_loops = calloc((size_t)g_nloops, sizeof(struct loop));
+    if (!g_loops) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < g_nloops; i++) {
         struct loop *l = &g_loops[i];
         l->idx = i;
         pthread_mutex_init(&l->mu, NULL);
         l->base = event_base_new();
-        if (!l->base)
+        if (!l->base) {
+            snprintf(err, errlen, "cannot create an event loop");
             return -1;
+        }
         /* woken with event_active from other threads, never by an fd */
         l->done_ev = event_new(l->base, -1, 0, done_cb, l);
         l->drain_ev = event_new(l->base, -1, 0, drain_cb, l);
+        /* the loops of this process share the port (the kernel spreads the
+         * connections among them); no other process can (see above) */
         l->listener = evconnlistener_new_bind(
             l->base, accept_cb, l,
             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 1024,
             (struct sockaddr *)&ss, sslen);
         if (!l->listener) {
-            log_msg(LOG_ERROR, "cannot listen on %s: %s", cfg->listen, strerror(errno));
+            snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));
             return -1;
         }
+    }
+    return 0;
+}
+
+int http_server_start(const struct config *cfg)
+{
+    char err[512];
+    if (http_server_bind(cfg, err, sizeof err) < 0) {
+        log_msg(LOG_ERROR, "%s", err);
+        return -1;
     }
     for (int i = 0; i < g_nloops; i++)
         pthread_create(&g_loops[i].thread, NULL, loop_main, &g_loops[i]);

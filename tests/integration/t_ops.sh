@@ -65,5 +65,30 @@ http POST "$T" -u "$cid:$sec" -d grant_type=client_credentials -D "$AZT_TMP/h"
 check_eq "a good token request: 200" 200 "$AZT_STATUS"
 check_not "a 200's log line carries no error" grep -q '"error"' <<<"$(log_line)"
 
+# ---------------------------------------------------------------- a busy address
+# A second authzd on the address the first serves refuses to start (it used
+# to join it through SO_REUSEPORT and take a share of the connections).
+authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$port" AUTHZ_PUBLIC_URL="$B"
+check "a second authzd on a served address exits non-zero (code $AZT_RC)" test "$AZT_RC" -ne 0 -a "$AZT_RC" -ne 124
+check_contains "... saying the address is in use" "127.0.0.1:$port: the address is in use" "$AZT_OUT"
+before=$(grep -c '"path":"/healthz"' "$LOG" || true)
+for _ in $(seq 1 10); do curl -s -o /dev/null "$B/healthz"; done
+sleep 0.2
+check_eq "all ten requests went to the first authzd" $((before + 10)) "$(grep -c '"path":"/healthz"' "$LOG")"
+# another program (not an authzd) listening with SO_REUSEPORT, as authzd's
+# own listeners do: authzd does not share its port either
+other=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); print("listening", flush=True); time.sleep(60)
+' "$other" > "$AZT_TMP/other.out" &
+register_pid $!
+for _ in $(seq 1 50); do grep -q listening "$AZT_TMP/other.out" 2>/dev/null && break; sleep 0.1; done
+authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$other" AUTHZ_PUBLIC_URL="http://127.0.0.1:$other"
+check "authzd on a port another program listens on exits non-zero (code $AZT_RC)" test "$AZT_RC" -ne 0 -a "$AZT_RC" -ne 124
+check_contains "... saying the address is already in use by another process" \
+  "127.0.0.1:$other: the address is already in use by another process" "$AZT_OUT"
+
 authz_stop main
 done_testing
