@@ -90,5 +90,41 @@ check "authzd on a port another program listens on exits non-zero (code $AZT_RC)
 check_contains "... saying the address is already in use by another process" \
   "127.0.0.1:$other: the address is already in use by another process" "$AZT_OUT"
 
+# ---------------------------------------------------------------- master key and /readyz
+http GET "$B/readyz"
+check_eq "/readyz: 200 with each check named" '200 ready ok ok ok' \
+  "$AZT_STATUS $(jq -r '"\(.status) \(.checks.database) \(.checks.schema) \(.checks.keys)"' <<<"$AZT_BODY")"
+(umask 077; head -c 32 /dev/urandom > "$AZT_TMP/other.key"; head -c 32 /dev/urandom > "$AZT_TMP/third.key")
+wrong=$(free_port)
+authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$wrong" AUTHZ_PUBLIC_URL="http://127.0.0.1:$wrong" \
+  AUTHZ_MASTER_KEY_FILE="$AZT_TMP/other.key"
+check "a master key that cannot open the tenants' keys: authzd exits non-zero (code $AZT_RC)" \
+  test "$AZT_RC" -ne 0 -a "$AZT_RC" -ne 124
+check_contains "... saying so, naming the tenant" \
+  "master key in $AZT_TMP/other.key cannot open the signing keys of 1 of 1 tenants (ops)" "$AZT_OUT"
+check_not "... and it never listened" grep -q listening <<<"$AZT_OUT"
+
+# a new installation (no tenants) starts with any master key; /readyz then
+# notices keys it cannot open (here: a tenant created with another key)
+AZT_PG_BASE_URL=$AZT_PG_URL
+fresh_db=$(pg_new_db)
+AUTHZ_DATABASE_URL=$fresh_db authzctl migrate >/dev/null
+fresh=$(free_port)
+authz_start fresh "$fresh" AUTHZ_DATABASE_URL="$fresh_db" AUTHZ_MASTER_KEY_FILE="$AZT_TMP/other.key"
+check "an installation without tenants starts with any master key" kill -0 "${AZT_PID[fresh]}"
+AUTHZ_DATABASE_URL=$fresh_db AUTHZ_MASTER_KEY_FILE=$AZT_TMP/third.key authzctl tenant create elsewhere >/dev/null
+http GET "http://127.0.0.1:$fresh/readyz"
+check_eq "/readyz: 503 when the master key cannot open a tenant's key, saying keys" \
+  '503 ok ok unreadable' "$AZT_STATUS $(jq -r '"\(.checks.database) \(.checks.schema) \(.checks.keys)"' <<<"$AZT_BODY")"
+check_contains "... naming the tenant, as problem details" "signing keys of 1 tenants (elsewhere)" "$(jq -r .detail <<<"$AZT_BODY")"
+"$AZT_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$fresh_db" -c "DELETE FROM signing_keys; DELETE FROM tenants"
+last=$("$AZT_PG_BIN/psql" -X -A -t -q "$fresh_db" -c "SELECT max(version) FROM schema_migrations")
+"$AZT_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$fresh_db" -c "DELETE FROM schema_migrations WHERE version = $last"
+http GET "http://127.0.0.1:$fresh/readyz"
+check_eq "/readyz: 503 on a schema that is behind, saying schema" '503 ok behind unknown' \
+  "$AZT_STATUS $(jq -r '"\(.checks.database) \(.checks.schema) \(.checks.keys)"' <<<"$AZT_BODY")"
+check_contains "... and which command fixes it" 'authzctl migrate' "$(jq -r .detail <<<"$AZT_BODY")"
+authz_stop fresh
+
 authz_stop main
 done_testing
