@@ -126,5 +126,26 @@ check_eq "/readyz: 503 on a schema that is behind, saying schema" '503 ok behind
 check_contains "... and which command fixes it" 'authzctl migrate' "$(jq -r .detail <<<"$AZT_BODY")"
 authz_stop fresh
 
+# ---------------------------------------------------------------- master key file errors
+# A short or missing master key file is refused with what is wrong, and the
+# message never suggests writing a new key over the file it names.
+head -c 16 /dev/urandom > "$AZT_TMP/short.key"
+chmod 600 "$AZT_TMP/short.key"
+cp "$AZT_TMP/short.key" "$AZT_TMP/short.key.orig"
+spare=$(free_port)
+authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$spare" AUTHZ_MASTER_KEY_FILE="$AZT_TMP/short.key"
+check_eq "a short master key file: authzd exits 1" 1 "$AZT_RC"
+check_contains "... saying what is wrong" "master key file $AZT_TMP/short.key holds 16 bytes, not a master key" "$AZT_OUT"
+check_not "... never suggesting to write over that file" grep -qF "> $AZT_TMP/short.key" <<<"$AZT_OUT"
+check_contains "... but to restore it, or for a new installation only a new file" "Only for a new installation, create a key in a new file" "$AZT_OUT"
+check "... and the file is as it was" cmp "$AZT_TMP/short.key" "$AZT_TMP/short.key.orig"
+authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$spare" AUTHZ_MASTER_KEY_FILE="$AZT_TMP/missing.key"
+check_eq "a missing master key file: authzd exits 1" 1 "$AZT_RC"
+check_contains "... saying it does not exist and to restore it" "missing.key does not exist. An existing installation needs its own master key: restore" "$AZT_OUT"
+check_contains "... or, for a new installation, to create it where nothing is overwritten" "set -o noclobber" "$AZT_OUT"
+authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$spare" AUTHZ_MASTER_KEY_FILE=
+check_eq "no master_key_file at all: authzd exits 1" 1 "$AZT_RC"
+check_contains "... saying to set it to the installation's key" "master_key_file is not set: set it to this installation's master key file" "$AZT_OUT"
+
 authz_stop main
 done_testing
