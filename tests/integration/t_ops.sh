@@ -147,5 +147,15 @@ authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$spare" AUTHZ_MASTER_KEY_F
 check_eq "no master_key_file at all: authzd exits 1" 1 "$AZT_RC"
 check_contains "... saying to set it to the installation's key" "master_key_file is not set: set it to this installation's master key file" "$AZT_OUT"
 
+# ---------------------------------------------------------------- a malformed database_url
+authzd_oneshot 20 "$AZT_CONF" AUTHZ_LISTEN="127.0.0.1:$spare" \
+  AUTHZ_DATABASE_URL="host=127.0.0.1 port=$pg_port user=authz password=hunter2 s3cret-part"
+check_eq "a malformed database_url: authzd exits 1" 1 "$AZT_RC"
+check_contains "... saying the connection string is malformed" "database_url is not a valid libpq connection string" "$AZT_OUT"
+check_not "... not a socket error" grep -qi socket <<<"$AZT_OUT"
+check_not "... and without echoing the password" grep -qE 'hunter2|s3cret' <<<"$AZT_OUT"
+out=$(AUTHZ_DATABASE_URL=authz authzctl migrate 2>&1 || true)
+check_contains "authzctl says the same" "database_url is not a valid libpq connection string" "$out"
+
 authz_stop main
 done_testing
