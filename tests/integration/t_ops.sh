@@ -157,5 +157,45 @@ check_not "... and without echoing the password" grep -qE 'hunter2|s3cret' <<<"$
 out=$(AUTHZ_DATABASE_URL=authz authzctl migrate 2>&1 || true)
 check_contains "authzctl says the same" "database_url is not a valid libpq connection string" "$out"
 
+# ---------------------------------------------------------------- metrics
+# grant labels are the wire grant_type values, one per grant
+RES=https://api.example.test/
+admin POST /admin/v1/tenants/ops/resources "{\"uri\":\"$RES\",\"scopes\":[\"read\"]}"
+admin POST /admin/v1/tenants/ops/users '{"username":"pat","password":"pat password","scopes":["read"]}'
+check_eq "person created" 201 "$AZT_STATUS"
+admin POST /admin/v1/tenants/ops/clients "{\"client_name\":\"agent\",\"grant_types\":[\"urn:openid:params:grant-type:ciba\",\"urn:ietf:params:oauth:grant-type:token-exchange\",\"client_credentials\",\"refresh_token\"],\"allowed_scopes\":[\"read\",\"approvals:decide\"],\"allowed_resources\":[\"$RES\"],\"introspects\":[\"$RES\"]}"
+check_eq "agent client created" 201 "$AZT_STATUS"
+xid=$(jq -r .client_id <<<"$AZT_BODY"); xsec=$(jq -r .client_secret <<<"$AZT_BODY")
+xtok() { curl -s -u "$xid:$xsec" "$T" "$@"; }
+decider=$(xtok -d grant_type=client_credentials -d scope=approvals:decide | jq -r .access_token)
+session() { # -> the token answer of an approved CIBA session for pat
+  local id
+  id=$(curl -s -u "$xid:$xsec" "$B/t/ops/oauth2/bc-authorize" -d login_hint=pat -d scope=read \
+       --data-urlencode "resource=$RES" -d binding_message=ops -d session_ttl=3600 | jq -r .auth_req_id)
+  curl -s -o /dev/null -XPOST "$B/t/ops/approvals/$id/decision" -H "Authorization: Bearer $decider" \
+       -d '{"decision":"approve","approver":"pat"}'
+  xtok -d grant_type=urn:openid:params:grant-type:ciba -d "auth_req_id=$id"
+}
+ses=$(session)
+pt=$(jq -r .access_token <<<"$ses"); prt=$(jq -r .refresh_token <<<"$ses")
+check_match "a CIBA session gives an access and a refresh token" '^ey.* azrt_' "$pt $prt"
+http POST "$T" -u "$xid:$xsec" -d grant_type=refresh_token --data-urlencode "refresh_token=$prt"
+check_eq "the session's refresh token refreshes" 200 "$AZT_STATUS"
+prt=$(jq -r .refresh_token <<<"$AZT_BODY")
+actor=$(xtok -d grant_type=client_credentials --data-urlencode "resource=$RES" | jq -r .access_token)
+http POST "$T" -u "$xid:$xsec" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
+  --data-urlencode "subject_token=$pt" -d subject_token_type=urn:ietf:params:oauth:token-type:access_token \
+  --data-urlencode "actor_token=$actor" -d actor_token_type=urn:ietf:params:oauth:token-type:access_token \
+  --data-urlencode "resource=$RES"
+check_eq "the agent exchanges pat's token" 200 "$AZT_STATUS"
+metrics=$(curl -s "$B/metrics")
+labels=$(grep '^authz_tokens_issued_total{' <<<"$metrics" | sed -E 's/.*grant="([^"]*)".*/\1/' | sort | paste -sd' ')
+check_eq "tokens issued are labelled by wire grant_type, one label per grant" \
+  "client_credentials refresh_token urn:ietf:params:oauth:grant-type:token-exchange urn:openid:params:grant-type:ciba" "$labels"
+check_match "authz_build_info names the version, OpenSSL and libevent" \
+  '^authz_build_info\{version="0\.[0-9.]+",openssl="3\.[0-9.]+",libevent="2\.1\.[^"]+"\} 1$' \
+  "$(grep '^authz_build_info' <<<"$metrics")"
+check_contains "... declared a gauge" '# TYPE authz_build_info gauge' "$metrics"
+
 authz_stop main
 done_testing
