@@ -197,5 +197,43 @@ check_match "authz_build_info names the version, OpenSSL and libevent" \
   "$(grep '^authz_build_info' <<<"$metrics")"
 check_contains "... declared a gauge" '# TYPE authz_build_info gauge' "$metrics"
 
+# ---------------------------------------------------------------- a PostgreSQL restart
+# Every pooled connection (4 workers, the committer, the rotation thread) is
+# in use before the restart; after it none of them may fail a request.
+# (`wait` names its jobs: a bare one would wait for authzd itself)
+for _ in $(seq 1 3); do
+  jobs_=()
+  for _ in $(seq 1 12); do
+    curl -s -o /dev/null -H "Authorization: Bearer $(root_token)" "$B/admin/v1/tenants/ops/clients" &
+    jobs_+=($!)
+  done
+  wait "${jobs_[@]}"
+done
+"$AUTHZ_ROOT/scripts/pg.sh" stop "$AZT_PG_DIR" >/dev/null
+"$AUTHZ_ROOT/scripts/pg.sh" start "$AZT_PG_DIR" "$pg_port" >/dev/null
+codes=$AZT_TMP/after-restart
+: > "$codes"
+after_restart_round() {
+  local i pids=()
+  for i in $(seq 1 8); do
+    curl -s -o /dev/null -w 'admin %{http_code}\n' -H "Authorization: Bearer $(root_token)" \
+      "$B/admin/v1/tenants/ops/clients" >> "$codes" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  curl -s -o /dev/null -w 'token %{http_code}\n' -u "$cid:$sec" "$T" -d grant_type=client_credentials >> "$codes"
+  http POST "$T" -u "$xid:$xsec" -d grant_type=refresh_token --data-urlencode "refresh_token=$prt"
+  echo "refresh $AZT_STATUS" >> "$codes"
+  [[ $AZT_STATUS == 200 ]] && prt=$(jq -r .refresh_token <<<"$AZT_BODY")
+  curl -s -o /dev/null -w 'jwks %{http_code}\n' "$B/t/ops/oauth2/jwks" >> "$codes"
+}
+after_restart_round
+sleep 2   # connections idle for a while after the restart, then used again
+after_restart_round
+after_restart_round
+summary=$(sort "$codes" | uniq -c | awk '{print $2"="$3"x"$1}' | paste -sd' ')
+check_not "after a PostgreSQL restart no request fails with 503 ($summary)" grep -q ' 503$' "$codes"
+check_eq "... every one of them is answered 200" "$(wc -l < "$codes")" "$(grep -c ' 200$' "$codes")"
+
 authz_stop main
 done_testing
