@@ -77,6 +77,9 @@ enum hres h_readyz(struct req *r)
 {
     struct readiness rd;
     readyz_check(r, &rd);
+    /* the database's state is this answer's subject, not a reason to
+     * replace it with the generic 503 */
+    r->db_down = false;
     bool ready = !strcmp(rd.database, "ok") && !strcmp(rd.schema, "ok") && !strcmp(rd.keys, "ok");
     struct strbuf sb;
     sb_init(&sb);

@@ -235,5 +235,37 @@ summary=$(sort "$codes" | uniq -c | awk '{print $2"="$3"x"$1}' | paste -sd' ')
 check_not "after a PostgreSQL restart no request fails with 503 ($summary)" grep -q ' 503$' "$codes"
 check_eq "... every one of them is answered 200" "$(wc -l < "$codes")" "$(grep -c ' 200$' "$codes")"
 
+# ---------------------------------------------------------------- a database outage
+jwks_before=$(curl -s "$B/t/ops/oauth2/jwks")
+meta_before=$(curl -s "$B/.well-known/oauth-authorization-server/t/ops")
+"$AUTHZ_ROOT/scripts/pg.sh" stop "$AZT_PG_DIR" >/dev/null
+sleep 0.5  # the cache listener notices and drops every cached tenant
+http GET "$B/t/ops/oauth2/jwks"
+check_eq "database down: the JWKS of a tenant seen before is still served" 200 "$AZT_STATUS"
+check_eq "... the same key set" "$(jq -c . <<<"$jwks_before")" "$(jq -c . <<<"$AZT_BODY")"
+http GET "$B/.well-known/oauth-authorization-server/t/ops"
+check_eq "database down: its discovery document too" "200 $(jq -r .issuer <<<"$meta_before")" "$AZT_STATUS $(jq -r .issuer <<<"$AZT_BODY")"
+http GET "$B/t/unseen/oauth2/jwks" -D "$AZT_TMP/h"
+check_eq "database down: a tenant never seen gets 503 (not 404: it may exist)" 503 "$AZT_STATUS"
+check_match "... with Retry-After" '^[Rr]etry-[Aa]fter: [0-9]+' "$(grep -i '^retry-after' "$AZT_TMP/h" | tr -d '\r')"
+http POST "$T" -u "$cid:$sec" -d grant_type=client_credentials
+check_eq "database down: the token endpoint still answers 503" 503 "$AZT_STATUS"
+http GET "$B/readyz" -D "$AZT_TMP/h"
+check_eq "database down: /readyz 503 saying database" '503 unavailable unknown unknown' \
+  "$AZT_STATUS $(jq -r '"\(.checks.database) \(.checks.schema) \(.checks.keys)"' <<<"$AZT_BODY")"
+check_not "... and not 'no schema'" grep -qi 'schema yet' <<<"$AZT_BODY"
+check_match "... with Retry-After" '^[Rr]etry-[Aa]fter: [0-9]+' "$(grep -i '^retry-after' "$AZT_TMP/h" | tr -d '\r')"
+check_contains "... its log line says database_unavailable" '"error":"database_unavailable"' "$(log_line)"
+"$AUTHZ_ROOT/scripts/pg.sh" start "$AZT_PG_DIR" "$pg_port" >/dev/null
+back=000
+for _ in $(seq 1 100); do
+  back=$(curl -s -o /dev/null -w '%{http_code}' "$B/readyz")
+  [[ $back == 200 ]] && break
+  sleep 0.05
+done
+check_eq "database back: /readyz 200 by itself" 200 "$back"
+http POST "$T" -u "$cid:$sec" -d grant_type=client_credentials
+check_eq "database back: tokens again" 200 "$AZT_STATUS"
+
 authz_stop main
 done_testing
