@@ -15,6 +15,10 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#ifndef PACKAGE_VERSION /* set by configure; the fuzz targets compile without it */
+#define PACKAGE_VERSION "unknown"
+#endif
+
 #define MAX_ROUTES 64
 #define MAX_STATUS 24
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
