@@ -235,6 +235,89 @@ summary=$(sort "$codes" | uniq -c | awk '{print $2"="$3"x"$1}' | paste -sd' ')
 check_not "after a PostgreSQL restart no request fails with 503 ($summary)" grep -q ' 503$' "$codes"
 check_eq "... every one of them is answered 200" "$(wc -l < "$codes")" "$(grep -c ' 200$' "$codes")"
 
+# ---------------------------------------------------------------- a connection that dies unseen
+# A connection can be gone without a word on its socket until it is used (a
+# failover behind a proxy, a NAT that dropped it). Here a proxy between a
+# second authzd and PostgreSQL, once told to (SIGUSR1), cuts each connection
+# open at that moment when it next sends something, without forwarding it.
+# The request whose first statement finds its connection so gone, having
+# changed nothing, runs again on a new connection instead of failing.
+cat > "$AZT_TMP/proxy.py" <<'PY'
+import signal, socket, sys, threading
+listen_port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
+conns, lock = [], threading.Lock()
+def arm(*_):
+    with lock:
+        for c in conns:
+            c["doomed"] = True
+signal.signal(signal.SIGUSR1, arm)
+def pump(c, src, dst, from_client):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            if from_client and c["doomed"]:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", listen_port))
+srv.listen(64)
+print("ready", flush=True)
+while True:
+    cl, _ = srv.accept()
+    up = socket.create_connection(("127.0.0.1", upstream_port))
+    c = {"doomed": False}
+    with lock:
+        conns.append(c)
+    threading.Thread(target=pump, args=(c, cl, up, True), daemon=True).start()
+    threading.Thread(target=pump, args=(c, up, cl, False), daemon=True).start()
+PY
+proxy_port=$(free_port)
+python3 "$AZT_TMP/proxy.py" "$proxy_port" "$pg_port" > "$AZT_TMP/proxy.out" 2>&1 &
+proxy_pid=$!
+register_pid "$proxy_pid"
+for _ in $(seq 1 50); do grep -q ready "$AZT_TMP/proxy.out" 2>/dev/null && break; sleep 0.1; done
+px=$(free_port)
+authz_start proxied "$px" AUTHZ_THREADS=1 AUTHZ_DB_POOL_SIZE=2 \
+  AUTHZ_DATABASE_URL="${AUTHZ_DATABASE_URL/port=$pg_port/port=$proxy_port}"
+P=${AZT_URL[proxied]}
+for _ in 1 2 3; do
+  pids=()
+  for _ in 1 2 3 4; do
+    curl -s -o /dev/null -H "Authorization: Bearer $(root_token)" "$P/admin/v1/tenants/ops/clients" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+done
+for _ in 1 2; do  # the first loads the client on a worker, the second is group-committed
+  curl -s -o /dev/null -u "$cid:$sec" "$P/t/ops/oauth2/token" -d grant_type=client_credentials
+done
+kill -USR1 "$proxy_pid"
+sleep 0.2
+unseen=$AZT_TMP/unseen
+: > "$unseen"
+for _ in 1 2 3 4; do
+  curl -s -o /dev/null -w 'admin %{http_code}\n' -H "Authorization: Bearer $(root_token)" \
+    "$P/admin/v1/tenants/ops/clients" >> "$unseen"
+done
+curl -s -o /dev/null -w 'token %{http_code}\n' -u "$cid:$sec" "$P/t/ops/oauth2/token" \
+  -d grant_type=client_credentials >> "$unseen"
+summary=$(sort "$unseen" | uniq -c | awk '{print $2"="$3"x"$1}' | paste -sd' ')
+check_eq "connections that died unseen fail no request ($summary)" "$(wc -l < "$unseen")" "$(grep -c ' 200$' "$unseen")"
+check "... the requests that found them dead ran again on new ones" \
+  grep -q 'running the request again on a new connection' "$(authz_log proxied)"
+authz_stop proxied
+
 # ---------------------------------------------------------------- a database outage
 jwks_before=$(curl -s "$B/t/ops/oauth2/jwks")
 meta_before=$(curl -s "$B/.well-known/oauth-authorization-server/t/ops")
