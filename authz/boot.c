@@ -22,8 +22,9 @@ int boot(struct config *cfg, const char *path, const char *prog)
     g_config = cfg;
     if (!cfg->master_key_file[0]) {
         fprintf(stderr,
-                "%s: master_key_file is not set (create one with: head -c 32 /dev/urandom > "
-                "master.key; chmod 600 master.key)\n",
+                "%s: master_key_file is not set: set it to this installation's master key file. "
+                "Only for a new installation, create a key in a new file: (set -o noclobber; "
+                "umask 077; head -c 32 /dev/urandom > NEW-FILE) and set master_key_file to it.\n",
                 prog);
         return -1;
     }

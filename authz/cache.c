@@ -82,6 +82,82 @@ const struct signing_key *tenant_key(const struct tenant *t, const char *kid)
     return NULL;
 }
 
+/* ---- public documents kept through an outage ----
+ * The JWKS and discovery document of every tenant loaded, kept when its
+ * snapshot is dropped (losing the database drops them all: notifications
+ * may be missed meanwhile) and answered while the database cannot be
+ * reached. Public documents may be stale: a key rotated meanwhile appears
+ * once the database is back and the tenant is loaded again; a tenant found
+ * gone at a load is forgotten here too. */
+struct pub_entry {
+    struct pub_entry *next;
+    char *slug, *jwks, *metadata;
+};
+static pthread_rwlock_t pub_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct pub_entry *pubs;
+
+static void pub_entry_free(struct pub_entry *e)
+{
+    free(e->slug);
+    free(e->jwks);
+    free(e->metadata);
+    free(e);
+}
+
+static void public_docs_remember(const struct tenant *t)
+{
+    struct pub_entry *n = calloc(1, sizeof *n);
+    if (!n)
+        return;
+    n->slug = strdup(t->slug);
+    n->jwks = strdup(t->jwks_json);
+    n->metadata = strdup(t->metadata_json);
+    if (!n->slug || !n->jwks || !n->metadata) {
+        pub_entry_free(n);
+        return;
+    }
+    pthread_rwlock_wrlock(&pub_lock);
+    struct pub_entry **pp = &pubs;
+    while (*pp && strcmp((*pp)->slug, t->slug) != 0)
+        pp = &(*pp)->next;
+    if (*pp) {
+        struct pub_entry *old = *pp;
+        n->next = old->next;
+        *pp = n;
+        pub_entry_free(old);
+    } else {
+        n->next = pubs;
+        pubs = n;
+    }
+    pthread_rwlock_unlock(&pub_lock);
+}
+
+static void public_docs_forget(const char *slug)
+{
+    pthread_rwlock_wrlock(&pub_lock);
+    for (struct pub_entry **pp = &pubs; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->slug, slug)) {
+            struct pub_entry *e = *pp;
+            *pp = e->next;
+            pub_entry_free(e);
+            break;
+        }
+    pthread_rwlock_unlock(&pub_lock);
+}
+
+char *cache_public_doc(const char *slug, enum public_doc which)
+{
+    char *out = NULL;
+    pthread_rwlock_rdlock(&pub_lock);
+    for (struct pub_entry *e = pubs; e; e = e->next)
+        if (!strcmp(e->slug, slug)) {
+            out = strdup(which == PUBLIC_JWKS ? e->jwks : e->metadata);
+            break;
+        }
+    pthread_rwlock_unlock(&pub_lock);
+    return out;
+}
+
 enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out)
 {
     *out = NULL;
@@ -104,8 +180,11 @@ enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out)
         r->db_down = true;
         return H_DONE;
     }
-    if (!t)
+    if (!t) {
+        public_docs_forget(slug);
         return H_DONE;
+    }
+    public_docs_remember(t);
     atomic_store(&t->refs, 1); /* the request's reference */
     pthread_rwlock_wrlock(&lock);
     if (atomic_load(&epoch) == ep) {

@@ -76,6 +76,12 @@ void client_release(struct client *c);
 void cache_invalidate_tenant(const char *tenant_id);
 void cache_invalidate_all(void);
 
+/* The tenant's JWKS or discovery document as last loaded (malloc'd), kept
+ * after its snapshot is dropped, for answering while the database is down;
+ * NULL when the tenant was never loaded (or was found gone). */
+enum public_doc { PUBLIC_JWKS, PUBLIC_METADATA };
+char *cache_public_doc(const char *slug, enum public_doc which);
+
 const char *tenant_id_of(const struct tenant *t);
 const char *client_id_of(const struct client *c);
 

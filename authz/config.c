@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -136,6 +137,58 @@ static int read_file(struct config *cfg, const char *path, char *err, size_t err
 
 extern char **environ;
 
+/* libpq quotes the part of a connection string it stumbled on, which can be
+ * a piece of a password ("password=my secret" -> missing "=" after
+ * "secret"): a quoted word is kept only when it is one of libpq's keywords
+ * (or the "=" it missed), anything else becomes "...". */
+static void conninfo_reason_redacted(const char *reason, char *out, size_t outlen)
+{
+    PQconninfoOption *kw = PQconndefaults();
+    size_t o = 0;
+    const char *p = reason;
+    while (*p && o + 1 < outlen) {
+        const char *q = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (!q) {
+            if (*p != '\n')
+                out[o++] = *p;
+            p++;
+            continue;
+        }
+        size_t n = (size_t)(q - p - 1);
+        bool keep = n == 1 && p[1] == '=';
+        for (PQconninfoOption *k = kw; k && k->keyword && !keep; k++)
+            keep = strlen(k->keyword) == n && !strncmp(k->keyword, p + 1, n);
+        int w = snprintf(out + o, outlen - o, "\"%.*s\"", keep ? (int)n : 3, keep ? p + 1 : "...");
+        o = w < 0 || (size_t)w >= outlen - o ? outlen - 1 : o + (size_t)w;
+        p = q + 1;
+    }
+    out[o] = '\0';
+    PQconninfoFree(kw);
+}
+
+/* SPEC §10: database_url is "a libpq connection string". One that is not
+ * would otherwise be taken by libpq as a database name and fail later with
+ * a misleading socket error; say what it is instead, never echoing it (it
+ * may hold a password). */
+static int check_database_url(const char *url, char *err, size_t errlen)
+{
+    char *reason = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &reason);
+    if (opts) {
+        PQconninfoFree(opts);
+        return 0;
+    }
+    char safe[256];
+    conninfo_reason_redacted(reason ? reason : "out of memory", safe, sizeof safe);
+    PQfreemem(reason);
+    snprintf(err, errlen,
+             "database_url is not a valid libpq connection string (%s): write it as key=value "
+             "pairs, e.g. \"host=127.0.0.1 port=5432 dbname=authz user=authz\", or as a "
+             "postgresql:// URI",
+             safe);
+    return -1;
+}
+
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -209,6 +262,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "tls_cert and tls_key go together: set both or neither");
         return -1;
     }
+    if (check_database_url(cfg->database_url, err, errlen) < 0)
+        return -1;
     return 0;
 }
 

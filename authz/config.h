@@ -22,7 +22,7 @@ struct config {
     size_t max_body_bytes;
     int max_header_bytes;
     int max_connections;
-    int read_timeout;        /* seconds to receive a whole request */
+    int read_timeout;        /* deadline (s) for a whole request, from its first byte */
     int idle_timeout;        /* seconds a keep-alive connection may sit idle */
     int write_timeout;
     int argon2_t_cost;

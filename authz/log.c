@@ -84,5 +84,11 @@ void log_request(const struct req *r, uint64_t dur_ns)
         sb_puts(&sb, ",\"client_id\":");
         sb_json_str(&sb, r->log_client);
     }
+    /* the error code of a 4xx/5xx answer (e.g. invalid_grant), never its
+     * description, which can quote what the client sent */
+    if (r->status >= 400 && r->log_error) {
+        sb_puts(&sb, ",\"error\":");
+        sb_json_str(&sb, r->log_error);
+    }
     emit(&sb);
 }

@@ -21,6 +21,29 @@
 
 void http_server_join(void);
 
+/* Opens each tenant's active signing key with the master key; prints why
+ * and returns -1 when it cannot. An installation without tenants passes. */
+static int master_key_check(PGconn *c, const struct config *cfg)
+{
+    char err[512], bad[256];
+    int checked = 0;
+    int nbad = store_keys_check(c, 0, &checked, bad, sizeof bad, err, sizeof err);
+    if (nbad < 0) {
+        fprintf(stderr, "authzd: cannot read the tenants' signing keys: %s\n", err);
+        return -1;
+    }
+    if (nbad > 0) {
+        fprintf(stderr,
+                "authzd: the master key in %s cannot open the signing keys of %d of %d tenants "
+                "(%s%s): it is not the master key they were sealed with. Start authzd with this "
+                "installation's own master key file (restore it from its backup); a new key "
+                "cannot open keys sealed with another.\n",
+                cfg->master_key_file, nbad, checked, bad, nbad > 5 ? ", ..." : "");
+        return -1;
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: authzd [-c FILE]\n");
@@ -49,8 +72,16 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    /* refuse a schema that is behind: say which command fixes it */
+    /* the address first: one that another process serves is refused at once
+     * (SPEC §9); nothing is accepted before the loops start below */
     char err[1024];
+    if (http_server_bind(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "authzd: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+
+    /* refuse a schema that is behind: say which command fixes it */
     PGconn *c = db_connect(cfg.database_url, err, sizeof err);
     if (!c) {
         fprintf(stderr, "authzd: cannot reach the database: %s\n", err);
@@ -58,9 +89,17 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = store_schema_check(c, config_data_dir(), err, sizeof err);
+    if (rc != 0) {
+        PQfinish(c);
+        fprintf(stderr, "authzd: the database schema is behind (%s); run `authzctl migrate`\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+    /* and a master key that cannot open the tenants' signing keys: every
+     * token request would fail while /readyz said ready (SPEC §9) */
+    rc = master_key_check(c, &cfg);
     PQfinish(c);
     if (rc != 0) {
-        fprintf(stderr, "authzd: the database schema is behind (%s); run `authzctl migrate`\n", err);
         config_free(&cfg);
         return 1;
     }

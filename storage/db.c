@@ -3,6 +3,14 @@
  * LISTEN/NOTIFY cache listener. Connection loss anywhere is answered 503 with
  * Retry-After (by the router) and healed by reconnecting on the next use, so
  * service comes back by itself when the database does.
+ *
+ * A pooled connection can die while it sits idle (PostgreSQL restarted, its
+ * backend was terminated). That is no outage and fails no request: before
+ * each use a connection is checked without a round trip (the server's
+ * goodbye is waiting on its socket), every connection is replaced after the
+ * cache listener has lost the database, and a request whose first statement
+ * finds its connection gone, having changed nothing, runs again once on a
+ * new connection (db_rerun_safe).
  */
 #include "storage/db.h"
 #include "storage/rotate.h"
@@ -143,6 +151,8 @@ struct req_db {
     struct result_list *results;
     char sqlstate[6];
     char table[64], constraint[64], column[64]; /* NAMEDATALEN */
+    int succeeded;        /* statements that succeeded in this request */
+    bool maybe_wrote;     /* a statement that can change rows failed without knowing whether it did */
 };
 
 static struct req_db *rdb(struct req *r)
@@ -256,6 +266,32 @@ static void keep_diag(const PGresult *res, int field, char *dst, size_t len)
     snprintf(dst, len, "%s", v ? v : "");
 }
 
+/* Whether a statement that failed with its connection lost certainly
+ * changed nothing: it only reads or opens a transaction, or the server
+ * reports it ended the session (57P01-57P03: a shutdown or a terminated
+ * backend; a statement interrupted so does not commit, and one that had
+ * committed would have said so first). Otherwise (an INSERT in autocommit,
+ * a COMMIT) it may have been applied before the connection broke. */
+static bool stmt_leaves_no_doubt(const char *sql, const char *sqlstate)
+{
+    if (sqlstate && strncmp(sqlstate, "57P", 3) == 0)
+        return true;
+    return strncmp(sql, "SELECT ", 7) == 0 || strcmp(sql, "BEGIN") == 0;
+}
+
+/* Whether a request that failed because its connection did may run again on
+ * a new one: no statement of it succeeded (so no transaction of it
+ * committed) and none that failed may have changed rows. The storage
+ * functions that take a PGconn rather than a request (tenant, client and
+ * trust snapshots) only read; those that write (tenant creation, key
+ * rotation) run after an authentication or BEGIN through db_q has
+ * succeeded, which rules a re-run out. */
+static bool db_rerun_safe(struct req *r)
+{
+    const struct req_db *d = r->hstate_db;
+    return !d || (d->succeeded == 0 && !d->maybe_wrote);
+}
+
 PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
 {
     struct req_db *d = rdb(r);
@@ -275,6 +311,7 @@ PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
         l->res = res;
         l->next = d->results;
         d->results = l;
+        d->succeeded++;
         return res;
     }
     const char *ss = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -287,6 +324,8 @@ PGresult *db_q(struct req *r, const char *sql, int n, const char *const *vals)
         stmt_table_clear(t_stmts); /* our statements are gone: prepare again */
     if (PQstatus(r->db) != CONNECTION_OK || !ss || strncmp(ss, "08", 2) == 0 ||
         strncmp(ss, "57P", 3) == 0) {
+        if (!stmt_leaves_no_doubt(sql, ss))
+            d->maybe_wrote = true;
         r->db_down = true;
         metrics_db_error();
         log_msg(LOG_WARN, "database: %s", PQerrorMessage(r->db));
@@ -471,7 +510,7 @@ int audit_copy(PGconn *c, struct audit_event *head, int n)
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         log_msg(LOG_WARN, "audit copy failed: %s", PQresultErrorMessage(res));
         PQclear(res);
-        return -1;
+        return PQstatus(c) != CONNECTION_OK ? -2 : -1; /* -2: nothing was sent */
     }
     PQclear(res);
     struct strbuf sb;
@@ -543,37 +582,108 @@ int db_audit_flush(struct req *r)
     return 0;
 }
 
+/* ---- connections that died while idle ---- */
+
+/* Bumped when the cache listener loses the database (a restart, a
+ * failover): every pooled connection made before is replaced at its next
+ * use, however healthy its socket looks. */
+static atomic_uint db_generation;
+
+/* Whether c still has its server. One the server closed while it sat idle
+ * has the server's goodbye (an error and the end of the stream) waiting on
+ * its socket: reading it marks c bad. A poll that does not wait, no round
+ * trip: a healthy idle connection has nothing to read. */
+static bool db_conn_alive(PGconn *c)
+{
+    if (!c || PQstatus(c) != CONNECTION_OK)
+        return false;
+    struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+    if (poll(&pfd, 1, 0) > 0 && (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK))
+        return false;
+    return true;
+}
+
+/* The connection a thread that keeps one should use now: c while it is
+ * alive and of the current generation, else a new one (NULL when the
+ * database cannot be reached: the reason in err). *fresh: just made. */
+static PGconn *db_conn_ensure(PGconn *c, const char *app, unsigned *gen, bool *fresh, char *err,
+                              size_t errlen)
+{
+    unsigned g = atomic_load(&db_generation);
+    *fresh = false;
+    if (c && (*gen != g || !db_conn_alive(c))) {
+        PQfinish(c);
+        c = NULL;
+    }
+    if (!c) {
+        c = db_connect_as(g_cfg->database_url, app, err, errlen);
+        *gen = g;
+        *fresh = c != NULL;
+    }
+    return c;
+}
+
 /* ---- workers ---- */
+
+/* Runs r's handler on conn (NULL: the database is unreachable). */
+static void worker_run(struct req *r, PGconn *conn)
+{
+    r->db = conn;
+    r->can_block = true;
+    if (!conn)
+        r->db_down = true;
+    http_run_handler(r);
+    db_rollback(r); /* a handler that returned mid-transaction changes nothing */
+}
+
+/* Forgets what a run of r's handler left (its answer, its statements'
+ * results and bookkeeping) so that it can run again from the start. */
+static void worker_forget_run(struct req *r)
+{
+    db_req_cleanup(r);
+    struct req_db *d = r->hstate_db;
+    if (d)
+        memset(d, 0, sizeof *d);
+    resp_reset(r);
+    r->db_down = false;
+}
 
 static void *worker_main(void *arg)
 {
     (void)arg;
     db_thread_block_signals();
     PGconn *conn = NULL;
+    unsigned gen = 0;
     for (;;) {
         struct req *r = req_queue_take(&pool_q, NULL, 1);
         if (!r)
             break;
 
         metrics_db_pool(1);
-        if (conn && PQstatus(conn) != CONNECTION_OK) {
+        char err[512];
+        bool fresh;
+        conn = db_conn_ensure(conn, "authzd", &gen, &fresh, err, sizeof err);
+        if (!conn) {
+            metrics_db_error();
+            log_msg(LOG_WARN, "database unreachable: %s", err);
+        }
+        worker_run(r, conn);
+        if (r->db_down && conn && !fresh && PQstatus(conn) != CONNECTION_OK && db_rerun_safe(r)) {
+            /* the connection was gone before this request could change
+             * anything (it died in a restart the checks above did not see
+             * yet): once more on a new one, instead of a 503 */
+            log_msg(LOG_INFO, "database connection lost before use; running the request again "
+                              "on a new connection");
             PQfinish(conn);
             conn = NULL;
-        }
-        if (!conn) {
-            char err[512];
-            conn = db_connect(g_cfg->database_url, err, sizeof err);
+            worker_forget_run(r);
+            conn = db_conn_ensure(NULL, "authzd", &gen, &fresh, err, sizeof err);
             if (!conn) {
                 metrics_db_error();
                 log_msg(LOG_WARN, "database unreachable: %s", err);
             }
+            worker_run(r, conn);
         }
-        r->db = conn;
-        r->can_block = true;
-        if (!conn)
-            r->db_down = true;
-        http_run_handler(r);
-        db_rollback(r); /* a handler that returned mid-transaction changes nothing */
         if (!r->db_down && r->naudit && db_audit_flush(r) < 0) {
             r->db_down = true;
             http_db_unavailable(r);
@@ -614,6 +724,7 @@ static void *committer_main(void *arg)
     (void)arg;
     db_thread_block_signals();
     PGconn *conn = NULL;
+    unsigned gen = 0;
     for (;;) {
         /* take as many requests as fit in one statement */
         struct req *batch = req_queue_take(&commit_q, audit_rows, COMMIT_MAX_ROWS);
@@ -635,22 +746,26 @@ static void *committer_main(void *arg)
             tail = r->audit_tail;
         }
         int ok = 0;
-        if (conn && PQstatus(conn) != CONNECTION_OK) {
-            PQfinish(conn);
-            conn = NULL;
-        }
-        if (!conn) {
+        for (int attempt = 0; attempt < 2 && !ok; attempt++) {
             char err[512];
-            conn = db_connect(g_cfg->database_url, err, sizeof err);
-            if (!conn)
+            bool fresh;
+            conn = db_conn_ensure(conn, "authzd", &gen, &fresh, err, sizeof err);
+            if (!conn) {
                 log_msg(LOG_WARN, "committer: database unreachable: %s", err);
+                break;
+            }
+            int rc = audit_copy(conn, head, rows);
+            if (rc == 0) {
+                ok = 1;
+                metrics_commit_batch(rows);
+            } else if (rc != -2 || fresh) {
+                break;
+            }
+            /* -2 on a connection kept from before: it had died while idle
+             * and nothing was sent, so once more on a new one */
         }
-        if (conn && audit_copy(conn, head, rows) == 0) {
-            ok = 1;
-            metrics_commit_batch(rows);
-        } else {
+        if (!ok)
             metrics_db_error();
-        }
         struct req *r = batch;
         while (r) {
             struct req *n = r->next;
@@ -713,12 +828,16 @@ static void *listener_main(void *arg)
         if (pr < 0 && errno != EINTR) {
             PQfinish(conn);
             conn = NULL;
+            atomic_fetch_add(&db_generation, 1);
             continue;
         }
         if (pr > 0 && !PQconsumeInput(conn)) {
             log_msg(LOG_WARN, "cache listener lost the database; reconnecting");
             PQfinish(conn);
             conn = NULL;
+            /* the pool's connections went with it (a restart, a failover):
+             * each is replaced at its next use instead of failing it */
+            atomic_fetch_add(&db_generation, 1);
             cache_invalidate_all();
             continue;
         }
@@ -742,6 +861,7 @@ static void *listener_main(void *arg)
         if (PQstatus(conn) != CONNECTION_OK) {
             PQfinish(conn);
             conn = NULL;
+            atomic_fetch_add(&db_generation, 1);
             cache_invalidate_all();
         }
     }

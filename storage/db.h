@@ -118,7 +118,9 @@ void audit_values(struct req *r, const struct audit_event *e, int base, struct s
                   const char **vals);
 
 /* Writes the first n events of a list with one COPY (inside the caller's
- * transaction when one is open). 0 on success. */
+ * transaction when one is open). 0 on success; -2 when the connection was
+ * found gone before anything was sent (safe to try again on a new one), -1
+ * on any other failure. */
 int audit_copy(PGconn *c, struct audit_event *head, int n);
 /* INSERTs the rows of a list of events in one statement. 0 on success. */
 int audit_insert(PGconn *c, struct audit_event *head, int n);

@@ -82,3 +82,56 @@ out:
     signing_key_free(k);
     return rc;
 }
+
+/* SPEC §9: authzd "refuses to start ... when the master key cannot open the
+ * tenants' keys", and /readyz says when the keys are not ready. One key per
+ * tenant is enough to tell a wrong master key: its active one. Unsealing is
+ * an HKDF and an AES-GCM open of a few hundred bytes, cheap enough for every
+ * tenant at start and for the newest keys on every /readyz. */
+int store_keys_check(PGconn *c, int limit, int *checked, char *bad, size_t badlen, char *err,
+                     size_t errlen)
+{
+    *checked = 0;
+    if (badlen)
+        bad[0] = '\0';
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *v[1] = {limit > 0 ? lim : NULL}; /* LIMIT NULL: every tenant */
+    /* binary results: the sealed key is bytes; the text columns come as
+     * their bytes too (no terminating NUL: copied with their length) */
+    PGresult *res = PQexecParams(c,
+                                 "SELECT t.slug, k.tenant_id::text, k.kid, k.sealed_private "
+                                 "FROM signing_keys k JOIN tenants t ON t.id = k.tenant_id "
+                                 "WHERE k.active ORDER BY k.created_at DESC LIMIT $1::int",
+                                 1, NULL, v, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    int nbad = 0;
+    size_t used = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        char slug[64], tenant_id[64], kid[64];
+        snprintf(slug, sizeof slug, "%.*s", PQgetlength(res, i, 0), PQgetvalue(res, i, 0));
+        snprintf(tenant_id, sizeof tenant_id, "%.*s", PQgetlength(res, i, 1), PQgetvalue(res, i, 1));
+        snprintf(kid, sizeof kid, "%.*s", PQgetlength(res, i, 2), PQgetvalue(res, i, 2));
+        uint8_t *der = NULL;
+        size_t derlen = 0;
+        (*checked)++;
+        if (crypto_open(g_master_key, tenant_id, kid, (const uint8_t *)PQgetvalue(res, i, 3),
+                        (size_t)PQgetlength(res, i, 3), &der, &derlen) == 0) {
+            OPENSSL_cleanse(der, derlen);
+            free(der);
+            continue;
+        }
+        nbad++;
+        /* name the first few; the count says how many there are */
+        if (nbad <= 5 && used < badlen) {
+            int w = snprintf(bad + used, badlen - used, "%s%s", nbad > 1 ? ", " : "", slug);
+            used = w < 0 ? badlen : used + (size_t)w;
+        }
+    }
+    PQclear(res);
+    return nbad;
+}

@@ -32,6 +32,12 @@ int store_schema_check(PGconn *c, const char *dir, char *err, size_t errlen);
  * caller's transaction. kid_out gets the new kid (64 bytes). */
 int store_key_rotate(PGconn *c, const char *tenant_id, const char *alg, char *kid_out,
                      char *err, size_t errlen);
+/* Tries to unseal each tenant's active signing key with the master key (the
+ * `limit` newest ones when limit > 0). Returns how many it cannot open
+ * (naming the first few tenants' slugs in bad), with *checked the number
+ * tried, or -1 with err on a database failure. */
+int store_keys_check(PGconn *c, int limit, int *checked, char *bad, size_t badlen, char *err,
+                     size_t errlen);
 
 /* tenants.c */
 /* SPEC §1: a tenant slug is [a-z0-9][a-z0-9-]{0,62} */

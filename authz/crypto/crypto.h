@@ -51,7 +51,8 @@ int ct_streq(const char *a, const char *b);
 #define CRYPTO_MASTER_KEY_LEN 32
 /* Reads exactly 32 bytes from path (a file of more or fewer bytes is an error;
  * one trailing newline after 64 hex digits is also accepted as a hex form).
- * Returns 0, or -1 with a message in err. */
+ * Returns 0, or -1 with a message in err (give it 1024 bytes) that says what
+ * is wrong and never suggests overwriting the file named. */
 int crypto_master_key_load(const char *path, uint8_t key[CRYPTO_MASTER_KEY_LEN],
                            char *err, size_t errlen);
 /* HKDF-SHA256(master, salt=NULL, info) -> out (outlen bytes). 0 on success. */

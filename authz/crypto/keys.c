@@ -45,6 +45,17 @@ static int hexval(int c) {
     return -1;
 }
 
+/* What a master key error tells the operator. The file named is never to be
+ * replaced: if it held this installation's key, every tenant's signing key
+ * is sealed with it, and a new key would open none of them. Only a new
+ * installation gets a new key, written where nothing can be overwritten. */
+#define MASTER_KEY_RESTORE \
+    "If it held this installation's master key, do not replace it: restore it from its " \
+    "backup (every tenant's signing key is sealed with it; a new key opens none of them). "
+#define MASTER_KEY_NEW_INSTALL \
+    "Only for a new installation, create a key in a new file: (set -o noclobber; umask 077; " \
+    "head -c 32 /dev/urandom > NEW-FILE) and set master_key_file to it."
+
 int crypto_master_key_load(const char *path, uint8_t key[CRYPTO_MASTER_KEY_LEN],
                            char *err, size_t errlen) {
     /* One byte more than the longest accepted form tells "too long" apart. */
@@ -53,13 +64,25 @@ int crypto_master_key_load(const char *path, uint8_t key[CRYPTO_MASTER_KEY_LEN],
     int rc = -1;
     FILE *f = fopen(path, "rb");
 
+    if (f == NULL && errno == ENOENT) {
+        snprintf(err, errlen,
+                 "master key file %s does not exist. An existing installation needs its own "
+                 "master key: restore the file from its backup (a new key opens none of the "
+                 "tenants' signing keys). Only for a new installation, create it: "
+                 "(set -o noclobber; umask 077; head -c 32 /dev/urandom > %s)",
+                 path, path);
+        return -1;
+    }
     if (f == NULL) {
-        snprintf(err, errlen, "cannot open master key file %s: %s", path, strerror(errno));
+        snprintf(err, errlen,
+                 "cannot open master key file %s: %s: it must be readable by the user the "
+                 "program runs as (and by no one else). " MASTER_KEY_RESTORE,
+                 path, strerror(errno));
         return -1;
     }
     n = fread(buf, 1, sizeof buf, f);
     if (ferror(f)) {
-        snprintf(err, errlen, "cannot read master key file %s", path);
+        snprintf(err, errlen, "cannot read master key file %s. " MASTER_KEY_RESTORE, path);
         fclose(f);
         OPENSSL_cleanse(buf, sizeof buf);
         return -1;
@@ -86,10 +109,17 @@ int crypto_master_key_load(const char *path, uint8_t key[CRYPTO_MASTER_KEY_LEN],
         OPENSSL_cleanse(tmp, sizeof tmp);
     }
     OPENSSL_cleanse(buf, sizeof buf);
-    if (rc != 0)
+    if (rc != 0) {
+        char size[48];
+        if (n == sizeof buf)
+            snprintf(size, sizeof size, "more than %zu bytes", sizeof buf - 1);
+        else
+            snprintf(size, sizeof size, "%zu bytes", n);
         snprintf(err, errlen,
-                 "master key file %s must hold 32 bytes (head -c 32 /dev/urandom > %s)",
-                 path, path);
+                 "master key file %s holds %s, not a master key: it must hold exactly 32 random "
+                 "bytes (or 64 hex digits). " MASTER_KEY_RESTORE MASTER_KEY_NEW_INSTALL,
+                 path, size);
+    }
     return rc;
 }
 

@@ -87,6 +87,7 @@ struct req {
     size_t resp_len;
     const char *log_client;      /* client_id for the access log */
     const char *log_tenant;
+    const char *log_error;       /* error code of a 4xx/5xx answer, for the access log */
 
     /* set by a handler on a worker: a refresh token rotation to
      * group-commit (storage/rotate.c) before the answer leaves */
@@ -121,8 +122,18 @@ void resp_problem(struct req *r, int status, const char *title, const char *deta
 void resp_error(struct req *r, int status, const char *code, const char *detail);
 /* Drops whatever answer and audit rows were set (before a re-run). */
 void resp_reset(struct req *r);
+/* The error code the access log shows for this answer (the resp_* error
+ * helpers note theirs; an answer without one is logged with its status's
+ * name). A code, never a description: descriptions can quote the request.
+ * Anything but a short token is logged as "unlisted". */
+void resp_note_error(struct req *r, const char *code);
 
 /* ---- server ---- */
+/* Binds the listeners (nothing is accepted until http_server_start): -1 with
+ * the reason in err when the address is malformed, or in use by another
+ * process (SPEC §9: authzd refuses to share it). */
+int http_server_bind(const struct config *cfg, char *err, size_t errlen);
+/* Binds (unless done) and starts the loops. */
 int http_server_start(const struct config *cfg);
 /* Stops accepting, lets requests in flight finish, returns when all loops have
  * ended. */
@@ -134,6 +145,9 @@ void http_run_handler(struct req *r);
 
 /* router.c */
 void router_dispatch(struct req *r);
+/* The error format of the endpoint r->path names (for answers the transport
+ * gives before routing: 408, 413, 431 ...). */
+enum route_kind router_kind(struct req *r);
 /* Replaces the answer with 503 + Retry-After in the route's format. */
 void http_db_unavailable(struct req *r);
 /* Drops the tenant/client references a request holds (loop or worker). */

@@ -1,7 +1,9 @@
 /*
- * metrics.c: lock-free counters (relaxed atomics) in fixed tables. Routes and
- * grants are registered on first use under a mutex; the table sizes are
- * explicit limits, and anything beyond them is counted under "other".
+ * metrics.c: lock-free counters (relaxed atomics) in fixed tables. Routes are
+ * registered on first use under a mutex; the table size is an explicit
+ * limit, and anything beyond it is counted under the last route. Grants are
+ * a fixed table of the wire grant_type values (one label per grant, however
+ * a caller names it), and authz_build_info says what is running.
  */
 #include "http/metrics.h"
 #include "util/arena.h"
@@ -10,9 +12,15 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#ifndef PACKAGE_VERSION /* set by configure; the fuzz targets compile without it */
+#define PACKAGE_VERSION "unknown"
+#endif
+
 #define MAX_ROUTES 64
 #define MAX_STATUS 24
-#define MAX_GRANTS 16
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 #define NB (sizeof(buckets) / sizeof(buckets[0]))
 
@@ -29,9 +37,6 @@ static struct route_stats routes[MAX_ROUTES];
 static atomic_int nroutes;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *grants[MAX_GRANTS];
-static atomic_ullong grant_counts[MAX_GRANTS];
-static atomic_int ngrants;
 
 static atomic_llong connections;
 static atomic_ullong connections_refused;
@@ -94,28 +99,42 @@ void metrics_request(const char *route, int status, uint64_t dur_ns)
     atomic_fetch_add_explicit(&rs->n, 1, memory_order_relaxed);
 }
 
+/* Tokens issued are counted by the grant_type value a client sends on the
+ * wire (RFC 6749 §4, RFC 8693 §2.1, CIBA §10.1), whatever name the caller
+ * uses for its grant, so that one grant has one label. */
+static const char *const wire_grants[] = {
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:openid:params:grant-type:ciba",
+    "other",
+};
+#define NWIRE_GRANTS (sizeof wire_grants / sizeof wire_grants[0])
+static atomic_ullong grant_counts[NWIRE_GRANTS];
+
+static size_t wire_grant_index(const char *grant)
+{
+    static const struct {
+        const char *name;
+        size_t idx;
+    } aliases[] = {
+        {"code", 0},           {"token_exchange", 3}, {"token-exchange", 3},
+        {"exchange", 3},       {"ciba", 4},           {"backchannel", 4},
+    };
+    for (size_t i = 0; i + 1 < NWIRE_GRANTS; i++)
+        if (!strcmp(grant, wire_grants[i]))
+            return i;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(grant, aliases[i].name))
+            return aliases[i].idx;
+    return NWIRE_GRANTS - 1;
+}
+
 void metrics_token_issued(const char *grant)
 {
-    int n = atomic_load_explicit(&ngrants, memory_order_acquire);
-    for (int i = 0; i < n; i++)
-        if (grants[i] == grant || strcmp(grants[i], grant) == 0) {
-            atomic_fetch_add_explicit(&grant_counts[i], 1, memory_order_relaxed);
-            return;
-        }
-    pthread_mutex_lock(&mu);
-    n = atomic_load(&ngrants);
-    int idx = -1;
-    for (int i = 0; i < n; i++)
-        if (strcmp(grants[i], grant) == 0)
-            idx = i;
-    if (idx < 0 && n < MAX_GRANTS) {
-        grants[n] = grant;
-        idx = n;
-        atomic_store_explicit(&ngrants, n + 1, memory_order_release);
-    }
-    pthread_mutex_unlock(&mu);
-    if (idx >= 0)
-        atomic_fetch_add_explicit(&grant_counts[idx], 1, memory_order_relaxed);
+    size_t i = wire_grant_index(grant ? grant : "");
+    atomic_fetch_add_explicit(&grant_counts[i], 1, memory_order_relaxed);
 }
 
 void metrics_connections_add(int delta) { atomic_fetch_add(&connections, delta); }
@@ -137,6 +156,11 @@ void metrics_rotation_batch(int n)
 
 void metrics_render(struct strbuf *sb)
 {
+    /* Prometheus convention: a constant 1 whose labels say what runs */
+    sb_puts(sb, "# HELP authz_build_info The authz version and the library versions it runs with.\n"
+                "# TYPE authz_build_info gauge\n");
+    sb_printf(sb, "authz_build_info{version=\"%s\",openssl=\"%s\",libevent=\"%s\"} 1\n",
+              PACKAGE_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING), event_get_version());
     sb_puts(sb, "# HELP authz_http_requests_total HTTP requests by route and status.\n"
                 "# TYPE authz_http_requests_total counter\n");
     int n = atomic_load(&nroutes);
@@ -167,10 +191,11 @@ void metrics_render(struct strbuf *sb)
     }
     sb_puts(sb, "# HELP authz_tokens_issued_total Access tokens issued by grant type.\n"
                 "# TYPE authz_tokens_issued_total counter\n");
-    int g = atomic_load(&ngrants);
-    for (int i = 0; i < g; i++)
-        sb_printf(sb, "authz_tokens_issued_total{grant=\"%s\"} %llu\n", grants[i],
-                  atomic_load(&grant_counts[i]));
+    for (size_t i = 0; i < NWIRE_GRANTS; i++) {
+        unsigned long long issued = atomic_load(&grant_counts[i]);
+        if (issued)
+            sb_printf(sb, "authz_tokens_issued_total{grant=\"%s\"} %llu\n", wire_grants[i], issued);
+    }
     sb_printf(sb,
               "# HELP authz_http_connections Open client connections.\n"
               "# TYPE authz_http_connections gauge\nauthz_http_connections %lld\n"

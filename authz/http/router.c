@@ -171,6 +171,14 @@ static const struct route *match(struct req *r)
     return NULL;
 }
 
+enum route_kind router_kind(struct req *r)
+{
+    const struct route *rt = match(r);
+    if (rt)
+        return rt->kind;
+    return r->nparams ? RK_OAUTH : RK_OPS; /* as router_dispatch answers 404 */
+}
+
 static void finish(struct req *r)
 {
     if (r->db_down)

@@ -23,11 +23,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +69,10 @@ struct conn {
     bool close_after;     /* close once the answer is written */
     bool tls;
     size_t body_need;
+    struct event *deadline;  /* read_timeout for the request being read */
+    bool deadline_armed;
+    bool started;         /* a byte of the request being read has arrived */
+    uint64_t begun_ns;    /* when its deadline started */
     struct req *req;      /* request being read or processed */
     struct conn *prev, *next;
     char remote_ip[INET6_ADDRSTRLEN];
@@ -221,6 +227,16 @@ void resp_text(struct req *r, int status, const char *content_type, const char *
     resp_set(r, status, content_type, strdup(text), strlen(text));
 }
 
+void resp_note_error(struct req *r, const char *code)
+{
+    size_t n = code ? strlen(code) : 0;
+    bool token = n > 0 && n <= 64;
+    for (size_t i = 0; token && i < n; i++)
+        token = (code[i] >= 'a' && code[i] <= 'z') || (code[i] >= 'A' && code[i] <= 'Z') ||
+                (code[i] >= '0' && code[i] <= '9') || strchr("_.:-", code[i]) != NULL;
+    r->log_error = token ? arena_strdup(r->arena, code) : "unlisted";
+}
+
 void resp_oauth_error(struct req *r, int status, const char *error, const char *description)
 {
     struct strbuf sb;
@@ -237,6 +253,7 @@ void resp_oauth_error(struct req *r, int status, const char *error, const char *
     resp_set(r, status, "application/json", body, len);
     resp_header(r, "Cache-Control", "no-store");
     resp_header(r, "Pragma", "no-cache");
+    resp_note_error(r, error);
 }
 
 static const char *reason_phrase(int status)
@@ -286,6 +303,7 @@ void resp_problem(struct req *r, int status, const char *title, const char *deta
     char *body = sb_steal(&sb, &len);
     resp_set(r, status, "application/problem+json", body, len);
     resp_header(r, "Cache-Control", "no-store");
+    r->log_error = NULL; /* named after the status when it is sent (or by resp_error) */
 }
 
 static void html_escape(struct strbuf *sb, const char *s)
@@ -335,6 +353,7 @@ void resp_error(struct req *r, int status, const char *code, const char *detail)
         resp_problem(r, status, NULL, detail ? detail : code);
         break;
     }
+    resp_note_error(r, code);
 }
 
 void resp_reset(struct req *r)
@@ -347,6 +366,22 @@ void resp_reset(struct req *r)
     r->audit_head = r->audit_tail = NULL;
     r->naudit = 0;
     r->rotation = NULL;
+    r->log_error = NULL;
+}
+
+/* An error answer without a code of its own is logged with its status's
+ * name: "Content Too Large" -> content_too_large. */
+static void note_status_error(struct req *r)
+{
+    if (r->status < 400 || r->log_error)
+        return;
+    const char *p = reason_phrase(r->status);
+    char name[48];
+    size_t n = 0;
+    for (; *p && n + 1 < sizeof name; p++)
+        name[n++] = *p == ' ' ? '_' : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    name[n] = '\0';
+    resp_note_error(r, name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -356,6 +391,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_process(struct conn *c);
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg);
 
 static void loop_maybe_exit(struct loop *l)
 {
@@ -382,6 +418,8 @@ static void conn_free(struct conn *c)
 {
     struct loop *l = c->loop;
     conn_close_notify(c);
+    if (c->deadline)
+        event_free(c->deadline);
     if (c->bev)
         bufferevent_free(c->bev);
     if (c->req) {
@@ -401,11 +439,40 @@ static void conn_free(struct conn *c)
     loop_maybe_exit(l);
 }
 
-static void set_timeout(struct conn *c, int read_secs)
+/* Between requests: a keep-alive connection may sit idle this long (a
+ * bufferevent read timeout, restarted by each read; nothing has arrived). */
+static void idle_timeout_set(struct conn *c, int secs)
 {
-    struct timeval rt = {read_secs, 0};
+    struct timeval rt = {secs, 0};
     struct timeval wt = {g_cfg->write_timeout, 0};
     bufferevent_set_timeouts(c->bev, &rt, &wt);
+}
+
+/* SPEC §9: "read_timeout bounds the whole request head and the whole body (a
+ * deadline, not a gap between bytes)". Armed once per request; reads do not
+ * move it, so the idle timer (which they would) is off meanwhile. */
+static void deadline_arm(struct conn *c)
+{
+    if (c->deadline_armed)
+        return;
+    struct timeval dl = {g_cfg->read_timeout, 0};
+    struct timeval wt = {g_cfg->write_timeout, 0};
+    evtimer_add(c->deadline, &dl);
+    c->deadline_armed = true;
+    c->begun_ns = now_ns();
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+}
+
+/* The request has arrived whole (or was answered): no deadline, and no read
+ * timer either while it is processed; write_timeout still bounds the answer. */
+static void deadline_disarm(struct conn *c)
+{
+    if (c->deadline_armed)
+        evtimer_del(c->deadline);
+    c->deadline_armed = false;
+    c->started = false;
+    struct timeval wt = {g_cfg->write_timeout, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
 }
 
 static struct req *req_new(struct conn *c)
@@ -426,6 +493,7 @@ static struct req *req_new(struct conn *c)
 static void conn_send(struct conn *c, struct req *r)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    deadline_disarm(c);
     if (r->status == 0)
         resp_error(r, 500, "server_error", "no answer was produced");
     if (c->loop->draining)
@@ -450,6 +518,7 @@ static void conn_send(struct conn *c, struct req *r)
         evbuffer_add(out, r->resp_body, r->resp_len);
     uint64_t dur = now_ns() - r->start_ns;
     metrics_request(r->route_name ? r->route_name : "other", r->status, dur);
+    note_status_error(r);
     log_request(r, dur);
     c->state = CS_WRITING;
     bufferevent_enable(c->bev, EV_WRITE);
@@ -466,12 +535,7 @@ static void conn_reject(struct conn *c, int status, const char *code, const char
     if (!r->path)
         r->path = "-";
     /* Answer in the format of the endpoint the request was for, when known. */
-    if (r->path && strncmp(r->path, "/admin/", 7) == 0)
-        r->kind = RK_ADMIN;
-    else if (r->path && strstr(r->path, "/oauth2/"))
-        r->kind = RK_OAUTH;
-    else
-        r->kind = RK_OPS;
+    r->kind = router_kind(r);
     r->route_name = "rejected";
     resp_error(r, status, code, detail);
     c->keepalive = false;
@@ -660,6 +724,9 @@ static void conn_advance(struct conn *c)
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
             return;
+        /* the first byte of a request starts its read_timeout */
+        c->started = true;
+        deadline_arm(c);
         /* skip empty lines before a request (RFC 9112 §2.2) */
         while (avail >= 2) {
             unsigned char two[2];
@@ -709,7 +776,6 @@ static void conn_advance(struct conn *c)
             return;
         }
         c->state = CS_BODY;
-        set_timeout(c, g_cfg->read_timeout);
     }
     if (c->state == CS_BODY) {
         if (evbuffer_get_length(in) < c->body_need)
@@ -725,6 +791,7 @@ static void conn_advance(struct conn *c)
          * change per request); what arrives meanwhile waits in the input
          * buffer, bounded by the read high-water mark */
         c->state = CS_BUSY;
+        deadline_disarm(c);
         conn_process(c);
     }
 }
@@ -739,8 +806,6 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     }
     if (c->state == CS_BUSY || c->state == CS_WRITING)
         return; /* parsed once the answer has been written */
-    if (c->state == CS_HEAD && c->req == NULL)
-        set_timeout(c, g_cfg->read_timeout);
     conn_advance(c);
 }
 
@@ -774,7 +839,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
         return;
     }
     c->state = CS_HEAD;
-    set_timeout(c, g_cfg->idle_timeout);
+    idle_timeout_set(c, g_cfg->idle_timeout);
     conn_advance(c);
 }
 
@@ -784,12 +849,6 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     struct conn *c = arg;
     if (what & BEV_EVENT_CONNECTED)
         return;
-    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->state == CS_BODY && c->req) {
-        /* a slow client: answer 408 once, then close */
-        bufferevent_disable(c->bev, EV_READ);
-        conn_reject(c, 408, "invalid_request", "the request was not received in time");
-        return;
-    }
     if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
         (c->state == CS_BUSY || c->state == CS_WRITING)) {
         /* the client closed its sending side after its request (a
@@ -805,6 +864,64 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     conn_free(c);
+}
+
+/* The request line of a head still arriving, when it has come that far:
+ * enough to answer in the format of the endpoint the request was for (and
+ * to log its method and path). */
+static void req_line_peek(struct conn *c, struct req *r)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t n = evbuffer_get_length(in);
+    if (n > (size_t)g_cfg->max_header_bytes)
+        n = (size_t)g_cfg->max_header_bytes;
+    if (n == 0)
+        return;
+    char *buf = arena_alloc(r->arena, n + 1);
+    evbuffer_copyout(in, buf, n);
+    buf[n] = '\0';
+    char *sp = memchr(buf, ' ', n);
+    if (!sp || sp == buf)
+        return;
+    for (const char *p = buf; p < sp; p++)
+        if (!is_tchar((unsigned char)*p))
+            return;
+    char *target = sp + 1, *end = target;
+    while (end < buf + n && *end > 0x20 && *end < 0x7f)
+        end++;
+    if (target[0] != '/' || end == buf + n || *end != ' ')
+        return;
+    *sp = '\0';
+    r->method_str = arena_strdup(r->arena, buf);
+    r->method = parse_method(buf);
+    char *q = memchr(target, '?', (size_t)(end - target));
+    r->path = arena_strndup(r->arena, target, (size_t)((q ? q : end) - target));
+}
+
+/* read_timeout has passed since the request began and it has not arrived
+ * whole (SPEC §9; RFC 9110 §15.5.9: 408, "the server did not receive a
+ * complete request message within the time that it was prepared to wait"). */
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    c->deadline_armed = false;
+    if (c->state != CS_HEAD && c->state != CS_BODY)
+        return;
+    if (!c->started) {
+        /* not a byte of a request (or a TLS handshake that never ended):
+         * nothing to answer, closed like an idle connection */
+        conn_free(c);
+        return;
+    }
+    bufferevent_disable(c->bev, EV_READ);
+    if (!c->req) {
+        c->req = req_new(c);
+        req_line_peek(c, c->req);
+    }
+    c->req->start_ns = c->begun_ns; /* the log shows how long it trickled */
+    conn_reject(c, 408, "invalid_request", "the request did not arrive whole within read_timeout");
 }
 
 static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -849,6 +966,12 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
         free(c);
         return;
     }
+    c->deadline = evtimer_new(l->base, conn_deadline_cb, c);
+    if (!c->deadline) {
+        bufferevent_free(c->bev);
+        free(c);
+        return;
+    }
     l->nconns++;
     c->next = l->conns;
     if (l->conns)
@@ -860,7 +983,9 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0,
                              (size_t)g_cfg->max_header_bytes + g_cfg->max_body_bytes + 65536);
-    set_timeout(c, g_cfg->read_timeout);
+    /* the first request's read_timeout runs from the accept: a client that
+     * connects has its request ready (a TLS handshake counts against it) */
+    deadline_arm(c);
     bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -992,37 +1117,121 @@ static void libevent_log(int severity, const char *msg)
         log_msg(LOG_WARN, "libevent: %s", msg);
 }
 
-int http_server_start(const struct config *cfg)
+/* SPEC §9: "authzd refuses to start on an address that another process
+ * already serves ... with a message saying so". The loops' listeners share
+ * their port through SO_REUSEPORT, which Linux grants just as readily to
+ * another process of the same user: a second authzd would silently take a
+ * share of the connections. So before the listeners are bound:
+ *  - an abstract unix socket named after the address, held for the life of
+ *    the process, admits one authzd per address even when two start at the
+ *    same moment;
+ *  - a probe bound without SO_REUSEPORT fails with EADDRINUSE when any
+ *    process listens there (whatever its options). */
+static int g_addr_lock = -1;
+
+static int listen_address_free(const struct sockaddr *sa, socklen_t salen, const char *listen,
+                               char *err, size_t errlen)
 {
+    char host[INET6_ADDRSTRLEN] = "";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof host);
+        port = ntohs(in4->sin_port);
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    int nl = snprintf(un.sun_path + 1, sizeof un.sun_path - 1, "authzd-listen [%s]:%d", host, port);
+    int lk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lk < 0 || bind(lk, (struct sockaddr *)&un,
+                       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)nl)) < 0) {
+        int e = errno;
+        if (lk >= 0)
+            close(lk);
+        if (e == EADDRINUSE)
+            snprintf(err, errlen,
+                     "cannot listen on %s: the address is in use: another authzd already serves it",
+                     listen);
+        else
+            snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+        return -1;
+    }
+    int probe = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (probe < 0 || setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(probe, sa, salen) < 0) {
+        int e = errno;
+        if (probe >= 0)
+            close(probe);
+        close(lk);
+        if (e == EADDRINUSE)
+            snprintf(err, errlen,
+                     "cannot listen on %s: the address is already in use by another process", listen);
+        else
+            snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
+        return -1;
+    }
+    close(probe);
+    g_addr_lock = lk;
+    return 0;
+}
+
+int http_server_bind(const struct config *cfg, char *err, size_t errlen)
+{
+    if (g_loops)
+        return 0;
     g_cfg = cfg;
     evthread_use_pthreads();
     event_set_log_callback(libevent_log);
     struct sockaddr_storage ss;
     int sslen;
     if (parse_listen(cfg->listen, &ss, &sslen) < 0) {
-        log_msg(LOG_ERROR, "listen = %s: expected host:port with a numeric address", cfg->listen);
+        snprintf(err, errlen, "listen = %s: expected host:port with a numeric address", cfg->listen);
         return -1;
     }
+    if (listen_address_free((struct sockaddr *)&ss, (socklen_t)sslen, cfg->listen, err, errlen) < 0)
+        return -1;
     g_nloops = cfg->threads;
     g_loops = calloc((size_t)g_nloops, sizeof(struct loop));
+    if (!g_loops) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < g_nloops; i++) {
         struct loop *l = &g_loops[i];
         l->idx = i;
         pthread_mutex_init(&l->mu, NULL);
         l->base = event_base_new();
-        if (!l->base)
+        if (!l->base) {
+            snprintf(err, errlen, "cannot create an event loop");
             return -1;
+        }
         /* woken with event_active from other threads, never by an fd */
         l->done_ev = event_new(l->base, -1, 0, done_cb, l);
         l->drain_ev = event_new(l->base, -1, 0, drain_cb, l);
+        /* the loops of this process share the port (the kernel spreads the
+         * connections among them); no other process can (see above) */
         l->listener = evconnlistener_new_bind(
             l->base, accept_cb, l,
             LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 1024,
             (struct sockaddr *)&ss, sslen);
         if (!l->listener) {
-            log_msg(LOG_ERROR, "cannot listen on %s: %s", cfg->listen, strerror(errno));
+            snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));
             return -1;
         }
+    }
+    return 0;
+}
+
+int http_server_start(const struct config *cfg)
+{
+    char err[512];
+    if (http_server_bind(cfg, err, sizeof err) < 0) {
+        log_msg(LOG_ERROR, "%s", err);
+        return -1;
     }
     for (int i = 0; i < g_nloops; i++)
         pthread_create(&g_loops[i].thread, NULL, loop_main, &g_loops[i]);

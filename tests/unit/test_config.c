@@ -247,6 +247,33 @@ static void test_invalid_log_level_and_public_url_scheme_are_rejected(void **sta
     assert_err_contains(f, "public_url");
 }
 
+/* SPEC §10: database_url is a libpq connection string. One that is not is
+ * refused at start saying so (libpq would take it for a database name and
+ * fail with a socket error), and the message never echoes what could be a
+ * password. */
+static void test_malformed_database_url_is_rejected_without_echoing_it(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, "database_url = authz\n"), -1);
+    assert_err_contains(f, "database_url is not a valid libpq connection string");
+    assert_int_equal(load(f, "database_url = host=db port\n"), -1);
+    assert_err_contains(f, "missing \"=\" after \"port\"");
+    assert_int_equal(load(f, "database_url = host=db password=hunter2 secret2\n"), -1);
+    assert_err_contains(f, "database_url is not a valid libpq connection string");
+    assert_null(strstr(f->err, "secret2"));
+    assert_null(strstr(f->err, "hunter2"));
+    assert_int_equal(load(f, "database_url = postgres//authz:hunter2@db/authz\n"), -1);
+    assert_null(strstr(f->err, "hunter2"));
+    assert_int_equal(load(f, "database_url = postgresql://authz:hun%zzter@db/authz\n"), -1);
+    assert_null(strstr(f->err, "hun%zz"));
+    assert_int_equal(load(f, "database_url = host=db hots=x\n"), -1);
+    assert_err_contains(f, "invalid connection option");
+    /* conninfo and URI forms are accepted */
+    assert_int_equal(load(f, "database_url = host=127.0.0.1 port=5432 dbname=authz user=authz "
+                             "password='a b' connect_timeout=1\n"), 0);
+    assert_int_equal(load(f, "database_url = postgresql://authz:pw@db:5432/authz?sslmode=require\n"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_of_range_environment_value_is_rejected_and_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_cert_without_tls_key_is_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_log_level_and_public_url_scheme_are_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_database_url_is_rejected_without_echoing_it, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

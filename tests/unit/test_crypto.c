@@ -268,6 +268,17 @@ static void test_master_key_load_accepts_64_hex_with_or_without_newline(void **s
     free(path);
 }
 
+/* The message says what is wrong and how to make a NEW key for a NEW
+ * installation, and never suggests writing to the file it names: that file
+ * may hold the key every tenant's signing key is sealed with. */
+static void assert_never_suggests_overwriting(const char *err, const char *path) {
+    char redirect[600];
+    snprintf(redirect, sizeof redirect, "> %s", path);
+    assert_null(strstr(err, redirect));
+    assert_non_null(strstr(err, "new installation"));
+    assert_non_null(strstr(err, "noclobber"));
+}
+
 static void test_master_key_load_rejects_other_sizes_and_bad_hex(void **state) {
     static const char hex[] =
         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\n";
@@ -275,7 +286,7 @@ static void test_master_key_load_rejects_other_sizes_and_bad_hex(void **state) {
         "g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1\n";
     uint8_t buf[100], key[32];
     static const size_t sizes[] = { 0, 1, 31, 33, 63, 65, 66, 100 };
-    char err[256];
+    char err[1024];
     char expect[512];
     char *path;
 
@@ -285,26 +296,43 @@ static void test_master_key_load_rejects_other_sizes_and_bad_hex(void **state) {
         path = write_temp(buf, sizes[i]);
         err[0] = '\0';
         assert_int_equal(crypto_master_key_load(path, key, err, sizeof err), -1);
-        snprintf(expect, sizeof expect,
-                 "master key file %s must hold 32 bytes (head -c 32 /dev/urandom > %s)",
-                 path, path);
-        assert_string_equal(err, expect);
+        if (sizes[i] < 66)
+            snprintf(expect, sizeof expect, "master key file %s holds %zu bytes, not a master key",
+                     path, sizes[i]);
+        else
+            snprintf(expect, sizeof expect, "master key file %s holds more than 65 bytes", path);
+        assert_non_null(strstr(err, expect));
+        assert_non_null(strstr(err, "exactly 32 random bytes"));
+        assert_non_null(strstr(err, "do not replace it: restore it from its backup"));
+        assert_never_suggests_overwriting(err, path);
         unlink(path);
         free(path);
     }
     /* 64 hex digits and two newlines; 64 bytes that are not all hex. */
     path = write_temp(hex, 66);
     assert_int_equal(crypto_master_key_load(path, key, err, sizeof err), -1);
+    assert_never_suggests_overwriting(err, path);
     unlink(path);
     free(path);
     path = write_temp(badhex, 65);
     assert_int_equal(crypto_master_key_load(path, key, err, sizeof err), -1);
+    assert_never_suggests_overwriting(err, path);
     unlink(path);
     free(path);
-    /* A missing file. */
+    /* A missing file: restore it, or create it for a new installation where
+     * nothing can be overwritten (noclobber). */
     assert_int_equal(crypto_master_key_load("/nonexistent/authz/master.key", key, err,
                                             sizeof err), -1);
-    assert_non_null(strstr(err, "/nonexistent/authz/master.key"));
+    assert_non_null(strstr(err, "/nonexistent/authz/master.key does not exist"));
+    assert_non_null(strstr(err, "restore the file from its backup"));
+    assert_non_null(strstr(err, "(set -o noclobber; umask 077; head -c 32 /dev/urandom > "
+                                "/nonexistent/authz/master.key)"));
+    /* An unreadable one (a directory stands in for a file without read
+     * permission, which root could read anyway). */
+    assert_int_equal(crypto_master_key_load("/", key, err, sizeof err), -1);
+    assert_non_null(strstr(err, "master key file /"));
+    assert_non_null(strstr(err, "do not replace it"));
+    assert_null(strstr(err, "> /"));
 }
 
 /* ---- HKDF and secret hash ---- */
