@@ -16,6 +16,7 @@
 #include "http/routes.h"
 #include "oauth/oauth.h"
 #include "policy/scope.h"
+#include "policy/uri.h"
 #include "storage/db.h"
 #include "oauth/grants.h"
 #include "web/web.h"
@@ -102,14 +103,8 @@ static bool ok_plain(const char *s)
 }
 
 
-/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host; no fragment,
- * no userinfo. One check for every URI the admin API and registration take. */
-bool redirect_uri_valid(const char *u)
-{
-    return register_redirect_uri_ok(u);
-}
-
-static bool ok_redirect(const char *s) { return redirect_uri_valid(s); }
+/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host (policy/uri.h) */
+static bool ok_redirect(const char *s) { return uri_endpoint_ok(s); }
 
 static bool ok_grant(const char *s)
 {
@@ -301,7 +296,7 @@ static const char *check_max_session_ttl(json_t *v)
 
 static const char *check_webhook_url(json_t *v)
 {
-    return redirect_uri_valid(json_string_value(v))
+    return uri_endpoint_ok(json_string_value(v))
                ? NULL
                : "must be https, or http on a loopback host, without a fragment";
 }
@@ -767,7 +762,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     v = json_object_get(b, "jwks_uri");
     if (v && !json_is_null(v)) {
         const char *s = json_string_value(v);
-        if (!s || !redirect_uri_valid(s)) {
+        if (!s || !uri_endpoint_ok(s)) {
             admin_problem(r, 400, "invalid_client_metadata: jwks_uri must be https (or http on loopback)");
             return false;
         }
@@ -791,7 +786,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     v = json_object_get(b, "backchannel_client_notification_endpoint");
     if (v && !json_is_null(v)) {
         const char *s = json_string_value(v);
-        if (!s || !redirect_uri_valid(s)) {
+        if (!s || !uri_endpoint_ok(s)) {
             admin_problem(r, 400, "invalid_client_metadata: backchannel_client_notification_endpoint "
                                   "must be https (or http on loopback)");
             return false;

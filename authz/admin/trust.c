@@ -17,7 +17,7 @@
 #include "admin/admin.h"
 #include "admin/body.h"
 #include "crypto/jwt.h"
-#include "http/fetch.h"
+#include "policy/uri.h"
 #include "http/http.h"
 #include "policy/trust.h"
 #include "storage/db.h"
@@ -147,9 +147,9 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         free(s);
     } else {
         const char *s = json_string_value(juri);
-        struct fetch_url u;
+        struct uri u;
         const char *why = "jwks_uri must be a string";
-        if (!s || fetch_url_parse(s, &u, &why) < 0) {
+        if (!s || uri_endpoint_check(s, &u, &why) < 0) {
             admin_problem(r, 400, arena_sprintf(r->arena, "jwks_uri: %s", why));
             return false;
         }

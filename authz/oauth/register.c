@@ -17,12 +17,12 @@
 #include "oauth/oauth.h"
 #include "http/routes.h"
 #include "policy/scope.h"
+#include "policy/uri.h"
 #include "storage/clients.h"
 #include "storage/db.h"
 #include "crypto/crypto.h"
 #include "cache.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,7 +30,6 @@
 /* ---------------------------------------------------------------- */
 /* request checks (pure)                                             */
 
-#define MAX_URI 2000
 #define MAX_REDIRECT_URIS 50
 #define MAX_TEXT 200
 #define MAX_CONTACTS 10
@@ -69,114 +68,6 @@ json_t *register_parse_body(const char *body, size_t len, const char **desc)
         return NULL;
     }
     return j;
-}
-
-static bool is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-enum uri_use {
-    URI_REDIRECT,   /* https, or http on loopback; no fragment */
-    URI_WEB,        /* http or https, any host (client_uri, logo_uri, ...) */
-};
-
-static bool is_loopback(const char *h, size_t n)
-{
-    return (n == 9 && !memcmp(h, "127.0.0.1", 9)) || (n == 9 && !memcmp(h, "localhost", 9)) ||
-           (n == 5 && !memcmp(h, "[::1]", 5));
-}
-
-/* RFC 3986 §4.3 absolute URI with an authority, restricted to what a
- * client has any business registering. */
-static bool uri_ok(const char *u, enum uri_use use)
-{
-    size_t n = strlen(u);
-    if (n == 0 || n > MAX_URI)
-        return false;
-    /* RFC 3986 §2: only unreserved, reserved and percent-encoded octets */
-    bool seen_hash = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)u[i];
-        if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c))
-            return false;
-        if (c == '%' &&
-            !(i + 2 < n && is_hex((unsigned char)u[i + 1]) && is_hex((unsigned char)u[i + 2])))
-            return false;
-        if (c == '#') {
-            /* RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a
-             * fragment component." */
-            if (use == URI_REDIRECT || seen_hash)
-                return false;
-            seen_hash = true;
-        }
-    }
-    bool tls;
-    const char *a;
-    if (!strncmp(u, "https://", 8)) {
-        tls = true;
-        a = u + 8;
-    } else if (!strncmp(u, "http://", 7)) {
-        tls = false;
-        a = u + 7;
-    } else {
-        return false;
-    }
-    size_t al = strcspn(a, "/?#");
-    if (al == 0 || memchr(a, '@', al))
-        return false; /* no host, or userinfo (a classic phishing shape) */
-    const char *host = a;
-    size_t hl;
-    if (a[0] == '[') {
-        const char *rb = memchr(a, ']', al);
-        if (!rb || rb - a < 3 || rb - a > INET6_ADDRSTRLEN)
-            return false;
-        for (const char *p = a + 1; p < rb; p++)
-            if (!is_hex((unsigned char)*p) && *p != ':' && *p != '.')
-                return false;
-        /* RFC 3986 §3.2.2 IP-literal: a well-formed IPv6 address (not
-         * "[2001]" or "[::::]", which nothing can connect to) */
-        char lit[INET6_ADDRSTRLEN];
-        struct in6_addr a6;
-        memcpy(lit, a + 1, (size_t)(rb - a - 1));
-        lit[rb - a - 1] = '\0';
-        if (inet_pton(AF_INET6, lit, &a6) != 1)
-            return false;
-        hl = (size_t)(rb - a) + 1;
-    } else {
-        hl = strcspn(a, ":/?#");
-        if (hl == 0 || hl > 253)
-            return false; /* RFC 1035 §2.3.4: a name is at most 253 characters */
-        for (size_t i = 0; i < hl; i++) {
-            unsigned char c = (unsigned char)a[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-'))
-                return false;
-        }
-    }
-    if (hl < al) {
-        /* ":" port, 1 to 65535 */
-        if (a[hl] != ':' || al - hl < 2 || al - hl > 6)
-            return false;
-        long port = 0;
-        for (size_t i = hl + 1; i < al; i++) {
-            if (a[i] < '0' || a[i] > '9')
-                return false;
-            port = port * 10 + (a[i] - '0');
-        }
-        if (port < 1 || port > 65535)
-            return false;
-    }
-    /* SPEC §3: "Redirect URIs: https, or http on loopback only"; RFC 8252
-     * §7.3: "Loopback redirect URIs use the "http" scheme" */
-    if (!tls && use == URI_REDIRECT && !is_loopback(host, hl))
-        return false;
-    return true;
-}
-
-bool register_redirect_uri_ok(const char *uri)
-{
-    return uri && uri_ok(uri, URI_REDIRECT);
 }
 
 /* no control characters (what a consent page shows must be plain text) */
@@ -385,7 +276,7 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
         if (nru < 0)
             return bad(error, desc, E_URI, "redirect_uris has an empty or repeated entry");
         for (int k = 0; k < nru; k++)
-            if (!uri_ok(ru[k], URI_REDIRECT))
+            if (!uri_endpoint_ok(ru[k]))
                 return bad(error, desc, E_URI,
                            arena_sprintf(a,
                                          "redirect_uris[%d] must be an absolute https URI, or "
@@ -409,8 +300,8 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     static const char *web_uris[] = {"client_uri", "logo_uri", "tos_uri", "policy_uri"};
     const char *web[4];
     for (size_t i = 0; i < 4; i++)
-        if (opt_string(a, b, web_uris[i], MAX_URI, &web[i]) < 0 ||
-            (web[i] && !uri_ok(web[i], URI_WEB)))
+        if (opt_string(a, b, web_uris[i], AUTHZ_URI_MAX, &web[i]) < 0 ||
+            (web[i] && !uri_web_ok(web[i])))
             return bad(error, desc, E_META,
                        arena_sprintf(a, "%s must be an absolute http or https URL", web_uris[i]));
 
@@ -452,8 +343,8 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     /* RFC 7591 §2 jwks_uri / jwks: "The "jwks_uri" and "jwks" parameters
      * MUST NOT both be present in the same request or response." */
     const char *jwks_uri;
-    if (opt_string(a, b, "jwks_uri", MAX_URI, &jwks_uri) < 0 ||
-        (jwks_uri && !uri_ok(jwks_uri, URI_REDIRECT)))
+    if (opt_string(a, b, "jwks_uri", AUTHZ_URI_MAX, &jwks_uri) < 0 ||
+        (jwks_uri && !uri_endpoint_ok(jwks_uri)))
         return bad(error, desc, E_META,
                    "jwks_uri must be an https URL (or http on a loopback host) without a fragment");
     json_t *jwks = member(b, "jwks");

@@ -1,8 +1,8 @@
 /*
  * fuzz_redirect.c: libFuzzer target for redirect-URI and URL handling:
- * - register_redirect_uri_ok (authz/oauth/register.c): the one check of every
- *   redirect URI, jwks_uri, webhook and ping endpoint the admin API and
- *   dynamic registration take;
+ * - uri_parse / uri_endpoint_ok / uri_web_ok (authz/policy/uri.c): the one
+ *   URI parser, and the one check of every redirect URI, jwks_uri, webhook
+ *   and ping endpoint the admin API and dynamic registration take;
  * - redirect_uri_matches / redirect_uri_find / redirect_uri_append /
  *   uri_encode_component (authz/policy/redirect.c): matching a request's
  *   redirect_uri with the registered ones (RFC 8252 §7.3 loopback ports) and
@@ -21,13 +21,14 @@
  *   percent-encodes everything but unreserved characters;
  * - fetch_url_parse never accepts a fragment, userinfo, an empty host or a
  *   port outside 1..65535, and fetch_url_allowed agrees with it;
- * - a URL register_redirect_uri_ok accepts (the admin API's check of webhook,
+ * - a URL uri_endpoint_ok accepts (the admin API's check of webhook,
  *   ping and jwks URLs) is one fetch_url_parse accepts (authzd's own client).
  */
 #include "fuzz_common.h"
 
 #include "http/fetch.h"
 #include "oauth/register.h"
+#include "policy/uri.h"
 #include "policy/redirect.h"
 #include "policy/scope.h"
 #include "policy/trust.h"
@@ -114,8 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *given = two ? fz_strndup(rest, restlen) : strdup(reg);
     struct arena *a = arena_new();
 
-    bool reg_ok = register_redirect_uri_ok(reg);
-    bool given_ok = register_redirect_uri_ok(given);
+    bool reg_ok = uri_endpoint_ok(reg);
+    bool given_ok = uri_endpoint_ok(given);
     FZ_CHECK(redirect_uri_matches(reg, reg), "a URI does not match itself: %s", reg);
     bool m = redirect_uri_matches(reg, given);
     char *list[2] = {"https://unrelated.example/cb", reg};
@@ -143,13 +144,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* the admin API checks approval webhooks, ping endpoints and client
-     * jwks_uri with register_redirect_uri_ok; authzd then fetches or posts
+     * jwks_uri with uri_endpoint_ok; authzd then fetches or posts
      * to them with the fetch client: what the one accepts, the other must */
     if (reg_ok) {
         struct fetch_url fu;
         const char *why = NULL;
         FZ_CHECK(fetch_url_parse(reg, &fu, &why) == 0,
-                 "register_redirect_uri_ok accepts %s, which fetch_url_parse refuses (%s)", reg, why);
+                 "uri_endpoint_ok accepts %s, which fetch_url_parse refuses (%s)", reg, why);
     }
 
     bool res_ok = resource_uri_valid(reg);
