@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "log.h"
 #include "util/arena.h"
+#include "util/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,11 +370,7 @@ bool store_tenant_slug_valid(const char *s)
 
 bool store_tenant_display_name_valid(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    size_t n = utf8_chars(s);
-    return utf8_valid(s, strlen(s)) && n >= 1 && n <= 200;
+    return text_printable_chars(s, 200);
 }
 
 int store_tenant_create(PGconn *c, const char *slug, const char *display_name, char *id_out,

@@ -18,6 +18,7 @@
 #include "policy/scope.h"
 #include "policy/uri.h"
 #include "storage/db.h"
+#include "util/text.h"
 #include "oauth/grants.h"
 #include "web/web.h"
 #include "storage/store.h"
@@ -84,23 +85,11 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
     return out;
 }
 
-static bool ok_scope(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (!(*p == 0x21 || (*p >= 0x23 && *p <= 0x5B) || (*p >= 0x5D && *p <= 0x7E)))
-            return false;
-    return true;
-}
 
 static bool ok_resource(const char *s) { return resource_uri_valid(s); }
 
-static bool ok_plain(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
+/* pg_str_array checks the length */
+static bool ok_plain(const char *s) { return text_printable(s, SIZE_MAX); }
 
 
 /* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host (policy/uri.h) */
@@ -304,7 +293,7 @@ static const char *check_webhook_url(json_t *v)
 static const char *check_webhook_secret(json_t *v)
 {
     const char *s = json_string_value(v);
-    return body_text_ok(s, 512) && utf8_chars(s) >= 16 ? NULL
+    return text_printable_chars(s, 512) && utf8_chars(s) >= 16 ? NULL
                                                        : "must be 16 to 512 printable characters";
 }
 
@@ -510,7 +499,7 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
     const char *uri = json_string_value(json_object_get(b, "uri"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, 200))) {
         json_decref(b);
         return;
     }
@@ -656,7 +645,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     json_t *v;
     if ((v = json_object_get(b, "client_name")) && !json_is_null(v)) {
         const char *s = json_string_value(v);
-        if (!s || strlen(s) > 200 || !ok_plain(s)) {
+        if (!text_printable(s, 200)) {
             admin_problem(r, 400, "invalid_client_metadata: client_name");
             return false;
         }
@@ -719,7 +708,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
         bool (*ok)(const char *);
         size_t max;
     } lists[] = {
-        {"allowed_scopes", &f->allowed_scopes, ok_scope, 200},
+        {"allowed_scopes", &f->allowed_scopes, scope_token_valid, 200},
         {"allowed_resources", &f->allowed_resources, ok_resource, 2000},
         {"can_act_for", &f->can_act_for, ok_plain, 200},
         {"introspects", &f->introspects, ok_resource, 2000},
@@ -1091,7 +1080,7 @@ static void user_answer(struct req *r, struct tenant *t, const char *username, i
 static const char *check_username(json_t *v)
 {
     const char *s = json_string_value(v);
-    return body_text_ok(s, 200) && !strchr(s, '/')
+    return text_printable_chars(s, 200) && !strchr(s, '/')
                ? NULL
                : "must be 1 to 200 printable characters without '/'";
 }
@@ -1133,7 +1122,7 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
     const char *pw = json_string_value(json_object_get(b, "password"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, 200))) {
         /* answered */
     } else {
         char *hash = hash_password(r, pw);
@@ -1191,7 +1180,7 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     json_t *v;
     const char *nu = json_string_value(json_object_get(b, "username"));
     const char *hash = NULL, *scopes = NULL;
-    if ((v = json_object_get(b, "scopes")) && !(scopes = pg_str_array(r, v, "scopes", ok_scope, 200))) {
+    if ((v = json_object_get(b, "scopes")) && !(scopes = pg_str_array(r, v, "scopes", scope_token_valid, 200))) {
         json_decref(b);
         return;
     }

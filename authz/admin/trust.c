@@ -22,6 +22,7 @@
 #include "policy/trust.h"
 #include "storage/db.h"
 #include "storage/trust.h"
+#include "util/text.h"
 #include "cache.h"
 
 #include <stdio.h>
@@ -30,15 +31,6 @@
 
 #define TRUST_JWKS_MAX_TEXT  (64 * 1024)
 #define TRUST_MAX_CLAIMS     50
-
-/* No control characters (the values end up in logs and audit details). */
-static bool printable(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
 
 
 /* The plain string members: each a non-empty printable string of at most
@@ -103,7 +95,7 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
             continue;
         }
         const char *s = json_string_value(v);
-        if (!s || !body_text_ok(s, m->max)) {
+        if (!s || !text_printable_chars(s, m->max)) {
             admin_problem(r, 400,
                           arena_sprintf(r->arena,
                                         "%s must be a non-empty string of at most %zu printable "
@@ -170,8 +162,8 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         json_object_foreach(v, ck, cv)
         {
             const char *s = json_string_value(cv);
-            if (!*ck || strlen(ck) > 200 || !printable(ck) || !s || strlen(s) > 1000 ||
-                !printable(s)) {
+            /* no control characters: the values end up in logs and audit details */
+            if (!*ck || !text_printable(ck, 200) || !text_printable(s, 1000)) {
                 admin_problem(r, 400,
                               arena_sprintf(r->arena,
                                             "required_claims['%.64s'] must be a string (claim "

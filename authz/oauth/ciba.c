@@ -13,6 +13,7 @@
 #include "policy/scope.h"
 #include "storage/db.h"
 #include "storage/store.h"
+#include "util/text.h"
 #include "cache.h"
 
 #include <stdio.h>
@@ -23,14 +24,6 @@
 #define CIBA_GRANT "urn:openid:params:grant-type:ciba"
 #define DEFAULT_EXPIRY 300
 #define MAX_EXPIRY 3600
-
-static bool printable(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
 
 static const char *pg_list(struct req *r, const char *const *v, int n)
 {
@@ -97,7 +90,7 @@ enum hres h_bc_authorize(struct req *r)
     /* SPEC §4.5: binding_message (the task) is required and shown to the
      * approver */
     const char *binding = form_get(&f, "binding_message");
-    if (!binding || strlen(binding) > 500 || !printable(binding)) {
+    if (!text_printable(binding, 500)) {
         resp_oauth_error(r, 400, "invalid_binding_message",
                          "binding_message (the task, up to 500 printable characters) is required");
         return H_DONE;
@@ -123,7 +116,7 @@ enum hres h_bc_authorize(struct req *r)
     /* §7.1: client_notification_token is REQUIRED for ping clients */
     bool ping = c->bc_delivery && !strcmp(c->bc_delivery, "ping");
     const char *cnt = form_get(&f, "client_notification_token");
-    if (ping && (!cnt || strlen(cnt) > 1024 || !printable(cnt))) {
+    if (ping && (!text_printable(cnt, 1024))) {
         resp_oauth_error(r, 400, "invalid_request", "client_notification_token is required in ping mode");
         return H_DONE;
     }

@@ -20,6 +20,7 @@
 #include "policy/uri.h"
 #include "storage/clients.h"
 #include "storage/db.h"
+#include "util/text.h"
 #include "crypto/crypto.h"
 #include "cache.h"
 
@@ -68,15 +69,6 @@ json_t *register_parse_body(const char *body, size_t len, const char **desc)
         return NULL;
     }
     return j;
-}
-
-/* no control characters (what a consent page shows must be plain text) */
-static bool plain_text(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
 }
 
 static int bad(const char **error, const char **desc, const char *e, const char *d)
@@ -291,7 +283,7 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     /* human-readable metadata, shown on the consent page as plain text */
     const char *client_name;
     if (opt_string(a, b, "client_name", MAX_TEXT, &client_name) < 0 ||
-        (client_name && !plain_text(client_name)))
+        (client_name && !text_printable(client_name, MAX_TEXT)))
         return bad(error, desc, E_META,
                    "client_name must be a string of at most 200 bytes without control "
                    "characters");
@@ -326,7 +318,7 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
         ncontacts = string_array(v, MAX_CONTACTS, &contacts, a);
         bool ok = ncontacts >= 0;
         for (int i = 0; ok && i < ncontacts; i++)
-            ok = strlen(contacts[i]) <= MAX_CONTACT && plain_text(contacts[i]);
+            ok = text_printable(contacts[i], MAX_CONTACT);
         if (!ok)
             return bad(error, desc, E_META,
                        "contacts must be an array of at most 10 distinct strings");
@@ -334,10 +326,10 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
 
     const char *software_id, *software_version;
     if (opt_string(a, b, "software_id", MAX_TEXT, &software_id) < 0 ||
-        (software_id && !plain_text(software_id)))
+        (software_id && !text_printable(software_id, MAX_TEXT)))
         return bad(error, desc, E_META, "software_id must be a string of at most 200 bytes");
     if (opt_string(a, b, "software_version", MAX_TEXT, &software_version) < 0 ||
-        (software_version && !plain_text(software_version)))
+        (software_version && !text_printable(software_version, MAX_TEXT)))
         return bad(error, desc, E_META, "software_version must be a string of at most 200 bytes");
 
     /* RFC 7591 §2 jwks_uri / jwks: "The "jwks_uri" and "jwks" parameters

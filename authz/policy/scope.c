@@ -14,6 +14,16 @@ static bool scope_char(unsigned char c)
     return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
 }
 
+bool scope_token_valid(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (!scope_char(*p))
+            return false;
+    return true;
+}
+
 int scope_parse(struct arena *a, const char *s, struct scopeset *set)
 {
     set->n = 0;

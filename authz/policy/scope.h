@@ -19,6 +19,8 @@ struct scopeset {
 /* Parses s into set (duplicates removed, order kept). -1 on a malformed
  * scope string (bad characters, empty tokens from doubled spaces). */
 int scope_parse(struct arena *a, const char *s, struct scopeset *set);
+/* s is one scope-token (RFC 6749 §3.3), not empty. */
+bool scope_token_valid(const char *s);
 bool scope_has(const struct scopeset *s, const char *tok);
 /* true when every element of sub is in sup */
 bool scope_subset(const struct scopeset *sub, const struct scopeset *sup);

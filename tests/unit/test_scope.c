@@ -112,6 +112,20 @@ static void test_parse_rejects_strings_over_4096_bytes(void **state)
     free(s);
 }
 
+static void test_scope_token_valid_is_the_rule_of_one_token(void **state)
+{
+    (void)state;
+    /* the admin API's scopes and allowed_scopes entries use this rule */
+    assert_true(scope_token_valid("mcp:tools"));
+    assert_true(scope_token_valid("!#[]~"));
+    assert_false(scope_token_valid(""));
+    assert_false(scope_token_valid(NULL));
+    assert_false(scope_token_valid("a b"));
+    assert_false(scope_token_valid("a\"b"));
+    assert_false(scope_token_valid("a\\b"));
+    assert_false(scope_token_valid("caf\xC3\xA9"));
+}
+
 static void test_has_is_exact_match(void **state)
 {
     struct scopeset s = parsed(state, "files:read");
@@ -248,6 +262,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parse_of_null_and_empty_gives_empty_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_removes_duplicates_keeping_first_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_accepts_every_scope_token_character, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_token_valid_is_the_rule_of_one_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_rejects_double_leading_and_trailing_spaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_rejects_quote_backslash_and_other_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_rejects_strings_over_4096_bytes, setup, teardown),
