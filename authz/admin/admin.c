@@ -23,10 +23,10 @@
 #include "web/web.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
+#include "crypto/password.h"
 #include "cache.h"
 #include "config.h"
 
-#include <argon2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1048,18 +1048,13 @@ static const char *USER_JSON_SQL =
     SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text FROM users "
     "WHERE tenant_id = $1 AND username = $2";
 
+/* The Argon2id hash of pw at the configured cost (crypto/password.c), in
+ * the request's arena. */
 static char *hash_password(struct req *r, const char *pw)
 {
-    uint8_t salt[16];
-    crypto_random(salt, sizeof salt);
-    const struct config *c = g_config;
-    size_t len = argon2_encodedlen((uint32_t)c->argon2_t_cost, (uint32_t)c->argon2_m_cost_kib,
-                                   (uint32_t)c->argon2_parallelism, sizeof salt, 32, Argon2_id);
-    char *enc = arena_alloc(r->arena, len + 1);
-    if (argon2id_hash_encoded((uint32_t)c->argon2_t_cost, (uint32_t)c->argon2_m_cost_kib,
-                              (uint32_t)c->argon2_parallelism, pw, strlen(pw), salt, sizeof salt,
-                              32, enc, len) != ARGON2_OK)
-        return NULL;
+    struct password_cost cost = password_cost_configured();
+    char *enc = password_hash(&cost, pw);
+    arena_defer(r->arena, free, enc);
     return enc;
 }
 

@@ -6,7 +6,7 @@
  * - constant-time comparison.
  * - keyed hashing of server-generated secrets (HMAC-SHA256 under a key derived
  *   from the master key): client secrets and root tokens are 256-bit random, so a
- *   fast keyed hash is enough; people's passwords use Argon2id (password.c).
+ *   fast keyed hash is enough; people's passwords use Argon2id (crypto/password.c).
  * - per-tenant encryption of private keys at rest: AES-256-GCM under a key derived
  *   with HKDF-SHA256 from the master key and the tenant id.
  * - signing keys: generated once, parsed once into an EVP_PKEY, JWS compact
