@@ -14,6 +14,7 @@
 #include "storage/db.h"
 #include "crypto/crypto.h"
 #include "cache.h"
+#include "util/hash.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,12 +38,10 @@ static pthread_mutex_t tc_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tok_entry *tc[TC_BUCKETS];
 static int tc_n;
 
+/* seeded: the client chooses the token it sends (util/hash.h) */
 static unsigned tok_hash(const char *s)
 {
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % TC_BUCKETS;
+    return (unsigned)(hash_str(s) % TC_BUCKETS);
 }
 
 static void tc_evict_expired(int64_t now)

@@ -15,4 +15,12 @@
  * webhooks): 2000 bytes, what browsers and proxies reliably carry. */
 #define AUTHZ_URI_MAX 2000
 
+/* ---- in-memory caches (authz/cache.c) ---- */
+/* Real clients kept in the client cache; a client past it is loaded from
+ * the database on every request. */
+#define AUTHZ_CACHE_CLIENTS_MAX 100000
+/* Unknown client_ids remembered (so that guessing costs no queries); the
+ * oldest is forgotten first. Counted apart from real clients. */
+#define AUTHZ_CACHE_UNKNOWN_CLIENTS_MAX 10000
+
 #endif
