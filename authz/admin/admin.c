@@ -18,6 +18,7 @@
 #include "policy/scope.h"
 #include "policy/uri.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
 #include "util/text.h"
 #include "oauth/grants.h"
 #include "web/web.h"
@@ -77,7 +78,7 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
         }
         if (i)
             sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, s);
+        pgarray_append_elem(&sb, s);
     }
     sb_putc(&sb, '}');
     char *out = arena_strdup(r->arena, sb.buf);
@@ -1157,8 +1158,8 @@ static int person_change_ends(struct req *r, const char *tenant_id, const char *
         return -1;
     if (new_scopes_pg) {
         const char **was, **now;
-        int nwas = grants_parse_array(r, old_scopes_pg, &was);
-        int nnow = grants_parse_array(r, new_scopes_pg, &now);
+        int nwas = pgarray_parse(r->arena, old_scopes_pg, &was);
+        int nnow = pgarray_parse(r->arena, new_scopes_pg, &now);
         struct scopeset a = {was, nwas}, b = {now, nnow};
         if (!scope_subset(&a, &b) &&
             revocation_record(r, tenant_id, REV_USER, user_id, revocation_horizon()) < 0)

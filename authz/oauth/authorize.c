@@ -22,6 +22,7 @@
 #include "policy/redirect.h"
 #include "policy/scope.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
 #include "web/web.h"
 #include "http/form.h"
 #include "cache.h"
@@ -317,22 +318,6 @@ static bool check_scope(struct req *r, const struct authz_req *q, const struct s
 
 /* ---- outcomes ---- */
 
-static char *pg_text_array(struct req *r, const char *const *v, int n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_putc(&sb, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, v[i]);
-    }
-    sb_putc(&sb, '}');
-    char *out = arena_strdup(r->arena, sb.buf);
-    sb_free(&sb);
-    return out;
-}
-
 /* RFC 6749 §4.1.2: issues the code (with the consent, when the person just
  * gave it) in one transaction with its audit rows, and sends the browser
  * back to the client with code, state and iss. */
@@ -342,8 +327,8 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
     const struct tenant *t = r->tenant;
     const struct client *c = r->client;
     char *scope = scope_join(r->arena, granted);
-    char *scopes_pg = pg_text_array(r, granted->v, granted->n);
-    char *resources_pg = pg_text_array(r, q->resources, q->nresources);
+    char *scopes_pg = pgarray_build(r->arena, granted->v, granted->n);
+    char *resources_pg = pgarray_build(r->arena, q->resources, q->nresources);
     if (db_begin(r) < 0) {
         web_storage_failed(r);
         return;

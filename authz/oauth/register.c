@@ -20,6 +20,7 @@
 #include "policy/uri.h"
 #include "storage/clients.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
 #include "util/text.h"
 #include "crypto/crypto.h"
 #include "cache.h"
@@ -124,22 +125,6 @@ static int string_array(json_t *v, size_t max, const char ***out, struct arena *
     }
     *out = l;
     return (int)n;
-}
-
-static const char *pg_array(struct arena *a, const char *const *v, int n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_putc(&sb, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, v[i]);
-    }
-    sb_putc(&sb, '}');
-    const char *s = arena_strdup(a, sb.buf);
-    sb_free(&sb);
-    return s;
 }
 
 static json_t *json_strings(const char *const *v, int n)
@@ -368,9 +353,9 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     /* ---- accepted: what is stored, and the document echoed back ---- */
     out->method = method;
     out->client_name = client_name;
-    out->grant_types_pg = pg_array(a, grants, ngrants);
-    out->response_types_pg = pg_array(a, rtypes, nrtypes);
-    out->redirect_uris_pg = pg_array(a, ru, nru);
+    out->grant_types_pg = pgarray_build(a, grants, ngrants);
+    out->response_types_pg = pgarray_build(a, rtypes, nrtypes);
+    out->redirect_uris_pg = pgarray_build(a, ru, nru);
     out->jwks = jwks_text;
     out->jwks_uri = jwks_uri;
     out->secret = !strcmp(method, "client_secret_basic") || !strcmp(method, "client_secret_post");
