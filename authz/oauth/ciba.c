@@ -393,7 +393,8 @@ enum hres grant_ciba(struct req *r, const struct form *f)
     row.nscopes = pgarray_parse(r->arena, row.scopes_pg, &row.scopes);
     row.nresources = pgarray_parse(r->arena, row.resources_pg, &row.resources);
     row.nuser_scopes = pgarray_parse(r->arena, PQgetvalue(g, 0, 5), &row.user_scopes);
-    const char *aud = row.nresources ? row.resources[0] : t->issuer;
+    const char *why; /* RFC 8707 §2.2: no resource asked for here: never NULL */
+    const char *aud = resource_narrow(NULL, 0, row.resources, row.nresources, t->issuer, &why);
     if (!db_q(r, "UPDATE ciba_requests SET redeemed_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
               2, v)) {
         db_rollback(r);

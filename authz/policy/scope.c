@@ -110,6 +110,24 @@ struct scopeset scope_from_list(char *const *v, int n)
     return s;
 }
 
+const char *resource_narrow(const char *const *requested, int nrequested,
+                            const char *const *granted, int ngranted, const char *fallback,
+                            const char **why)
+{
+    if (nrequested > 1) {
+        *why = "ask for one resource per access token";
+        return NULL;
+    }
+    if (nrequested == 1) {
+        for (int i = 0; i < ngranted; i++)
+            if (strcmp(granted[i], requested[0]) == 0)
+                return granted[i];
+        *why = "resource was not part of the grant";
+        return NULL;
+    }
+    return ngranted > 0 ? granted[0] : fallback;
+}
+
 bool resource_uri_valid(const char *uri)
 {
     /* RFC 8707 §2: "The value of the resource parameter MUST be an absolute
