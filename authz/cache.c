@@ -276,7 +276,6 @@ static void drop(const char *tenant_id)
 /* ---- small keyed values: people and consents ---- */
 
 #define KV_BUCKETS 4096
-#define KV_MAX 200000
 
 struct kv_entry {
     struct kv_entry *next;
@@ -322,7 +321,7 @@ void cache_kv_put(unsigned long long seen_epoch, enum kv_kind kind, const char *
     unsigned b = kv_hash(kind, tenant_id, key);
     pthread_rwlock_wrlock(&kv_lock);
     /* a change since the caller read the database: what it read may be old */
-    if (atomic_load(&epoch) != seen_epoch || kv_n >= KV_MAX) {
+    if (atomic_load(&epoch) != seen_epoch || kv_n >= AUTHZ_CACHE_KV_MAX) {
         pthread_rwlock_unlock(&kv_lock);
         return;
     }

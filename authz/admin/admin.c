@@ -27,6 +27,7 @@
 #include "crypto/password.h"
 #include "cache.h"
 #include "config.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
         admin_problem(r, 400, arena_sprintf(r->arena, "%s must be an array of strings", field));
         return NULL;
     }
-    if (json_array_size(v) > 200) {
+    if (json_array_size(v) > AUTHZ_ADMIN_ARRAY_MAX) {
         admin_problem(r, 400, arena_sprintf(r->arena, "%s has too many entries", field));
         return NULL;
     }

@@ -24,13 +24,12 @@
 #include "storage/trust.h"
 #include "util/text.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TRUST_JWKS_MAX_TEXT  (64 * 1024)
-#define TRUST_MAX_CLAIMS     50
 
 
 /* The plain string members: each a non-empty printable string of at most
@@ -130,7 +129,7 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         }
         jwks_release(ks);
         char *s = json_dumps(jwks, JSON_COMPACT);
-        if (!s || strlen(s) > TRUST_JWKS_MAX_TEXT) {
+        if (!s || strlen(s) > AUTHZ_TRUST_JWKS_BYTES_MAX) {
             free(s);
             admin_problem(r, 400, "jwks is too large");
             return false;
@@ -151,7 +150,7 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
     /* SPEC §7 required_claims: top-level claim -> exact string value */
     v = json_object_get(b, "required_claims");
     if (v && !json_is_null(v)) {
-        if (!json_is_object(v) || json_object_size(v) > TRUST_MAX_CLAIMS) {
+        if (!json_is_object(v) || json_object_size(v) > AUTHZ_TRUST_CLAIMS_MAX) {
             admin_problem(r, 400,
                           "required_claims must be an object of at most 50 claim names with "
                           "string values");
@@ -163,7 +162,8 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         {
             const char *s = json_string_value(cv);
             /* no control characters: the values end up in logs and audit details */
-            if (!*ck || !text_printable(ck, 200) || !text_printable(s, 1000)) {
+            if (!*ck || !text_printable(ck, AUTHZ_TRUST_CLAIM_NAME_MAX) ||
+                !text_printable(s, AUTHZ_TRUST_CLAIM_VALUE_MAX)) {
                 admin_problem(r, 400,
                               arena_sprintf(r->arena,
                                             "required_claims['%.64s'] must be a string (claim "

@@ -6,6 +6,7 @@
 #include "crypto/crypto.h"
 #include "config.h"
 #include "log.h"
+#include "util/limits.h"
 
 #include <argon2.h>
 #include <pthread.h>
@@ -19,7 +20,8 @@
 struct password_cost password_cost_configured(void)
 {
     /* config.c's defaults, for when no configuration is loaded */
-    struct password_cost c = {3, 65536, 1};
+    struct password_cost c = {AUTHZ_ARGON2_T_COST_DEFAULT, AUTHZ_ARGON2_M_COST_KIB_DEFAULT,
+                              AUTHZ_ARGON2_PARALLELISM_DEFAULT};
     if (g_config) {
         c.t_cost = (uint32_t)g_config->argon2_t_cost;
         c.m_cost_kib = (uint32_t)g_config->argon2_m_cost_kib;

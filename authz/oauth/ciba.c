@@ -16,6 +16,7 @@
 #include "storage/pgarray.h"
 #include "util/text.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,6 @@
 #include <time.h>
 
 #define CIBA_GRANT "urn:openid:params:grant-type:ciba"
-#define DEFAULT_EXPIRY 300
-#define MAX_EXPIRY 3600
 
 static bool parse_positive(const char *s, long max, long *out)
 {
@@ -75,14 +74,14 @@ enum hres h_bc_authorize(struct req *r)
     /* SPEC §4.5: binding_message (the task) is required and shown to the
      * approver */
     const char *binding = form_get(&f, "binding_message");
-    if (!text_printable(binding, 500)) {
+    if (!text_printable(binding, AUTHZ_BINDING_MESSAGE_MAX)) {
         resp_oauth_error(r, 400, "invalid_binding_message",
                          "binding_message (the task, up to 500 printable characters) is required");
         return H_DONE;
     }
-    long expiry = DEFAULT_EXPIRY, ttl = t->max_session_ttl;
+    long expiry = AUTHZ_CIBA_EXPIRY_DEFAULT, ttl = t->max_session_ttl;
     const char *re = form_get(&f, "requested_expiry");
-    if (re && !parse_positive(re, MAX_EXPIRY, &expiry)) {
+    if (re && !parse_positive(re, AUTHZ_CIBA_EXPIRY_MAX, &expiry)) {
         resp_oauth_error(r, 400, "invalid_request", "requested_expiry must be a positive number of seconds");
         return H_DONE;
     }
@@ -101,7 +100,7 @@ enum hres h_bc_authorize(struct req *r)
     /* §7.1: client_notification_token is REQUIRED for ping clients */
     bool ping = c->bc_delivery && !strcmp(c->bc_delivery, "ping");
     const char *cnt = form_get(&f, "client_notification_token");
-    if (ping && (!text_printable(cnt, 1024))) {
+    if (ping && (!text_printable(cnt, AUTHZ_NOTIFICATION_TOKEN_MAX))) {
         resp_oauth_error(r, 400, "invalid_request", "client_notification_token is required in ping mode");
         return H_DONE;
     }

@@ -24,6 +24,7 @@
 #include "util/text.h"
 #include "crypto/crypto.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +32,6 @@
 
 /* ---------------------------------------------------------------- */
 /* request checks (pure)                                             */
-
-#define MAX_REDIRECT_URIS 50
-#define MAX_TEXT 200
-#define MAX_CONTACTS 10
-#define MAX_CONTACT 320
-#define MAX_SCOPE 2000
-#define MAX_JWKS_KEYS 20
-#define MAX_JWKS_BYTES 32768
 
 bool register_content_type_ok(const char *ct)
 {
@@ -141,7 +134,7 @@ static bool jwks_ok(json_t *v)
 {
     json_t *keys = json_object_get(v, "keys");
     if (!json_is_object(v) || !json_is_array(keys) || json_array_size(keys) == 0 ||
-        json_array_size(keys) > MAX_JWKS_KEYS)
+        json_array_size(keys) > AUTHZ_CLIENT_JWKS_KEYS_MAX)
         return false;
     static const char *private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
     size_t i;
@@ -247,9 +240,9 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
         for (size_t i = 0; i < json_array_size(v); i++)
             if (!json_is_string(json_array_get(v, i)))
                 return bad(error, desc, E_META, "redirect_uris must be an array of strings");
-        if (json_array_size(v) > MAX_REDIRECT_URIS)
+        if (json_array_size(v) > AUTHZ_CLIENT_REDIRECT_URIS_MAX)
             return bad(error, desc, E_URI, "too many redirect_uris");
-        nru = string_array(v, MAX_REDIRECT_URIS, &ru, a);
+        nru = string_array(v, AUTHZ_CLIENT_REDIRECT_URIS_MAX, &ru, a);
         if (nru < 0)
             return bad(error, desc, E_URI, "redirect_uris has an empty or repeated entry");
         for (int k = 0; k < nru; k++)
@@ -267,8 +260,8 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
 
     /* human-readable metadata, shown on the consent page as plain text */
     const char *client_name;
-    if (opt_string(a, b, "client_name", MAX_TEXT, &client_name) < 0 ||
-        (client_name && !text_printable(client_name, MAX_TEXT)))
+    if (opt_string(a, b, "client_name", AUTHZ_CLIENT_TEXT_MAX, &client_name) < 0 ||
+        (client_name && !text_printable(client_name, AUTHZ_CLIENT_TEXT_MAX)))
         return bad(error, desc, E_META,
                    "client_name must be a string of at most 200 bytes without control "
                    "characters");
@@ -286,7 +279,7 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
      * values (as described in Section 3.3 of OAuth 2.0 [RFC6749]) that the
      * client can use when requesting access tokens." */
     const char *scope_in, *scope = NULL;
-    if (opt_string(a, b, "scope", MAX_SCOPE, &scope_in) < 0)
+    if (opt_string(a, b, "scope", AUTHZ_CLIENT_SCOPE_MAX, &scope_in) < 0)
         return bad(error, desc, E_META, "scope must be a space-separated string of scopes");
     if (scope_in) {
         struct scopeset ss;
@@ -300,21 +293,21 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     const char **contacts = NULL;
     int ncontacts = 0;
     if ((v = member(b, "contacts"))) {
-        ncontacts = string_array(v, MAX_CONTACTS, &contacts, a);
+        ncontacts = string_array(v, AUTHZ_CLIENT_CONTACTS_MAX, &contacts, a);
         bool ok = ncontacts >= 0;
         for (int i = 0; ok && i < ncontacts; i++)
-            ok = text_printable(contacts[i], MAX_CONTACT);
+            ok = text_printable(contacts[i], AUTHZ_CLIENT_CONTACT_MAX);
         if (!ok)
             return bad(error, desc, E_META,
                        "contacts must be an array of at most 10 distinct strings");
     }
 
     const char *software_id, *software_version;
-    if (opt_string(a, b, "software_id", MAX_TEXT, &software_id) < 0 ||
-        (software_id && !text_printable(software_id, MAX_TEXT)))
+    if (opt_string(a, b, "software_id", AUTHZ_CLIENT_TEXT_MAX, &software_id) < 0 ||
+        (software_id && !text_printable(software_id, AUTHZ_CLIENT_TEXT_MAX)))
         return bad(error, desc, E_META, "software_id must be a string of at most 200 bytes");
-    if (opt_string(a, b, "software_version", MAX_TEXT, &software_version) < 0 ||
-        (software_version && !text_printable(software_version, MAX_TEXT)))
+    if (opt_string(a, b, "software_version", AUTHZ_CLIENT_TEXT_MAX, &software_version) < 0 ||
+        (software_version && !text_printable(software_version, AUTHZ_CLIENT_TEXT_MAX)))
         return bad(error, desc, E_META, "software_version must be a string of at most 200 bytes");
 
     /* RFC 7591 §2 jwks_uri / jwks: "The "jwks_uri" and "jwks" parameters
@@ -331,7 +324,7 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
             return bad(error, desc, E_META,
                        "jwks must be a JWK Set of 1 to 20 public EC, RSA or OKP keys");
         char *s = json_dumps(jwks, JSON_COMPACT);
-        if (!s || strlen(s) > MAX_JWKS_BYTES) {
+        if (!s || strlen(s) > AUTHZ_CLIENT_JWKS_BYTES_MAX) {
             free(s);
             return bad(error, desc, E_META, "jwks is too large");
         }
@@ -479,7 +472,7 @@ static bool initial_access_token_ok(struct req *r, const char **by)
         tok++;
     /* signed by this tenant, not expired, and neither the token, its grant
      * nor its session revoked */
-    json_t *claims = *tok && strlen(tok) <= 16384 ? access_token_active(t, tok) : NULL;
+    json_t *claims = *tok && strlen(tok) <= AUTHZ_TOKEN_MAX ? access_token_active(t, tok) : NULL;
     if (!claims) {
         bearer_challenge(r, 401, "invalid_token", "the initial access token is not valid",
                          "initial access token: invalid, expired or revoked");

@@ -31,7 +31,7 @@ int scope_parse(struct arena *a, const char *s, struct scopeset *set)
     if (!s)
         return 0;
     size_t len = strlen(s);
-    if (len > 4096)
+    if (len > AUTHZ_SCOPE_MAX)
         return -1;
     int cap = 1;
     for (size_t i = 0; i < len; i++)

@@ -21,16 +21,11 @@
 #include "cache.h"
 #include "config.h"
 #include "log.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SIGNIN_WINDOW (15 * 60)       /* seconds failures are remembered */
-#define SIGNIN_USER_LIMIT 5           /* failures per username in the window */
-#define SIGNIN_SOURCE_LIMIT 20        /* failures per source address in the window */
-#define USERNAME_MAX 200              /* as the admin API allows */
-#define PASSWORD_MAX 1024
 
 static const char *const BAD_CREDENTIALS = "The username or password is incorrect.";
 
@@ -121,7 +116,8 @@ static enum hres login_submit(struct req *r)
         web_login_page(r, 400, rt, "Enter your username and password.", username);
         return H_DONE;
     }
-    if (strlen(username) > USERNAME_MAX || strlen(password) > PASSWORD_MAX) {
+    /* usernames are counted in characters, as the admin API counts them */
+    if (utf8_chars(username) > AUTHZ_USERNAME_MAX || strlen(password) > AUTHZ_PASSWORD_MAX) {
         /* no such account can exist: no Argon2 work to spend */
         signin_failed(r, NULL, "username or password too long");
         web_login_page(r, 400, rt, BAD_CREDENTIALS, NULL);
@@ -144,19 +140,19 @@ static enum hres login_submit(struct req *r)
         .source_key = arena_sprintf(r->arena, "source:%s", r->remote_ip),
     };
     int n_user, n_source, retry_after;
-    if (store_signin_record(r, t->id, &k, SIGNIN_WINDOW, SIGNIN_USER_LIMIT, SIGNIN_SOURCE_LIMIT,
-                            &n_user, &n_source, &retry_after) < 0) {
+    if (store_signin_record(r, t->id, &k, AUTHZ_SIGNIN_WINDOW, AUTHZ_SIGNIN_USER_LIMIT,
+                            AUTHZ_SIGNIN_SOURCE_LIMIT, &n_user, &n_source, &retry_after) < 0) {
         web_storage_failed(r);
         return H_DONE;
     }
-    if (n_user > SIGNIN_USER_LIMIT || n_source > SIGNIN_SOURCE_LIMIT) {
+    if (n_user > AUTHZ_SIGNIN_USER_LIMIT || n_source > AUTHZ_SIGNIN_SOURCE_LIMIT) {
         /* a refused attempt is not a failure: it must not extend the wait */
         if (store_signin_forget(r, t->id, &k, false) < 0) {
             web_storage_failed(r);
             return H_DONE;
         }
         signin_failed(r, found ? u.id : NULL,
-                      n_user > SIGNIN_USER_LIMIT ? "too many failed attempts for this username"
+                      n_user > AUTHZ_SIGNIN_USER_LIMIT ? "too many failed attempts for this username"
                                                  : "too many failed attempts from this source");
         int minutes = (retry_after + 59) / 60;
         web_message(r, 429, "Too many sign-in attempts",
