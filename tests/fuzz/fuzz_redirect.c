@@ -21,6 +21,8 @@
  *   percent-encodes everything but unreserved characters;
  * - fetch_url_parse never accepts a fragment, userinfo, an empty host or a
  *   port outside 1..65535, and fetch_url_allowed agrees with it;
+ * - uri_parse's parts lie inside the string, and no rule accepts what it
+ *   refuses; an endpoint is a web URL without userinfo or fragment;
  * - a URL uri_endpoint_ok accepts (the admin API's check of webhook,
  *   ping and jwks URLs) is one fetch_url_parse accepts (authzd's own client).
  */
@@ -77,6 +79,33 @@ static void check_append(struct arena *a, const char *uri, const char *v)
         FZ_CHECK(unreserved(*q) || *q == '=' || *q == '&', "unencoded byte 0x%02x in %s", *q, out);
     }
     FZ_CHECK(strstr(p, "state=") == NULL, "a NULL value was appended: %s", out);
+}
+
+/* uri_parse's parts lie inside the string, in order, and say what it holds */
+static void check_uri_parse(const char *u)
+{
+    struct uri p;
+    const char *why = NULL;
+    size_t n = strlen(u);
+    if (uri_parse(u, &p, &why) < 0) {
+        FZ_CHECK(why && *why, "uri_parse failed without a reason on %s", u);
+        FZ_CHECK(!uri_endpoint_ok(u) && !uri_web_ok(u) && !resource_uri_valid(u),
+                 "a rule accepted %s, which uri_parse refuses", u);
+        return;
+    }
+    FZ_CHECK(p.scheme.p == u && p.scheme.n >= 1 && u[p.scheme.n] == ':', "scheme of %s", u);
+    FZ_CHECK(p.rest >= u && p.rest <= u + n, "rest outside %s", u);
+    FZ_CHECK(p.path.p == p.rest && p.path.p + p.path.n <= u + n, "path outside %s", u);
+    FZ_CHECK(p.has_fragment == (strchr(u, '#') != NULL), "fragment of %s", u);
+    FZ_CHECK(p.port <= 65535, "port of %s", u);
+    if (p.has_authority)
+        FZ_CHECK(p.host.p >= p.authority.p &&
+                     p.host.p + p.host.n <= p.authority.p + p.authority.n &&
+                     p.authority.p + p.authority.n == p.rest,
+                 "host outside the authority of %s", u);
+    if (uri_endpoint_ok(u))
+        FZ_CHECK(uri_web_ok(u) && !p.has_userinfo && !p.has_fragment && p.host.n > 0,
+                 "an endpoint that is no web URL: %s", u);
 }
 
 static void check_fetch_url(const char *u)
@@ -159,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "resource_uri_valid accepted %s", reg);
 
     check_fetch_url(reg);
+    check_uri_parse(reg);
 
     struct strbuf sb;
     sb_init(&sb);
