@@ -87,12 +87,10 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
     return out;
 }
 
-
 static bool ok_resource(const char *s) { return resource_uri_valid(s); }
 
-/* pg_str_array checks the length */
-static bool ok_plain(const char *s) { return text_printable(s, SIZE_MAX); }
-
+/* can_act_for: usernames, counted in characters as everywhere, or "*" */
+static bool ok_act_for(const char *s) { return text_printable_chars(s, AUTHZ_USERNAME_MAX); }
 
 /* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host (policy/uri.h) */
 static bool ok_redirect(const char *s) { return uri_endpoint_ok(s); }
@@ -501,7 +499,7 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
     const char *uri = json_string_value(json_object_get(b, "uri"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, 200))) {
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
         json_decref(b);
         return;
     }
@@ -647,7 +645,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     json_t *v;
     if ((v = json_object_get(b, "client_name")) && !json_is_null(v)) {
         const char *s = json_string_value(v);
-        if (!text_printable(s, 200)) {
+        if (!text_printable(s, AUTHZ_CLIENT_TEXT_MAX)) {
             admin_problem(r, 400, "invalid_client_metadata: client_name");
             return false;
         }
@@ -691,7 +689,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     }
     json_t *ru = json_object_get(b, "redirect_uris");
     if (ru) {
-        if (!(f->redirect_uris = pg_str_array(r, ru, "redirect_uris", ok_redirect, 2000))) {
+        if (!(f->redirect_uris = pg_str_array(r, ru, "redirect_uris", ok_redirect, AUTHZ_URI_MAX))) {
             resp_reset(r);
             admin_problem(r, 400, "invalid_redirect_uri: redirect URIs must be https, or http on a "
                             "loopback host, without a fragment");
@@ -710,10 +708,10 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
         bool (*ok)(const char *);
         size_t max;
     } lists[] = {
-        {"allowed_scopes", &f->allowed_scopes, scope_token_valid, 200},
-        {"allowed_resources", &f->allowed_resources, ok_resource, 2000},
-        {"can_act_for", &f->can_act_for, ok_plain, 200},
-        {"introspects", &f->introspects, ok_resource, 2000},
+        {"allowed_scopes", &f->allowed_scopes, scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX},
+        {"allowed_resources", &f->allowed_resources, ok_resource, AUTHZ_URI_MAX},
+        {"can_act_for", &f->can_act_for, ok_act_for, SIZE_MAX},
+        {"introspects", &f->introspects, ok_resource, AUTHZ_URI_MAX},
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         json_t *l = json_object_get(b, lists[i].name);
@@ -1077,7 +1075,7 @@ static void user_answer(struct req *r, struct tenant *t, const char *username, i
 static const char *check_username(json_t *v)
 {
     const char *s = json_string_value(v);
-    return text_printable_chars(s, 200) && !strchr(s, '/')
+    return text_printable_chars(s, AUTHZ_USERNAME_MAX) && !strchr(s, '/')
                ? NULL
                : "must be 1 to 200 printable characters without '/'";
 }
@@ -1119,7 +1117,7 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
     const char *pw = json_string_value(json_object_get(b, "password"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, 200))) {
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
         /* answered */
     } else {
         char *hash = hash_password(r, pw);
@@ -1177,7 +1175,8 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     json_t *v;
     const char *nu = json_string_value(json_object_get(b, "username"));
     const char *hash = NULL, *scopes = NULL;
-    if ((v = json_object_get(b, "scopes")) && !(scopes = pg_str_array(r, v, "scopes", scope_token_valid, 200))) {
+    if ((v = json_object_get(b, "scopes")) &&
+        !(scopes = pg_str_array(r, v, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
         json_decref(b);
         return;
     }

@@ -35,6 +35,8 @@
 #define AUTHZ_ACT_NESTING_MAX 64
 /* A scope string (RFC 6749 §3.3) in any request. */
 #define AUTHZ_SCOPE_MAX 4096
+/* One scope-token where the admin API takes a list of them. */
+#define AUTHZ_SCOPE_TOKEN_MAX 200
 /* A client_id in a request. */
 #define AUTHZ_CLIENT_ID_MAX 255
 

@@ -247,6 +247,8 @@ check_eq "return_to with a backslash: refused" "400 " "$ST $(header location)"
 LONG_NAME=$(printf 'é%.0s' $(seq 200))
 admin POST /admin/v1/tenants/acme/users "{\"username\":\"$LONG_NAME\",\"password\":\"long-name-pw-1\",\"scopes\":[\"tools:read\"]}"
 check_eq "a user with a 200-character, 400-byte username is created" 201 "$AZT_STATUS"
+admin POST /admin/v1/tenants/acme/clients "{\"client_name\":\"Long agent\",\"grant_types\":[\"client_credentials\"],\"can_act_for\":[\"$LONG_NAME\"]}"
+check_eq "a client may act for that user (can_act_for counts characters too)" 201 "$AZT_STATUS"
 LONG_JAR=$(mktemp)
 fetch GET "$AUTHZ" -G -b "$LONG_JAR" -c "$LONG_JAR" --data-urlencode "client_id=$CLIENT" \
   --data-urlencode "redirect_uri=$REDIR" --data-urlencode response_type=code \
