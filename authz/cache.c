@@ -8,6 +8,8 @@
 #include "cache.h"
 #include "log.h"
 #include "policy/trust.h"
+#include "util/hash.h"
+#include "util/limits.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,7 +20,6 @@ uint8_t g_secret_pepper[32];
 const char *g_public_url;
 
 #define CLIENT_BUCKETS 4096
-#define MAX_CACHED_CLIENTS 100000
 
 struct tentry {
     struct tentry *next;
@@ -27,20 +28,24 @@ struct tentry {
 struct centry {
     struct centry *next;
     struct client *c;
+    struct centry *older, *newer;  /* negative entries: oldest first */
 };
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct tentry *tenants;
 static struct centry *clients[CLIENT_BUCKETS];
-static int nclients;
+static int nclients;                    /* real clients */
+/* Negative entries (unknown client_ids) are counted apart and bounded on
+ * their own, the oldest forgotten first: guessing client_ids never keeps
+ * real clients out of the cache. */
+static struct centry *missing_oldest, *missing_newest;
+static int nmissing;
 static atomic_ullong epoch;
 
-static unsigned hash(const char *s)
+/* Seeded (util/hash.h): clients choose the client_ids and keys looked up. */
+static unsigned client_bucket(const char *tenant_id, const char *client_id)
 {
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    return (unsigned)(hash_more(hash_str(tenant_id), client_id) % CLIENT_BUCKETS);
 }
 
 const char *tenant_id_of(const struct tenant *t) { return t->id; }
@@ -208,7 +213,7 @@ enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out)
 enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, struct client **out)
 {
     *out = NULL;
-    unsigned b = hash(client_id) % CLIENT_BUCKETS;
+    unsigned b = client_bucket(t->id, client_id);
     struct client *found = NULL;
     pthread_rwlock_rdlock(&lock);
     for (struct centry *e = clients[b]; e; e = e->next)
@@ -243,28 +248,75 @@ enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, s
         c->client_id = strdup(client_id);
     }
     atomic_store(&c->refs, 1);
-    pthread_rwlock_wrlock(&lock);
-    if (atomic_load(&epoch) == ep && nclients < MAX_CACHED_CLIENTS) {
-        bool dup = false;
-        for (struct centry *e = clients[b]; e; e = e->next)
-            if (strcmp(e->c->client_id, client_id) == 0 && strcmp(e->c->tenant_id, t->id) == 0)
-                dup = true;
-        if (!dup) {
-            struct centry *e = malloc(sizeof(*e));
-            e->c = c;
-            e->next = clients[b];
-            clients[b] = e;
-            nclients++;
-            atomic_fetch_add(&c->refs, 1);
-        }
-    }
-    pthread_rwlock_unlock(&lock);
+    cache_client_put(ep, c);
     if (c->missing) {
         client_release(c);
         return H_DONE;
     }
     *out = c;
     return H_DONE;
+}
+
+/* Takes e out of the negative entries' age list (lock held for writing). */
+static void missing_unlink(struct centry *e)
+{
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        missing_oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        missing_newest = e->older;
+    nmissing--;
+}
+
+/* Forgets the oldest unknown client_id (lock held for writing). */
+static void missing_forget_oldest(void)
+{
+    struct centry *old = missing_oldest;
+    struct centry **pp = &clients[client_bucket(old->c->tenant_id, old->c->client_id)];
+    while (*pp != old)
+        pp = &(*pp)->next;
+    *pp = old->next;
+    missing_unlink(old);
+    client_release(old->c);
+    free(old);
+}
+
+void cache_client_put(unsigned long long seen_epoch, struct client *c)
+{
+    unsigned b = client_bucket(c->tenant_id, c->client_id);
+    pthread_rwlock_wrlock(&lock);
+    bool room = c->missing || nclients < AUTHZ_CACHE_CLIENTS_MAX;
+    if (atomic_load(&epoch) == seen_epoch && room) {
+        bool dup = false;
+        for (struct centry *e = clients[b]; e; e = e->next)
+            if (strcmp(e->c->client_id, c->client_id) == 0 &&
+                strcmp(e->c->tenant_id, c->tenant_id) == 0)
+                dup = true;
+        if (!dup) {
+            if (c->missing && nmissing >= AUTHZ_CACHE_UNKNOWN_CLIENTS_MAX)
+                missing_forget_oldest();
+            struct centry *e = calloc(1, sizeof(*e));
+            e->c = c;
+            e->next = clients[b];
+            clients[b] = e;
+            if (c->missing) {
+                e->older = missing_newest;
+                if (missing_newest)
+                    missing_newest->newer = e;
+                else
+                    missing_oldest = e;
+                missing_newest = e;
+                nmissing++;
+            } else {
+                nclients++;
+            }
+            atomic_fetch_add(&c->refs, 1);
+        }
+    }
+    pthread_rwlock_unlock(&lock);
 }
 
 static void drop(const char *tenant_id)
@@ -286,9 +338,12 @@ static void drop(const char *tenant_id)
             struct centry *e = *cp;
             if (!tenant_id || strcmp(e->c->tenant_id, tenant_id) == 0) {
                 *cp = e->next;
+                if (e->c->missing)
+                    missing_unlink(e);
+                else
+                    nclients--;
                 client_release(e->c);
                 free(e);
-                nclients--;
             } else {
                 cp = &e->next;
             }
@@ -300,7 +355,6 @@ static void drop(const char *tenant_id)
 /* ---- small keyed values: people and consents ---- */
 
 #define KV_BUCKETS 4096
-#define KV_MAX 200000
 
 struct kv_entry {
     struct kv_entry *next;
@@ -316,7 +370,7 @@ static int kv_n;
 
 static unsigned kv_hash(enum kv_kind kind, const char *tenant_id, const char *key)
 {
-    return (hash(key) ^ (hash(tenant_id) * 31u) ^ (unsigned)kind) % KV_BUCKETS;
+    return (unsigned)((hash_more(hash_str(tenant_id), key) + (unsigned)kind) % KV_BUCKETS);
 }
 
 unsigned long long cache_epoch(void)
@@ -346,7 +400,7 @@ void cache_kv_put(unsigned long long seen_epoch, enum kv_kind kind, const char *
     unsigned b = kv_hash(kind, tenant_id, key);
     pthread_rwlock_wrlock(&kv_lock);
     /* a change since the caller read the database: what it read may be old */
-    if (atomic_load(&epoch) != seen_epoch || kv_n >= KV_MAX) {
+    if (atomic_load(&epoch) != seen_epoch || kv_n >= AUTHZ_CACHE_KV_MAX) {
         pthread_rwlock_unlock(&kv_lock);
         return;
     }

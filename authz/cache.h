@@ -71,6 +71,13 @@ extern const char *g_public_url;
  * r cannot block. The reference is held by r (released at its end). */
 enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out);
 enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, struct client **out);
+/* Puts c, loaded when cache_epoch() was seen_epoch, in the client cache,
+ * which takes a reference of its own; nothing when an invalidation came in
+ * between. A negative entry (c->missing: no such client_id) counts apart
+ * from real clients: at most AUTHZ_CACHE_UNKNOWN_CLIENTS_MAX of them, the
+ * oldest forgotten first, so that guessed client_ids never keep real
+ * clients (at most AUTHZ_CACHE_CLIENTS_MAX) out. */
+void cache_client_put(unsigned long long seen_epoch, struct client *c);
 void tenant_release(struct tenant *t);
 void client_release(struct client *c);
 void cache_invalidate_tenant(const char *tenant_id);

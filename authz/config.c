@@ -5,6 +5,7 @@
  * one and not the other.
  */
 #include "config.h"
+#include "util/limits.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -39,16 +40,19 @@ static const struct key keys[] = {
     {"tls_key", K_STR, O(tls_key), "", 0, 0},
     {"log_level", K_STR, O(log_level), "info", 0, 0},
     {"db_pool_size", K_INT, O(db_pool_size), "8", 1, 256},
-    {"max_body_bytes", K_SIZE, O(max_body_bytes), "65536", 1024, 16 * 1024 * 1024},
-    {"max_header_bytes", K_INT, O(max_header_bytes), "16384", 1024, 1024 * 1024},
+    {"max_body_bytes", K_SIZE, O(max_body_bytes), AUTHZ_STR(AUTHZ_MAX_BODY_BYTES_DEFAULT), 1024, 16 * 1024 * 1024},
+    {"max_header_bytes", K_INT, O(max_header_bytes),
+     AUTHZ_STR(AUTHZ_MAX_HEADER_BYTES_DEFAULT), 1024, 1024 * 1024},
     {"max_connections", K_INT, O(max_connections), "10000", 1, 1000000},
     {"read_timeout", K_INT, O(read_timeout), "10", 1, 3600},
     {"idle_timeout", K_INT, O(idle_timeout), "60", 1, 3600},
     {"write_timeout", K_INT, O(write_timeout), "30", 1, 3600},
-    {"argon2_t_cost", K_INT, O(argon2_t_cost), "3", 1, 100},
-    {"argon2_m_cost_kib", K_INT, O(argon2_m_cost_kib), "65536", 8, 4 * 1024 * 1024},
-    {"argon2_parallelism", K_INT, O(argon2_parallelism), "1", 1, 64},
-    {"max_act_depth", K_INT, O(max_act_depth), "5", 1, 64},
+    {"argon2_t_cost", K_INT, O(argon2_t_cost), AUTHZ_STR(AUTHZ_ARGON2_T_COST_DEFAULT), 1, 100},
+    {"argon2_m_cost_kib", K_INT, O(argon2_m_cost_kib),
+     AUTHZ_STR(AUTHZ_ARGON2_M_COST_KIB_DEFAULT), 8, 4 * 1024 * 1024},
+    {"argon2_parallelism", K_INT, O(argon2_parallelism),
+     AUTHZ_STR(AUTHZ_ARGON2_PARALLELISM_DEFAULT), 1, 64},
+    {"max_act_depth", K_INT, O(max_act_depth), AUTHZ_STR(AUTHZ_MAX_ACT_DEPTH_DEFAULT), 1, 64},
     {"token_rate_limit", K_INT, O(token_rate_limit), "0", 0, 10000000},
 };
 #undef O

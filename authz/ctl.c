@@ -50,18 +50,6 @@ static bool slug_ok(const char *s)
     return true;
 }
 
-/* 1 to 200 bytes, no control characters (as the admin API requires). */
-static bool display_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 200)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
-
 /*
  * Writes the admin.changed audit row of a change made here: details
  * {"action", "by": "authzctl", "os_user", "target"} like the admin API's
@@ -136,7 +124,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "authzctl: tenant create: the slug must match [a-z0-9][a-z0-9-]{0,62}\n");
             return 2;
         }
-        if (argc == 4 && !display_name_ok(argv[3])) {
+        if (argc == 4 && !store_tenant_display_name_valid(argv[3])) {
             fprintf(stderr, "authzctl: tenant create: the display name must be 1 to 200 "
                             "characters, none of them control characters\n");
             return 2;

@@ -35,7 +35,7 @@ DEPS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and running needs.
 run_packages=(
   build-essential autoconf automake libtool pkg-config
-  libevent-dev libssl-dev libjwt-dev libjansson-dev libpq-dev libargon2-dev libcmocka-dev
+  libevent-dev libssl-dev libjansson-dev libpq-dev libargon2-dev libcmocka-dev
   postgresql-15 postgresql-client-15
   # curl and jq: scripts/run seeds the demo tenant through the admin API;
   # ss (iproute2) and runuser (util-linux); TLS roots for curl

@@ -14,6 +14,7 @@
  */
 #include "storage/db.h"
 #include "storage/rotate.h"
+#include "storage/pgarray.h"
 #include "config.h"
 #include "log.h"
 #include "http/http.h"
@@ -422,20 +423,6 @@ void audit_remove(struct req *r, struct audit_event *e)
     }
 }
 
-static char *pg_array(const char **v, int n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_putc(&sb, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, v[i]);
-    }
-    sb_putc(&sb, '}');
-    return sb_steal(&sb, NULL);
-}
-
 #define AUDIT_COLS 13 /* parameters per row; `at` is computed */
 int audit_insert(PGconn *c, struct audit_event *head, int n)
 {
@@ -459,9 +446,9 @@ int audit_insert(PGconn *c, struct audit_event *head, int n)
         vals[b + 2] = e->success ? "success" : "failure";
         vals[b + 3] = e->client_id;
         vals[b + 4] = e->subject;
-        vals[b + 5] = owned[no++] = pg_array(e->actor_chain, e->nactors);
+        vals[b + 5] = owned[no++] = pgarray_build_heap(e->actor_chain, e->nactors);
         vals[b + 6] = e->session_id;
-        vals[b + 7] = e->resources ? (owned[no++] = pg_array(e->resources, e->nresources)) : NULL;
+        vals[b + 7] = e->resources ? (owned[no++] = pgarray_build_heap(e->resources, e->nresources)) : NULL;
         vals[b + 8] = e->scope;
         vals[b + 9] = e->reason;
         vals[b + 10] = e->request_id;
@@ -517,8 +504,8 @@ int audit_copy(PGconn *c, struct audit_event *head, int n)
     sb_init(&sb);
     int i = 0;
     for (struct audit_event *e = head; e && i < n; e = e->next, i++) {
-        char *actors = pg_array(e->actor_chain, e->nactors);
-        char *resources = e->resources ? pg_array(e->resources, e->nresources) : NULL;
+        char *actors = pgarray_build_heap(e->actor_chain, e->nactors);
+        char *resources = e->resources ? pgarray_build_heap(e->resources, e->nresources) : NULL;
         const char *f[13] = {e->tenant_id, e->event, e->success ? "success" : "failure",
                              e->client_id, e->subject, actors, e->session_id, resources, e->scope,
                              e->reason, e->request_id, e->source, e->details ? e->details : "{}"};
@@ -549,8 +536,8 @@ void audit_values(struct req *r, const struct audit_event *e, int base, struct s
     sb_printf(sql, "($%d::uuid,$%d,$%d,$%d,$%d,$%d::text[],$%d,$%d::text[],$%d,$%d,$%d,$%d,$%d::jsonb)",
               base + 1, base + 2, base + 3, base + 4, base + 5, base + 6, base + 7, base + 8,
               base + 9, base + 10, base + 11, base + 12, base + 13);
-    char *actors = pg_array(e->actor_chain, e->nactors);
-    char *resources = e->resources ? pg_array(e->resources, e->nresources) : NULL;
+    char *actors = pgarray_build_heap(e->actor_chain, e->nactors);
+    char *resources = e->resources ? pgarray_build_heap(e->resources, e->nresources) : NULL;
     vals[base + 0] = e->tenant_id;
     vals[base + 1] = e->event;
     vals[base + 2] = e->success ? "success" : "failure";

@@ -4,6 +4,7 @@
  */
 #include "oauth/grants.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
 #include "cache.h"
@@ -111,44 +112,6 @@ int code_issue(struct req *r, const char *tenant_id, const char *client_id, cons
                : -1;
 }
 
-/* Parses a PostgreSQL text[] literal into the arena. */
-int grants_parse_array(struct req *r, const char *lit, const char ***out)
-{
-    *out = NULL;
-    if (!lit || lit[0] != '{')
-        return 0;
-    int cap = 1;
-    for (const char *p = lit; *p; p++)
-        if (*p == ',')
-            cap++;
-    const char **v = arena_alloc(r->arena, sizeof(char *) * (size_t)(cap + 1));
-    int n = 0;
-    const char *p = lit + 1;
-    while (*p && *p != '}') {
-        struct strbuf sb;
-        sb_init(&sb);
-        if (*p == '"') {
-            p++;
-            while (*p && *p != '"') {
-                if (*p == '\\' && p[1])
-                    p++;
-                sb_putc(&sb, *p++);
-            }
-            if (*p == '"')
-                p++;
-        } else {
-            while (*p && *p != ',' && *p != '}')
-                sb_putc(&sb, *p++);
-        }
-        v[n++] = arena_strdup(r->arena, sb.buf ? sb.buf : "");
-        sb_free(&sb);
-        if (*p == ',')
-            p++;
-    }
-    *out = v;
-    return n;
-}
-
 static const char *col(struct req *r, PGresult *res, int c)
 {
     return PQgetisnull(res, 0, c) ? NULL : arena_strdup(r->arena, PQgetvalue(res, 0, c));
@@ -184,9 +147,9 @@ int code_take(struct req *r, const char *tenant_id, const char *code, struct gra
     out->used = PQgetvalue(res, 0, 8)[0] == 't';
     out->expired = PQgetvalue(res, 0, 9)[0] == 't';
     out->revoked = PQgetvalue(res, 0, 10)[0] == 't';
-    out->nscopes = grants_parse_array(r, out->scopes_pg, &out->scopes);
-    out->nresources = grants_parse_array(r, out->resources_pg, &out->resources);
-    out->nuser_scopes = grants_parse_array(r, PQgetvalue(res, 0, 11), &out->user_scopes);
+    out->nscopes = pgarray_parse(r->arena, out->scopes_pg, &out->scopes);
+    out->nresources = pgarray_parse(r->arena, out->resources_pg, &out->resources);
+    out->nuser_scopes = pgarray_parse(r->arena, PQgetvalue(res, 0, 11), &out->user_scopes);
     if (!out->used && !db_q(r, "UPDATE auth_codes SET used_at = now() WHERE code_hash = $2 AND tenant_id = $1", 2, v))
         return -1;
     return 1;
@@ -254,9 +217,9 @@ int refresh_take(struct req *r, const char *tenant_id, const char *token, bool l
     out->used = PQgetvalue(res, 0, 6)[0] == 't';
     out->expired = PQgetvalue(res, 0, 7)[0] == 't';
     out->revoked = PQgetvalue(res, 0, 8)[0] == 't';
-    out->nscopes = grants_parse_array(r, out->scopes_pg, &out->scopes);
-    out->nresources = grants_parse_array(r, out->resources_pg, &out->resources);
-    out->nuser_scopes = PQgetisnull(res, 0, 9) ? -1 : grants_parse_array(r, PQgetvalue(res, 0, 9), &out->user_scopes);
+    out->nscopes = pgarray_parse(r->arena, out->scopes_pg, &out->scopes);
+    out->nresources = pgarray_parse(r->arena, out->resources_pg, &out->resources);
+    out->nuser_scopes = PQgetisnull(res, 0, 9) ? -1 : pgarray_parse(r->arena, PQgetvalue(res, 0, 9), &out->user_scopes);
     out->grant_expires_at = PQgetisnull(res, 0, 10) ? 0 : strtoll(PQgetvalue(res, 0, 10), NULL, 10);
     out->sid = col(r, res, 11);
     out->token_hash = arena_strdup(r->arena, hash);

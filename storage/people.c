@@ -5,6 +5,7 @@
  */
 #include "storage/store.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
 #include "http/http.h"
 #include "cache.h"
 #include "oauth/grants.h"
@@ -32,7 +33,7 @@ int person_find(struct req *r, const char *tenant_id, const char *id, const char
         return 0;
     out->id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     out->username = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    out->nscopes = grants_parse_array(r, PQgetvalue(res, 0, 2), &out->scopes);
+    out->nscopes = pgarray_parse(r->arena, PQgetvalue(res, 0, 2), &out->scopes);
     return 1;
 }
 
@@ -50,8 +51,8 @@ int consent_find(struct req *r, const char *tenant_id, const char *user_id, cons
     if (PQntuples(res) != 1)
         return 0;
     out->id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-    out->scopes.n = grants_parse_array(r, PQgetvalue(res, 0, 1), &out->scopes.v);
-    out->resources.n = grants_parse_array(r, PQgetvalue(res, 0, 2), &out->resources.v);
+    out->scopes.n = pgarray_parse(r->arena, PQgetvalue(res, 0, 1), &out->scopes.v);
+    out->resources.n = pgarray_parse(r->arena, PQgetvalue(res, 0, 2), &out->resources.v);
     return 1;
 }
 
@@ -77,8 +78,8 @@ int sessions_live(struct req *r, const char *tenant_id, const char *user_id, con
         if (revset_has(tenant_id, REV_SESSION, sid))
             continue;
         s[k].sid = arena_strdup(r->arena, sid);
-        s[k].scopes.n = grants_parse_array(r, PQgetvalue(res, i, 1), &s[k].scopes.v);
-        s[k].resources.n = grants_parse_array(r, PQgetvalue(res, i, 2), &s[k].resources.v);
+        s[k].scopes.n = pgarray_parse(r->arena, PQgetvalue(res, i, 1), &s[k].scopes.v);
+        s[k].resources.n = pgarray_parse(r->arena, PQgetvalue(res, i, 2), &s[k].resources.v);
         s[k].ends_at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         k++;
     }
@@ -88,50 +89,14 @@ int sessions_live(struct req *r, const char *tenant_id, const char *user_id, con
 
 /* ---- cached lookups (token exchange runs on the event loop) ---- */
 
-static int split_words(struct req *r, const char *s, const char ***out)
-{
-    int n = 0;
-    for (const char *p = s; *p; p++)
-        if (*p != ' ' && (p == s || p[-1] == ' '))
-            n++;
-    const char **v = arena_alloc(r->arena, sizeof(char *) * (size_t)(n + 1));
-    int k = 0;
-    const char *p = s;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            break;
-        const char *e = strchr(p, ' ');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        v[k++] = arena_strndup(r->arena, p, l);
-        p += l;
-    }
-    *out = v;
-    return k;
-}
-
-static char *join_words(const char **v, int n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_puts(&sb, "");
-    for (int i = 0; i < n; i++) {
-        if (i)
-            sb_putc(&sb, ' ');
-        sb_puts(&sb, v[i]);
-    }
-    return sb_steal(&sb, NULL);
-}
-
-/* "id\tusername\tscope scope ..." */
+/* "id\tusername\t{scopes}" (text[] literal, storage/pgarray.h) */
 static void person_from_value(struct req *r, const char *v, struct person *out)
 {
     const char *t1 = strchr(v, '\t');
     const char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
     out->id = arena_strndup(r->arena, v, t1 ? (size_t)(t1 - v) : strlen(v));
     out->username = t1 ? arena_strndup(r->arena, t1 + 1, t2 ? (size_t)(t2 - t1 - 1) : strlen(t1 + 1)) : "";
-    out->nscopes = t2 ? split_words(r, t2 + 1, &out->scopes) : 0;
+    out->nscopes = t2 ? pgarray_parse(r->arena, t2 + 1, &out->scopes) : 0;
 }
 
 enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, const char *username,
@@ -158,7 +123,7 @@ enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, co
     }
     char *val = NULL;
     if (rc == 1) {
-        char *sc = join_words(out->scopes, out->nscopes);
+        char *sc = pgarray_build_heap(out->scopes, out->nscopes);
         size_t l = strlen(out->id) + strlen(out->username) + strlen(sc) + 3;
         val = malloc(l);
         snprintf(val, l, "%s\t%s\t%s", out->id, out->username, sc);
@@ -170,7 +135,7 @@ enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, co
     return H_DONE;
 }
 
-/* "id\tscope scope ...\tresource resource ..." */
+/* "id\t{scopes}\t{resources}" (text[] literals) */
 enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
                          const char *client_id, struct consent *out, int *found)
 {
@@ -187,9 +152,9 @@ enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_
             if (!t1 || !t2)
                 return H_DONE;
             out->id = arena_strndup(r->arena, v, (size_t)(t1 - v));
-            out->scopes.n = split_words(r, arena_strndup(r->arena, t1 + 1, (size_t)(t2 - t1 - 1)),
-                                        &out->scopes.v);
-            out->resources.n = split_words(r, t2 + 1, &out->resources.v);
+            out->scopes.n = pgarray_parse(r->arena, arena_strndup(r->arena, t1 + 1, (size_t)(t2 - t1 - 1)),
+                                          &out->scopes.v);
+            out->resources.n = pgarray_parse(r->arena, t2 + 1, &out->resources.v);
             *found = 1;
         }
         return H_DONE;
@@ -204,8 +169,8 @@ enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_
     }
     char *val = NULL;
     if (rc == 1) {
-        char *sc = join_words(out->scopes.v, out->scopes.n);
-        char *rs = join_words(out->resources.v, out->resources.n);
+        char *sc = pgarray_build_heap(out->scopes.v, out->scopes.n);
+        char *rs = pgarray_build_heap(out->resources.v, out->resources.n);
         size_t l = strlen(out->id) + strlen(sc) + strlen(rs) + 3;
         val = malloc(l);
         snprintf(val, l, "%s\t%s\t%s", out->id, sc, rs);

@@ -14,6 +14,7 @@
  */
 #include "storage/rotate.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
 #include "config.h"
 #include "log.h"
 #include "http/http.h"
@@ -119,7 +120,7 @@ static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
         for (int k = 0; k < 7; k++) {
             if (i)
                 sb_putc(&a[k], ',');
-            sb_pg_array_elem(&a[k], f[k]);
+            pgarray_append_elem(&a[k], f[k]);
         }
         rot->outcome = 0;
     }

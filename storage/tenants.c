@@ -9,7 +9,9 @@
 #include "storage/store.h"
 #include "crypto/crypto.h"
 #include "log.h"
+#include "storage/pgarray.h"
 #include "util/arena.h"
+#include "util/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,42 +22,6 @@ static char *dupv(PGresult *res, int row, int col)
     if (PQgetisnull(res, row, col))
         return NULL;
     return strdup(PQgetvalue(res, row, col));
-}
-
-/* Parses a PostgreSQL text[] literal of simple or quoted elements. */
-static void parse_array(const char *lit, struct strlist *out)
-{
-    out->v = NULL;
-    out->n = 0;
-    if (!lit || lit[0] != '{')
-        return;
-    int cap = 4;
-    out->v = malloc(sizeof(char *) * (size_t)cap);
-    const char *p = lit + 1;
-    while (*p && *p != '}') {
-        struct strbuf sb;
-        sb_init(&sb);
-        if (*p == '"') {
-            p++;
-            while (*p && *p != '"') {
-                if (*p == '\\' && p[1])
-                    p++;
-                sb_putc(&sb, *p++);
-            }
-            if (*p == '"')
-                p++;
-        } else {
-            while (*p && *p != ',' && *p != '}')
-                sb_putc(&sb, *p++);
-        }
-        if (out->n == cap) {
-            cap *= 2;
-            out->v = realloc(out->v, sizeof(char *) * (size_t)cap);
-        }
-        out->v[out->n++] = sb_steal(&sb, NULL);
-        if (*p == ',')
-            p++;
-    }
 }
 
 static void free_list(struct strlist *l)
@@ -281,7 +247,7 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     t->resources = calloc((size_t)t->nresources + 1, sizeof(struct resource));
     for (int i = 0; i < t->nresources; i++) {
         t->resources[i].uri = dupv(res, i, 0);
-        parse_array(PQgetvalue(res, i, 1), &t->resources[i].scopes);
+        t->resources[i].scopes.n = pgarray_parse_heap(PQgetvalue(res, i, 1), &t->resources[i].scopes.v);
     }
     PQclear(res);
     t->metadata_json = render_metadata(t);
@@ -339,13 +305,13 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
     c->secret_hash = dupv(res, 0, 1);
     c->auth_method = dupv(res, 0, 2);
     c->client_name = dupv(res, 0, 3);
-    parse_array(PQgetvalue(res, 0, 4), &c->grant_types);
-    parse_array(PQgetvalue(res, 0, 5), &c->response_types);
-    parse_array(PQgetvalue(res, 0, 6), &c->redirect_uris);
-    parse_array(PQgetvalue(res, 0, 7), &c->allowed_scopes);
-    parse_array(PQgetvalue(res, 0, 8), &c->allowed_resources);
-    parse_array(PQgetvalue(res, 0, 9), &c->can_act_for);
-    parse_array(PQgetvalue(res, 0, 10), &c->introspects);
+    c->grant_types.n = pgarray_parse_heap(PQgetvalue(res, 0, 4), &c->grant_types.v);
+    c->response_types.n = pgarray_parse_heap(PQgetvalue(res, 0, 5), &c->response_types.v);
+    c->redirect_uris.n = pgarray_parse_heap(PQgetvalue(res, 0, 6), &c->redirect_uris.v);
+    c->allowed_scopes.n = pgarray_parse_heap(PQgetvalue(res, 0, 7), &c->allowed_scopes.v);
+    c->allowed_resources.n = pgarray_parse_heap(PQgetvalue(res, 0, 8), &c->allowed_resources.v);
+    c->can_act_for.n = pgarray_parse_heap(PQgetvalue(res, 0, 9), &c->can_act_for.v);
+    c->introspects.n = pgarray_parse_heap(PQgetvalue(res, 0, 10), &c->introspects.v);
     c->may_impersonate = PQgetvalue(res, 0, 11)[0] == 't';
     c->dynamic = PQgetvalue(res, 0, 12)[0] == 't';
     c->jwks = dupv(res, 0, 13);
@@ -369,11 +335,7 @@ bool store_tenant_slug_valid(const char *s)
 
 bool store_tenant_display_name_valid(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    size_t n = utf8_chars(s);
-    return utf8_valid(s, strlen(s)) && n >= 1 && n <= 200;
+    return text_printable_chars(s, 200);
 }
 
 int store_tenant_create(PGconn *c, const char *slug, const char *display_name, char *id_out,

@@ -16,15 +16,19 @@
 #include "http/routes.h"
 #include "oauth/oauth.h"
 #include "policy/scope.h"
+#include "policy/uri.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
+#include "util/text.h"
 #include "oauth/grants.h"
 #include "web/web.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
+#include "crypto/password.h"
 #include "cache.h"
 #include "config.h"
+#include "util/limits.h"
 
-#include <argon2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +60,7 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
         admin_problem(r, 400, arena_sprintf(r->arena, "%s must be an array of strings", field));
         return NULL;
     }
-    if (json_array_size(v) > 200) {
+    if (json_array_size(v) > AUTHZ_ADMIN_ARRAY_MAX) {
         admin_problem(r, 400, arena_sprintf(r->arena, "%s has too many entries", field));
         return NULL;
     }
@@ -75,7 +79,7 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
         }
         if (i)
             sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, s);
+        pgarray_append_elem(&sb, s);
     }
     sb_putc(&sb, '}');
     char *out = arena_strdup(r->arena, sb.buf);
@@ -83,33 +87,13 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
     return out;
 }
 
-static bool ok_scope(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (!(*p == 0x21 || (*p >= 0x23 && *p <= 0x5B) || (*p >= 0x5D && *p <= 0x7E)))
-            return false;
-    return true;
-}
-
 static bool ok_resource(const char *s) { return resource_uri_valid(s); }
 
-static bool ok_plain(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
+/* can_act_for: usernames, counted in characters as everywhere, or "*" */
+static bool ok_act_for(const char *s) { return text_printable_chars(s, AUTHZ_USERNAME_MAX); }
 
-
-/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host; no fragment,
- * no userinfo. One check for every URI the admin API and registration take. */
-bool redirect_uri_valid(const char *u)
-{
-    return register_redirect_uri_ok(u);
-}
-
-static bool ok_redirect(const char *s) { return redirect_uri_valid(s); }
+/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host (policy/uri.h) */
+static bool ok_redirect(const char *s) { return uri_endpoint_ok(s); }
 
 static bool ok_grant(const char *s)
 {
@@ -301,7 +285,7 @@ static const char *check_max_session_ttl(json_t *v)
 
 static const char *check_webhook_url(json_t *v)
 {
-    return redirect_uri_valid(json_string_value(v))
+    return uri_endpoint_ok(json_string_value(v))
                ? NULL
                : "must be https, or http on a loopback host, without a fragment";
 }
@@ -309,7 +293,7 @@ static const char *check_webhook_url(json_t *v)
 static const char *check_webhook_secret(json_t *v)
 {
     const char *s = json_string_value(v);
-    return body_text_ok(s, 512) && utf8_chars(s) >= 16 ? NULL
+    return text_printable_chars(s, 512) && utf8_chars(s) >= 16 ? NULL
                                                        : "must be 16 to 512 printable characters";
 }
 
@@ -515,7 +499,7 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
     const char *uri = json_string_value(json_object_get(b, "uri"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
         json_decref(b);
         return;
     }
@@ -661,7 +645,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     json_t *v;
     if ((v = json_object_get(b, "client_name")) && !json_is_null(v)) {
         const char *s = json_string_value(v);
-        if (!s || strlen(s) > 200 || !ok_plain(s)) {
+        if (!text_printable(s, AUTHZ_CLIENT_TEXT_MAX)) {
             admin_problem(r, 400, "invalid_client_metadata: client_name");
             return false;
         }
@@ -705,7 +689,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     }
     json_t *ru = json_object_get(b, "redirect_uris");
     if (ru) {
-        if (!(f->redirect_uris = pg_str_array(r, ru, "redirect_uris", ok_redirect, 2000))) {
+        if (!(f->redirect_uris = pg_str_array(r, ru, "redirect_uris", ok_redirect, AUTHZ_URI_MAX))) {
             resp_reset(r);
             admin_problem(r, 400, "invalid_redirect_uri: redirect URIs must be https, or http on a "
                             "loopback host, without a fragment");
@@ -724,10 +708,10 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
         bool (*ok)(const char *);
         size_t max;
     } lists[] = {
-        {"allowed_scopes", &f->allowed_scopes, ok_scope, 200},
-        {"allowed_resources", &f->allowed_resources, ok_resource, 2000},
-        {"can_act_for", &f->can_act_for, ok_plain, 200},
-        {"introspects", &f->introspects, ok_resource, 2000},
+        {"allowed_scopes", &f->allowed_scopes, scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX},
+        {"allowed_resources", &f->allowed_resources, ok_resource, AUTHZ_URI_MAX},
+        {"can_act_for", &f->can_act_for, ok_act_for, SIZE_MAX},
+        {"introspects", &f->introspects, ok_resource, AUTHZ_URI_MAX},
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         json_t *l = json_object_get(b, lists[i].name);
@@ -767,7 +751,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     v = json_object_get(b, "jwks_uri");
     if (v && !json_is_null(v)) {
         const char *s = json_string_value(v);
-        if (!s || !redirect_uri_valid(s)) {
+        if (!s || !uri_endpoint_ok(s)) {
             admin_problem(r, 400, "invalid_client_metadata: jwks_uri must be https (or http on loopback)");
             return false;
         }
@@ -791,7 +775,7 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     v = json_object_get(b, "backchannel_client_notification_endpoint");
     if (v && !json_is_null(v)) {
         const char *s = json_string_value(v);
-        if (!s || !redirect_uri_valid(s)) {
+        if (!s || !uri_endpoint_ok(s)) {
             admin_problem(r, 400, "invalid_client_metadata: backchannel_client_notification_endpoint "
                                   "must be https (or http on loopback)");
             return false;
@@ -1064,18 +1048,13 @@ static const char *USER_JSON_SQL =
     SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text FROM users "
     "WHERE tenant_id = $1 AND username = $2";
 
+/* The Argon2id hash of pw at the configured cost (crypto/password.c), in
+ * the request's arena. */
 static char *hash_password(struct req *r, const char *pw)
 {
-    uint8_t salt[16];
-    crypto_random(salt, sizeof salt);
-    const struct config *c = g_config;
-    size_t len = argon2_encodedlen((uint32_t)c->argon2_t_cost, (uint32_t)c->argon2_m_cost_kib,
-                                   (uint32_t)c->argon2_parallelism, sizeof salt, 32, Argon2_id);
-    char *enc = arena_alloc(r->arena, len + 1);
-    if (argon2id_hash_encoded((uint32_t)c->argon2_t_cost, (uint32_t)c->argon2_m_cost_kib,
-                              (uint32_t)c->argon2_parallelism, pw, strlen(pw), salt, sizeof salt,
-                              32, enc, len) != ARGON2_OK)
-        return NULL;
+    struct password_cost cost = password_cost_configured();
+    char *enc = password_hash(&cost, pw);
+    arena_defer(r->arena, free, enc);
     return enc;
 }
 
@@ -1096,7 +1075,7 @@ static void user_answer(struct req *r, struct tenant *t, const char *username, i
 static const char *check_username(json_t *v)
 {
     const char *s = json_string_value(v);
-    return body_text_ok(s, 200) && !strchr(s, '/')
+    return text_printable_chars(s, AUTHZ_USERNAME_MAX) && !strchr(s, '/')
                ? NULL
                : "must be 1 to 200 printable characters without '/'";
 }
@@ -1138,7 +1117,7 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
     const char *pw = json_string_value(json_object_get(b, "password"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = pg_str_array(r, sc, "scopes", ok_scope, 200))) {
+    if (sc && !(scopes = pg_str_array(r, sc, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
         /* answered */
     } else {
         char *hash = hash_password(r, pw);
@@ -1178,8 +1157,8 @@ static int person_change_ends(struct req *r, const char *tenant_id, const char *
         return -1;
     if (new_scopes_pg) {
         const char **was, **now;
-        int nwas = grants_parse_array(r, old_scopes_pg, &was);
-        int nnow = grants_parse_array(r, new_scopes_pg, &now);
+        int nwas = pgarray_parse(r->arena, old_scopes_pg, &was);
+        int nnow = pgarray_parse(r->arena, new_scopes_pg, &now);
         struct scopeset a = {was, nwas}, b = {now, nnow};
         if (!scope_subset(&a, &b) &&
             revocation_record(r, tenant_id, REV_USER, user_id, revocation_horizon()) < 0)
@@ -1196,7 +1175,8 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     json_t *v;
     const char *nu = json_string_value(json_object_get(b, "username"));
     const char *hash = NULL, *scopes = NULL;
-    if ((v = json_object_get(b, "scopes")) && !(scopes = pg_str_array(r, v, "scopes", ok_scope, 200))) {
+    if ((v = json_object_get(b, "scopes")) &&
+        !(scopes = pg_str_array(r, v, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
         json_decref(b);
         return;
     }

@@ -46,7 +46,4 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t);
 void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t,
                           const char *name);
 
-/* RFC 8252 / RFC 9700: https, or http on a loopback host; no fragment. */
-bool redirect_uri_valid(const char *uri);
-
 #endif

@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "http/http.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,11 +95,11 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
             admin_problem(r, 400, arena_sprintf(r->arena, "%s must be an RFC 3339 date-time", known[i]));
             return;
         }
-    long limit = 100;
+    long limit = AUTHZ_AUDIT_PAGE_DEFAULT;
     if (v[6]) {
         char *end;
         limit = strtol(v[6], &end, 10);
-        if (*end || end == v[6] || limit < 1 || limit > 1000) {
+        if (*end || end == v[6] || limit < 1 || limit > AUTHZ_AUDIT_PAGE_MAX) {
             admin_problem(r, 400, "limit must be a whole number from 1 to 1000");
             return;
         }

@@ -105,15 +105,6 @@ const char *body_suggest(const struct body_spec *spec, const char *name)
     return best;
 }
 
-bool body_text_ok(const char *s, size_t max)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    size_t n = utf8_chars(s);
-    return n >= 1 && n <= max;
-}
-
 /* ---------------------------------------------------------------- */
 /* checking an object                                                */
 

@@ -65,9 +65,6 @@ const char *body_check(struct arena *a, const struct body_spec *spec, json_t *b)
 /* The member of spec an unknown name probably meant (a near miss, or one
  * of its aka names), or NULL. */
 const char *body_suggest(const struct body_spec *spec, const char *name);
-/* 1 to max printable characters (code points of valid UTF-8): no control
- * characters, no DEL. */
-bool body_text_ok(const char *s, size_t max);
 
 /* The request body as a JSON object spec accepts, or NULL with the 400
  * answer set. The caller decrefs it. */

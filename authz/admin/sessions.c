@@ -12,12 +12,11 @@
 #include "crypto/crypto.h"
 #include "http/http.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PAGE 100
 
 static void list(struct req *r, struct tenant *t)
 {
@@ -55,7 +54,7 @@ static void list(struct req *r, struct tenant *t)
         cur_id = arena_strdup(r->arena, sep + 1);
     }
     char lim[16];
-    snprintf(lim, sizeof lim, "%d", PAGE + 1);
+    snprintf(lim, sizeof lim, "%d", AUTHZ_SESSIONS_PAGE + 1);
     const char *p[7] = {t->id, v[0], v[1], v[2], cur_ts, cur_id, lim};
     PGresult *res = db_q(
         r,
@@ -83,7 +82,7 @@ static void list(struct req *r, struct tenant *t)
         7, p);
     if (!res)
         return;
-    admin_page_answer(r, res, "sessions", PAGE, ' ');
+    admin_page_answer(r, res, "sessions", AUTHZ_SESSIONS_PAGE, ' ');
 }
 
 void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, const char *sid,

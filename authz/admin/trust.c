@@ -17,28 +17,19 @@
 #include "admin/admin.h"
 #include "admin/body.h"
 #include "crypto/jwt.h"
-#include "http/fetch.h"
+#include "policy/uri.h"
 #include "http/http.h"
 #include "policy/trust.h"
 #include "storage/db.h"
 #include "storage/trust.h"
+#include "util/text.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TRUST_JWKS_MAX_TEXT  (64 * 1024)
-#define TRUST_MAX_CLAIMS     50
-
-/* No control characters (the values end up in logs and audit details). */
-static bool printable(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
 
 
 /* The plain string members: each a non-empty printable string of at most
@@ -103,7 +94,7 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
             continue;
         }
         const char *s = json_string_value(v);
-        if (!s || !body_text_ok(s, m->max)) {
+        if (!s || !text_printable_chars(s, m->max)) {
             admin_problem(r, 400,
                           arena_sprintf(r->arena,
                                         "%s must be a non-empty string of at most %zu printable "
@@ -138,7 +129,7 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         }
         jwks_release(ks);
         char *s = json_dumps(jwks, JSON_COMPACT);
-        if (!s || strlen(s) > TRUST_JWKS_MAX_TEXT) {
+        if (!s || strlen(s) > AUTHZ_TRUST_JWKS_BYTES_MAX) {
             free(s);
             admin_problem(r, 400, "jwks is too large");
             return false;
@@ -147,9 +138,9 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         free(s);
     } else {
         const char *s = json_string_value(juri);
-        struct fetch_url u;
+        struct uri u;
         const char *why = "jwks_uri must be a string";
-        if (!s || fetch_url_parse(s, &u, &why) < 0) {
+        if (!s || uri_endpoint_check(s, &u, &why) < 0) {
             admin_problem(r, 400, arena_sprintf(r->arena, "jwks_uri: %s", why));
             return false;
         }
@@ -159,7 +150,7 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
     /* SPEC §7 required_claims: top-level claim -> exact string value */
     v = json_object_get(b, "required_claims");
     if (v && !json_is_null(v)) {
-        if (!json_is_object(v) || json_object_size(v) > TRUST_MAX_CLAIMS) {
+        if (!json_is_object(v) || json_object_size(v) > AUTHZ_TRUST_CLAIMS_MAX) {
             admin_problem(r, 400,
                           "required_claims must be an object of at most 50 claim names with "
                           "string values");
@@ -170,8 +161,9 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         json_object_foreach(v, ck, cv)
         {
             const char *s = json_string_value(cv);
-            if (!*ck || strlen(ck) > 200 || !printable(ck) || !s || strlen(s) > 1000 ||
-                !printable(s)) {
+            /* no control characters: the values end up in logs and audit details */
+            if (!*ck || !text_printable(ck, AUTHZ_TRUST_CLAIM_NAME_MAX) ||
+                !text_printable(s, AUTHZ_TRUST_CLAIM_VALUE_MAX)) {
                 admin_problem(r, 400,
                               arena_sprintf(r->arena,
                                             "required_claims['%.64s'] must be a string (claim "

@@ -6,7 +6,7 @@
  * - constant-time comparison.
  * - keyed hashing of server-generated secrets (HMAC-SHA256 under a key derived
  *   from the master key): client secrets and root tokens are 256-bit random, so a
- *   fast keyed hash is enough; people's passwords use Argon2id (password.c).
+ *   fast keyed hash is enough; people's passwords use Argon2id (crypto/password.c).
  * - per-tenant encryption of private keys at rest: AES-256-GCM under a key derived
  *   with HKDF-SHA256 from the master key and the tenant id.
  * - signing keys: generated once, parsed once into an EVP_PKEY, JWS compact
@@ -40,6 +40,15 @@ void crypto_random(void *buf, size_t n);
 /* A random identifier: nbytes random bytes, base64url encoded, into out
  * (capacity b64url_encoded_len(nbytes)+1). */
 void crypto_random_id(char *out, size_t nbytes);
+
+/* ---- ECDSA signatures (RFC 7518 §3.4), jws.c ---- */
+/* OpenSSL's DER ECDSA-Sig-Value -> JWS's R || S, each left-padded to coord
+ * bytes (32 for ES256, 48 for ES384, 66 for ES512) into raw (2 * coord).
+ * 0, or -1 on malformed DER or a value wider than coord. */
+int ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t coord, uint8_t *raw);
+/* R || S, each of coord bytes -> DER into der (at most cap bytes): the DER
+ * length, or -1. */
+int ecdsa_raw_to_der(const uint8_t *raw, size_t coord, uint8_t *der, size_t cap);
 
 /* ---- constant-time comparison ---- */
 /* 1 when the n bytes are equal; time depends only on n. */

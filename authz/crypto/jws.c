@@ -49,8 +49,10 @@ static size_t sig_len(const struct signing_key *k) {
     return 0;
 }
 
-/* DER ECDSA-Sig-Value -> r||s, each left-padded to 32 bytes. */
-static int es256_der_to_raw(const uint8_t *der, size_t derlen, uint8_t raw[ES256_RAW_LEN]) {
+/* RFC 7518 §3.4: DER ECDSA-Sig-Value -> R || S, each left-padded to coord
+ * bytes. The one conversion, for what authz signs (here) and what it
+ * verifies (here and in jwt.c). */
+int ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t coord, uint8_t *raw) {
     const unsigned char *p = der;
     const BIGNUM *r = NULL, *s = NULL;
     ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
@@ -59,15 +61,16 @@ static int es256_der_to_raw(const uint8_t *der, size_t derlen, uint8_t raw[ES256
     if (sig == NULL)
         return -1;
     ECDSA_SIG_get0(sig, &r, &s);
-    ok = BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32;
+    ok = BN_bn2binpad(r, raw, (int)coord) == (int)coord &&
+         BN_bn2binpad(s, raw + coord, (int)coord) == (int)coord;
     ECDSA_SIG_free(sig);
     return ok ? 0 : -1;
 }
 
-/* r||s -> DER ECDSA-Sig-Value; returns the DER length or -1. */
-static int es256_raw_to_der(const uint8_t raw[ES256_RAW_LEN], uint8_t der[ES256_DER_MAX]) {
+/* R || S, each of coord bytes -> DER ECDSA-Sig-Value in at most cap bytes. */
+int ecdsa_raw_to_der(const uint8_t *raw, size_t coord, uint8_t *der, size_t cap) {
     ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
+    BIGNUM *r = BN_bin2bn(raw, (int)coord, NULL), *s = BN_bin2bn(raw + coord, (int)coord, NULL);
     unsigned char *p = der;
     int len = -1;
 
@@ -78,7 +81,8 @@ static int es256_raw_to_der(const uint8_t raw[ES256_RAW_LEN], uint8_t der[ES256_
         return -1;
     }
     /* sig owns r and s now. */
-    if (i2d_ECDSA_SIG(sig, NULL) <= ES256_DER_MAX)
+    int need = i2d_ECDSA_SIG(sig, NULL);
+    if (need > 0 && (size_t)need <= cap)
         len = i2d_ECDSA_SIG(sig, &p);
     ECDSA_SIG_free(sig);
     return len > 0 ? len : -1;
@@ -226,7 +230,7 @@ ssize_t jws_sign_into(const struct signing_key *k, const char *payload,
         return -1;
 
     if (k->alg == SIG_ES256) {
-        if (es256_der_to_raw(sig, siglen, raw) != 0)
+        if (ecdsa_der_to_raw(sig, siglen, ES256_RAW_LEN / 2, raw) != 0)
             return -1;
         final_sig = raw;
     } else if (siglen != rawlen) {
@@ -321,7 +325,7 @@ int jws_verify(EVP_PKEY *pub, enum sig_alg alg, const char *token, size_t len) {
     vsiglen = (size_t)siglen;
     if (alg == SIG_ES256) {
         int dlen;
-        if (siglen != ES256_RAW_LEN || (dlen = es256_raw_to_der(sig, der)) < 0)
+        if (siglen != ES256_RAW_LEN || (dlen = ecdsa_raw_to_der(sig, ES256_RAW_LEN / 2, der, sizeof der)) < 0)
             return 0;
         vsig = der;
         vsiglen = (size_t)dlen;

@@ -527,29 +527,6 @@ bool jwks_has_kid(const struct jwks *ks, const char *kid)
 /* ---------------------------------------------------------------- */
 /* signatures                                                        */
 
-/* RFC 7518 §3.4: r||s, each of coord bytes -> DER ECDSA-Sig-Value. Returns
- * the DER length or -1. */
-static int es_raw_to_der(const uint8_t *raw, size_t coord, uint8_t *der, size_t cap)
-{
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, (int)coord, NULL), *s = BN_bin2bn(raw + coord, (int)coord, NULL);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(sig);
-        return -1;
-    }
-    int len = i2d_ECDSA_SIG(sig, NULL);
-    if (len > 0 && (size_t)len <= cap) {
-        unsigned char *p = der;
-        len = i2d_ECDSA_SIG(sig, &p);
-    } else {
-        len = -1;
-    }
-    ECDSA_SIG_free(sig);
-    return len;
-}
-
 enum jwt_verdict jwt_verify_key(const struct jwt *j, const struct jwk *k, const char **why)
 {
     const struct alg_info *a = &ALGS[j->alg];
@@ -573,7 +550,7 @@ enum jwt_verdict jwt_verify_key(const struct jwt *j, const struct jwk *k, const 
             *why = "an ECDSA signature of the wrong length";
             return JWT_INVALID;
         }
-        int dl = es_raw_to_der(j->sig, a->es_coord, der, sizeof der);
+        int dl = ecdsa_raw_to_der(j->sig, a->es_coord, der, sizeof der);
         if (dl < 0) {
             *why = "bad signature";
             return JWT_INVALID;

@@ -27,12 +27,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "util/limits.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
 
 /* ---- limits ---- */
-#define JWT_MAX_LEN        16384  /* compact serialisation, in characters */
+#define JWT_MAX_LEN        AUTHZ_TOKEN_MAX  /* compact serialisation, in characters */
 #define JWT_HEADER_MAX     2048   /* decoded JOSE header, bytes */
 #define JWT_CLAIMS_MAX     12288  /* decoded claims set, bytes */
 #define JWT_SIG_MAX        1024   /* decoded signature (RSA up to 8192 bits) */

@@ -11,6 +11,7 @@
  * host-name (or IP address) verification.
  */
 #include "http/fetch.h"
+#include "policy/uri.h"
 #include "util/arena.h"
 
 #include <arpa/inet.h>
@@ -35,127 +36,34 @@
 /* ---------------------------------------------------------------- */
 /* URLs                                                              */
 
-static bool host_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '-';
-}
-
 int fetch_url_parse(const char *url, struct fetch_url *u, const char **why)
 {
     memset(u, 0, sizeof *u);
-    size_t n = url ? strlen(url) : 0;
-    if (n == 0 || n > FETCH_URL_MAX) {
-        *why = "the URL is empty or too long";
+    /* one rule for every URL authzd reaches (policy/uri.h): https, or http
+     * on a loopback host (RFC 8252 §8.3 / RFC 9700 §2.1); no userinfo, no
+     * fragment, RFC 3986 characters only */
+    struct uri p;
+    if (uri_endpoint_check(url, &p, why) < 0)
         return -1;
+    u->tls = p.scheme.n == 5;
+    const char *h = p.host.p;
+    size_t hlen = p.host.n;
+    if (p.host_ipv6) {
+        h++;
+        hlen -= 2;
     }
-    /* RFC 3986 §2: printable US-ASCII only; no fragment (RFC 3986 §3.5) */
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f || url[i] == '#') {
-            *why = "the URL holds a fragment, space or non-ASCII character";
-            return -1;
-        }
-    const char *p;
-    if (!strncmp(url, "https://", 8)) {
-        u->tls = true;
-        p = url + 8;
-    } else if (!strncmp(url, "http://", 7)) {
-        p = url + 7;
-    } else {
-        *why = "the URL must be https (or http on loopback)";
-        return -1;
-    }
-    size_t alen = strcspn(p, "/?");
-    /* RFC 3986 §3.2.1: no userinfo; it would let "http://127.0.0.1:1@host"
-     * pass for loopback */
-    if (memchr(p, '@', alen)) {
-        *why = "the URL must not carry user information";
-        return -1;
-    }
-    const char *port = NULL;
-    size_t hlen, plen = 0;
-    if (p[0] == '[') {
-        const char *rb = memchr(p, ']', alen);
-        if (!rb) {
-            *why = "malformed IPv6 address in the URL";
-            return -1;
-        }
-        hlen = (size_t)(rb - p - 1);
-        if (hlen == 0 || hlen >= sizeof u->host) {
-            *why = "malformed IPv6 address in the URL";
-            return -1;
-        }
-        memcpy(u->host, p + 1, hlen);
-        struct in6_addr a6;
-        if (inet_pton(AF_INET6, u->host, &a6) != 1) {
-            *why = "malformed IPv6 address in the URL";
-            return -1;
-        }
-        u->ip_literal = true;
-        if ((size_t)(rb + 1 - p) < alen) {
-            if (rb[1] != ':') {
-                *why = "malformed URL authority";
-                return -1;
-            }
-            port = rb + 2;
-            plen = alen - (size_t)(rb + 2 - p);
-        }
-    } else {
-        const char *colon = memchr(p, ':', alen);
-        hlen = colon ? (size_t)(colon - p) : alen;
-        if (colon) {
-            port = colon + 1;
-            plen = alen - hlen - 1;
-        }
-        if (hlen == 0 || hlen >= sizeof u->host) {
-            *why = "the URL has no host";
-            return -1;
-        }
-        for (size_t i = 0; i < hlen; i++)
-            if (!host_char(p[i])) {
-                *why = "malformed host name in the URL";
-                return -1;
-            }
-        memcpy(u->host, p, hlen);
-        for (char *c = u->host; *c; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                *c = (char)(*c - 'A' + 'a');
-        struct in_addr a4;
-        u->ip_literal = inet_pton(AF_INET, u->host, &a4) == 1;
-    }
-    if (port) {
-        long v = 0;
-        if (plen == 0 || plen > 5) {
-            *why = "malformed port in the URL";
-            return -1;
-        }
-        for (size_t i = 0; i < plen; i++) {
-            if (port[i] < '0' || port[i] > '9') {
-                *why = "malformed port in the URL";
-                return -1;
-            }
-            v = v * 10 + (port[i] - '0');
-        }
-        if (v < 1 || v > 65535) {
-            *why = "malformed port in the URL";
-            return -1;
-        }
-        snprintf(u->port, sizeof u->port, "%ld", v);
-    } else {
-        snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
-    }
-    /* RFC 8252 §8.3 / RFC 9700 §2.1: plain http only to this machine */
-    if (!u->tls && strcmp(u->host, "127.0.0.1") != 0 && strcmp(u->host, "localhost") != 0 &&
-        strcmp(u->host, "::1") != 0) {
-        *why = "http URLs must name a loopback host (127.0.0.1, [::1], localhost)";
-        return -1;
-    }
-    snprintf(u->hostport, sizeof u->hostport, "%.*s", (int)alen, p);
-    const char *rest = p + alen;
-    if (*rest == '/')
-        snprintf(u->path, sizeof u->path, "%s", rest);
+    memcpy(u->host, h, hlen); /* at most 253 characters (uri.c) */
+    for (char *c = u->host; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    struct in_addr a4;
+    u->ip_literal = p.host_ipv6 || inet_pton(AF_INET, u->host, &a4) == 1;
+    snprintf(u->port, sizeof u->port, "%hu", (unsigned short)(p.port ? p.port : u->tls ? 443 : 80));
+    snprintf(u->hostport, sizeof u->hostport, "%.*s", (int)p.authority.n, p.authority.p);
+    if (*p.rest == '/')
+        snprintf(u->path, sizeof u->path, "%s", p.rest);
     else
-        snprintf(u->path, sizeof u->path, "/%s", rest);
+        snprintf(u->path, sizeof u->path, "/%s", p.rest);
     return 0;
 }
 
@@ -264,19 +172,6 @@ static ssize_t io_read(struct io *c, char *buf, size_t cap)
     }
 }
 
-static bool is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-    }
-    return false;
-}
-
 /* A connected non-blocking socket, or -1. Plain http connects to loopback
  * addresses only, whatever the name resolves to. */
 static int dial(const struct fetch_url *u, int64_t deadline, const char **why)
@@ -292,7 +187,7 @@ static int dial(const struct fetch_url *u, int64_t deadline, const char **why)
     int fd = -1;
     *why = "connection refused or timed out";
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        if (!u->tls && !is_loopback(ai->ai_addr)) {
+        if (!u->tls && !uri_addr_loopback(ai->ai_addr)) {
             *why = "http URLs must reach a loopback address";
             continue;
         }

@@ -16,10 +16,12 @@
 
 #include <jansson.h>
 
+#include "util/limits.h"
+
 #define FETCH_MAX_BODY      (256 * 1024)
 #define FETCH_MAX_HEADERS   (16 * 1024)
 #define FETCH_TIMEOUT_MS    5000
-#define FETCH_URL_MAX       2000
+#define FETCH_URL_MAX       AUTHZ_URI_MAX
 
 struct fetch_url {
     bool tls;
@@ -30,9 +32,10 @@ struct fetch_url {
     char path[FETCH_URL_MAX + 1];  /* path and query, "/" at least */
 };
 
-/* Parses and checks an absolute URL: https://host[:port]/path?query, or
- * http:// with host 127.0.0.1, localhost or [::1]. No userinfo, fragment,
- * whitespace or control characters. 0, or -1 with *why. */
+/* Parses and checks an absolute URL with policy/uri.h's endpoint rule:
+ * https://host[:port]/path?query, or http:// with host 127.0.0.1, localhost
+ * or [::1]. No userinfo, fragment, whitespace or control characters. 0, or
+ * -1 with *why. */
 int fetch_url_parse(const char *url, struct fetch_url *u, const char **why);
 /* fetch_url_parse() accepts it */
 bool fetch_url_allowed(const char *url);

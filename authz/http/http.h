@@ -8,7 +8,7 @@
  * routed, and handed to its handler. Handlers run on the loop when they can
  * answer from memory; one that needs the database returns H_BLOCK and is run
  * again from the start on a database worker thread (storage/db.c). Audit rows
- * produced on the loop are group-committed (storage/committer.c) and the
+ * produced on the loop are group-committed (the committer in storage/db.c) and the
  * answer leaves only after their commit.
  */
 #ifndef AUTHZ_HTTP_H

@@ -4,6 +4,7 @@
  * reused in place, so memory stays bounded by the number of clients seen.
  */
 #include "http/ratelimit.h"
+#include "util/hash.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -43,13 +44,8 @@ bool ratelimit_take(const char *tenant_id, const char *client_id, int per_second
     if (per_second <= 0)
         return true;
     pthread_once(&once, init);
-    unsigned h = 2166136261u;
-    for (const char *p = tenant_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (const char *p = client_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    unsigned b = h % RL_BUCKETS;
+    /* seeded: the client chooses its client_id (util/hash.h) */
+    unsigned b = (unsigned)(hash_more(hash_str(tenant_id), client_id) % RL_BUCKETS);
     pthread_mutex_t *mu = &stripes[b % RL_STRIPES];
     size_t tl = strlen(tenant_id), cl = strlen(client_id);
     double now = now_s();

@@ -22,16 +22,14 @@
 #include "policy/redirect.h"
 #include "policy/scope.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
 #include "web/web.h"
 #include "http/form.h"
 #include "cache.h"
 #include "crypto/crypto.h"
+#include "util/limits.h"
 
 #include <string.h>
-
-#define CLIENT_ID_MAX 255
-#define MAX_PARAMS 64
-#define MAX_RESOURCES 16
 
 /* An authorization request (and, on POST, the consent form's fields).
  * Parameters sent with an empty value count as absent (RFC 6749 §3.1). */
@@ -50,7 +48,7 @@ struct authz_req {
 /* ---- parsing ---- */
 
 /* Parses an urlencoded query or body. -1 on a bad encoding or more than
- * MAX_PARAMS parameters. */
+ * AUTHZ_AUTHORIZE_PARAMS_MAX parameters. */
 static int parse_request(struct req *r, const char *s, size_t len, bool post, struct authz_req *q)
 {
     memset(q, 0, sizeof *q);
@@ -71,7 +69,7 @@ static int parse_request(struct req *r, const char *s, size_t len, bool post, st
         {"csrf_token", &q->csrf_token, true, false},
     };
     const size_t nfields = sizeof fields / sizeof fields[0];
-    q->resources = arena_alloc(r->arena, sizeof(char *) * (MAX_RESOURCES + 1));
+    q->resources = arena_alloc(r->arena, sizeof(char *) * (AUTHZ_AUTHORIZE_RESOURCES_MAX + 1));
     int nparams = 0;
     size_t pos = 0;
     while (pos < len) {
@@ -81,7 +79,7 @@ static int parse_request(struct req *r, const char *s, size_t len, bool post, st
         pos += sl + 1;
         if (sl == 0)
             continue;
-        if (++nparams > MAX_PARAMS)
+        if (++nparams > AUTHZ_AUTHORIZE_PARAMS_MAX)
             return -1;
         const char *eq = memchr(seg, '=', sl);
         size_t nl = eq ? (size_t)(eq - seg) : sl;
@@ -100,7 +98,7 @@ static int parse_request(struct req *r, const char *s, size_t len, bool post, st
                     have = true;
             if (have)
                 continue;
-            if (q->nresources == MAX_RESOURCES) {
+            if (q->nresources == AUTHZ_AUTHORIZE_RESOURCES_MAX) {
                 q->too_many_resources = true;
                 continue;
             }
@@ -317,22 +315,6 @@ static bool check_scope(struct req *r, const struct authz_req *q, const struct s
 
 /* ---- outcomes ---- */
 
-static char *pg_text_array(struct req *r, const char *const *v, int n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_putc(&sb, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, v[i]);
-    }
-    sb_putc(&sb, '}');
-    char *out = arena_strdup(r->arena, sb.buf);
-    sb_free(&sb);
-    return out;
-}
-
 /* RFC 6749 §4.1.2: issues the code (with the consent, when the person just
  * gave it) in one transaction with its audit rows, and sends the browser
  * back to the client with code, state and iss. */
@@ -342,8 +324,8 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
     const struct tenant *t = r->tenant;
     const struct client *c = r->client;
     char *scope = scope_join(r->arena, granted);
-    char *scopes_pg = pg_text_array(r, granted->v, granted->n);
-    char *resources_pg = pg_text_array(r, q->resources, q->nresources);
+    char *scopes_pg = pgarray_build(r->arena, granted->v, granted->n);
+    char *resources_pg = pgarray_build(r->arena, q->resources, q->nresources);
     if (db_begin(r) < 0) {
         web_storage_failed(r);
         return;
@@ -484,7 +466,7 @@ enum hres h_authorize(struct req *r)
      * missing or invalid, the authorization server SHOULD inform the
      * resource owner of the error and MUST NOT automatically redirect the
      * user-agent to the invalid redirection URI." */
-    if (!q.client_id || strlen(q.client_id) > CLIENT_ID_MAX) {
+    if (!q.client_id || strlen(q.client_id) > AUTHZ_CLIENT_ID_MAX) {
         error_page(r, "The application's request names no valid client_id.");
         return H_DONE;
     }

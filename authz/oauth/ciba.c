@@ -13,7 +13,10 @@
 #include "policy/scope.h"
 #include "storage/db.h"
 #include "storage/store.h"
+#include "storage/pgarray.h"
+#include "util/text.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,32 +24,6 @@
 #include <time.h>
 
 #define CIBA_GRANT "urn:openid:params:grant-type:ciba"
-#define DEFAULT_EXPIRY 300
-#define MAX_EXPIRY 3600
-
-static bool printable(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
-
-static const char *pg_list(struct req *r, const char *const *v, int n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_putc(&sb, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, v[i]);
-    }
-    sb_putc(&sb, '}');
-    const char *out = arena_strdup(r->arena, sb.buf);
-    sb_free(&sb);
-    return out;
-}
 
 static bool parse_positive(const char *s, long max, long *out)
 {
@@ -97,14 +74,14 @@ enum hres h_bc_authorize(struct req *r)
     /* SPEC §4.5: binding_message (the task) is required and shown to the
      * approver */
     const char *binding = form_get(&f, "binding_message");
-    if (!binding || strlen(binding) > 500 || !printable(binding)) {
+    if (!text_printable(binding, AUTHZ_BINDING_MESSAGE_MAX)) {
         resp_oauth_error(r, 400, "invalid_binding_message",
                          "binding_message (the task, up to 500 printable characters) is required");
         return H_DONE;
     }
-    long expiry = DEFAULT_EXPIRY, ttl = t->max_session_ttl;
+    long expiry = AUTHZ_CIBA_EXPIRY_DEFAULT, ttl = t->max_session_ttl;
     const char *re = form_get(&f, "requested_expiry");
-    if (re && !parse_positive(re, MAX_EXPIRY, &expiry)) {
+    if (re && !parse_positive(re, AUTHZ_CIBA_EXPIRY_MAX, &expiry)) {
         resp_oauth_error(r, 400, "invalid_request", "requested_expiry must be a positive number of seconds");
         return H_DONE;
     }
@@ -123,7 +100,7 @@ enum hres h_bc_authorize(struct req *r)
     /* §7.1: client_notification_token is REQUIRED for ping clients */
     bool ping = c->bc_delivery && !strcmp(c->bc_delivery, "ping");
     const char *cnt = form_get(&f, "client_notification_token");
-    if (ping && (!cnt || strlen(cnt) > 1024 || !printable(cnt))) {
+    if (ping && (!text_printable(cnt, AUTHZ_NOTIFICATION_TOKEN_MAX))) {
         resp_oauth_error(r, 400, "invalid_request", "client_notification_token is required in ping mode");
         return H_DONE;
     }
@@ -191,8 +168,8 @@ enum hres h_bc_authorize(struct req *r)
     char ttls[24], exps[24];
     snprintf(ttls, sizeof ttls, "%ld", ttl);
     snprintf(exps, sizeof exps, "%ld", expiry);
-    const char *scopes_pg = pg_list(r, want.v, want.n);
-    const char *res_pg = pg_list(r, res, nres);
+    const char *scopes_pg = pgarray_build(r->arena, want.v, want.n);
+    const char *res_pg = pgarray_build(r->arena, res, nres);
     if (db_begin(r) < 0)
         return H_DONE;
     /* the client_notification_token is a bearer credential authz sends
@@ -412,10 +389,11 @@ enum hres grant_ciba(struct req *r, const struct form *f)
     row.auth_time = strtoll(PQgetvalue(g, 0, 2), NULL, 10);
     row.grant_expires_at = strtoll(PQgetvalue(g, 0, 3), NULL, 10);
     row.sid = gid;
-    row.nscopes = grants_parse_array(r, row.scopes_pg, &row.scopes);
-    row.nresources = grants_parse_array(r, row.resources_pg, &row.resources);
-    row.nuser_scopes = grants_parse_array(r, PQgetvalue(g, 0, 5), &row.user_scopes);
-    const char *aud = row.nresources ? row.resources[0] : t->issuer;
+    row.nscopes = pgarray_parse(r->arena, row.scopes_pg, &row.scopes);
+    row.nresources = pgarray_parse(r->arena, row.resources_pg, &row.resources);
+    row.nuser_scopes = pgarray_parse(r->arena, PQgetvalue(g, 0, 5), &row.user_scopes);
+    const char *why; /* RFC 8707 §2.2: no resource asked for here: never NULL */
+    const char *aud = resource_narrow(NULL, 0, row.resources, row.nresources, t->issuer, &why);
     if (!db_q(r, "UPDATE ciba_requests SET redeemed_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
               2, v)) {
         db_rollback(r);
@@ -488,7 +466,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
     const char *cnt = PQgetisnull(res, 0, 9) ? NULL : arena_strdup(r->arena, PQgetvalue(res, 0, 9));
     const char *sid = arena_strdup(r->arena, PQgetvalue(res, 0, 11));
     const char **held;
-    int nheld = grants_parse_array(r, PQgetvalue(res, 0, 12), &held);
+    int nheld = pgarray_parse(r->arena, PQgetvalue(res, 0, 12), &held);
     /* SPEC §4.5: the named approver only */
     if (!approver_username || strcmp(approver_username, username) != 0) {
         db_rollback(r);
@@ -505,8 +483,8 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         return CIBA_CONFLICT;
     }
     const char **scopes, **resources;
-    int nscopes = grants_parse_array(r, scopes_pg, &scopes);
-    int nres = grants_parse_array(r, res_pg, &resources);
+    int nscopes = pgarray_parse(r->arena, scopes_pg, &scopes);
+    int nres = pgarray_parse(r->arena, res_pg, &resources);
     /* SPEC §4.5: "The person approves exactly what the page shows: scopes or
      * resources the person does not hold are not offered on the page and are
      * never recorded or issued." */
@@ -522,8 +500,8 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         char gid[32];
         snprintf(gid, sizeof gid, "%s", sid);
         int64_t now = (int64_t)time(NULL);
-        const char *ap_scopes_pg = pg_list(r, ap.scopes.v, ap.scopes.n);
-        const char *ap_res_pg = pg_list(r, ap.resources.v, ap.resources.n);
+        const char *ap_scopes_pg = pgarray_build(r->arena, ap.scopes.v, ap.scopes.n);
+        const char *ap_res_pg = pgarray_build(r->arena, ap.resources.v, ap.resources.n);
         /* the session is a grant whose id is the sid; SPEC §4.5: approving
          * "records no standing consent: when the session ends, the right
          * ends with it" */

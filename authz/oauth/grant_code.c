@@ -95,27 +95,12 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
      * resources of the authorization */
     const char **res;
     int nres = form_get_all(r->arena, f, "resource", &res);
-    const char *aud = NULL;
-    if (nres > 1) {
+    const char *why;
+    const char *aud = resource_narrow(res, nres, g.resources, g.nresources, t->issuer, &why);
+    if (!aud) {
         db_rollback(r);
-        resp_oauth_error(r, 400, "invalid_target", "ask for one resource per access token");
+        resp_oauth_error(r, 400, "invalid_target", why);
         return H_DONE;
-    }
-    if (nres == 1) {
-        bool ok = false;
-        for (int i = 0; i < g.nresources; i++)
-            if (!strcmp(g.resources[i], res[0]))
-                ok = true;
-        if (!ok) {
-            db_rollback(r);
-            resp_oauth_error(r, 400, "invalid_target", "resource was not part of the authorization");
-            return H_DONE;
-        }
-        aud = res[0];
-    } else if (g.nresources >= 1) {
-        aud = g.resources[0];
-    } else {
-        aud = t->issuer;
     }
     struct issued out;
     if (issue_grant_tokens(r, &g, aud, NULL, "authorization_code", true, &out) < 0) {

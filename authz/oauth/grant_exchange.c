@@ -24,6 +24,7 @@
 #include "http/metrics.h"
 #include "cache.h"
 #include "config.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ static enum hres read_token(struct req *r, const char *token, const char *type, 
 {
     memset(p, 0, sizeof *p);
     *why = NULL;
-    if (strlen(token) > 16384 || !strchr(token, '.')) {
+    if (strlen(token) > AUTHZ_TOKEN_MAX || !strchr(token, '.')) {
         *why = "not a JWT";
         return H_DONE;
     }

@@ -119,23 +119,11 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     /* RFC 8707 §2.2: resource must be one of the grant's */
     const char **res;
     int nres = form_get_all(r->arena, f, "resource", &res);
-    const char *aud;
-    if (nres > 1) {
-        resp_oauth_error(r, 400, "invalid_target", "ask for one resource per access token");
+    const char *why;
+    const char *aud = resource_narrow(res, nres, g.resources, g.nresources, t->issuer, &why);
+    if (!aud) {
+        resp_oauth_error(r, 400, "invalid_target", why);
         return H_DONE;
-    }
-    if (nres == 1) {
-        bool ok = false;
-        for (int i = 0; i < g.nresources; i++)
-            if (!strcmp(g.resources[i], res[0]))
-                ok = true;
-        if (!ok) {
-            resp_oauth_error(r, 400, "invalid_target", "resource was not part of the grant");
-            return H_DONE;
-        }
-        aud = res[0];
-    } else {
-        aud = g.nresources ? g.resources[0] : t->issuer;
     }
     /* RFC 6749 §6: "the refresh token scope MUST be identical to that of the
      * refresh token included by the client in the request" — the successor

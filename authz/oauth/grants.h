@@ -90,8 +90,6 @@ int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
  * caller's transaction). 1 found, 0 not, -1 db failure. */
 int refresh_take(struct req *r, const char *tenant_id, const char *token, bool lock,
                  struct grant_row *out);
-/* Parses a PostgreSQL text[] literal into r's arena; returns the count. */
-int grants_parse_array(struct req *r, const char *lit, const char ***out);
 /* Records that a session ended (every authzd drops its tokens). */
 int grant_record_session_revocation(struct req *r, const char *tenant_id, const char *sid,
                                     int64_t expires_at);

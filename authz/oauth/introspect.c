@@ -14,6 +14,8 @@
 #include "storage/db.h"
 #include "crypto/crypto.h"
 #include "cache.h"
+#include "util/hash.h"
+#include "util/limits.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,7 +25,6 @@
 /* ---- verified-token cache ---- */
 
 #define TC_BUCKETS 4096
-#define TC_MAX 20000
 
 struct tok_entry {
     struct tok_entry *next;
@@ -37,12 +38,10 @@ static pthread_mutex_t tc_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tok_entry *tc[TC_BUCKETS];
 static int tc_n;
 
+/* seeded: the client chooses the token it sends (util/hash.h) */
 static unsigned tok_hash(const char *s)
 {
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % TC_BUCKETS;
+    return (unsigned)(hash_str(s) % TC_BUCKETS);
 }
 
 static void tc_evict_expired(int64_t now)
@@ -85,9 +84,9 @@ static json_t *verified_claims(const struct tenant *t, const char *token)
         return NULL;
     int64_t exp = (int64_t)json_integer_value(json_object_get(claims, "exp"));
     pthread_mutex_lock(&tc_mu);
-    if (tc_n >= TC_MAX)
+    if (tc_n >= AUTHZ_CACHE_TOKENS_MAX)
         tc_evict_expired(now);
-    if (tc_n < TC_MAX) {
+    if (tc_n < AUTHZ_CACHE_TOKENS_MAX) {
         struct tok_entry *e = malloc(sizeof(*e));
         e->token = strdup(token);
         e->tenant_id = strdup(t->id);
@@ -169,7 +168,7 @@ enum hres h_introspect(struct req *r)
         resp_oauth_error(r, 400, "invalid_request", "token is required");
         return H_DONE;
     }
-    if (strlen(token) > 16384) {
+    if (strlen(token) > AUTHZ_TOKEN_MAX) {
         inactive(r);
         return H_DONE;
     }

@@ -10,6 +10,7 @@
 #include "util/arena.h"
 #include "policy/delegation.h"
 #include "revset.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ void token_response(struct req *r, const struct minted *m, const char *scope,
 
 static json_t *decode_part(const char *s, size_t n)
 {
-    if (n == 0 || n > 16384)
+    if (n == 0 || n > AUTHZ_TOKEN_MAX)
         return NULL;
     unsigned char buf[12288];
     ssize_t l = b64url_decode(s, n, buf, sizeof buf);
@@ -143,7 +144,7 @@ json_t *access_token_verify(const struct tenant *t, const char *token, const cha
     size_t len = strlen(token);
     const char *d1 = strchr(token, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-    if (!d1 || !d2 || strchr(d2 + 1, '.') || len > 16384) {
+    if (!d1 || !d2 || strchr(d2 + 1, '.') || len > AUTHZ_TOKEN_MAX) {
         *why = "not a JWS compact serialisation";
         return NULL;
     }

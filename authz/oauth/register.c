@@ -17,27 +17,21 @@
 #include "oauth/oauth.h"
 #include "http/routes.h"
 #include "policy/scope.h"
+#include "policy/uri.h"
 #include "storage/clients.h"
 #include "storage/db.h"
+#include "storage/pgarray.h"
+#include "util/text.h"
 #include "crypto/crypto.h"
 #include "cache.h"
+#include "util/limits.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 /* ---------------------------------------------------------------- */
 /* request checks (pure)                                             */
-
-#define MAX_URI 2000
-#define MAX_REDIRECT_URIS 50
-#define MAX_TEXT 200
-#define MAX_CONTACTS 10
-#define MAX_CONTACT 320
-#define MAX_SCOPE 2000
-#define MAX_JWKS_KEYS 20
-#define MAX_JWKS_BYTES 32768
 
 bool register_content_type_ok(const char *ct)
 {
@@ -69,123 +63,6 @@ json_t *register_parse_body(const char *body, size_t len, const char **desc)
         return NULL;
     }
     return j;
-}
-
-static bool is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-enum uri_use {
-    URI_REDIRECT,   /* https, or http on loopback; no fragment */
-    URI_WEB,        /* http or https, any host (client_uri, logo_uri, ...) */
-};
-
-static bool is_loopback(const char *h, size_t n)
-{
-    return (n == 9 && !memcmp(h, "127.0.0.1", 9)) || (n == 9 && !memcmp(h, "localhost", 9)) ||
-           (n == 5 && !memcmp(h, "[::1]", 5));
-}
-
-/* RFC 3986 §4.3 absolute URI with an authority, restricted to what a
- * client has any business registering. */
-static bool uri_ok(const char *u, enum uri_use use)
-{
-    size_t n = strlen(u);
-    if (n == 0 || n > MAX_URI)
-        return false;
-    /* RFC 3986 §2: only unreserved, reserved and percent-encoded octets */
-    bool seen_hash = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)u[i];
-        if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c))
-            return false;
-        if (c == '%' &&
-            !(i + 2 < n && is_hex((unsigned char)u[i + 1]) && is_hex((unsigned char)u[i + 2])))
-            return false;
-        if (c == '#') {
-            /* RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a
-             * fragment component." */
-            if (use == URI_REDIRECT || seen_hash)
-                return false;
-            seen_hash = true;
-        }
-    }
-    bool tls;
-    const char *a;
-    if (!strncmp(u, "https://", 8)) {
-        tls = true;
-        a = u + 8;
-    } else if (!strncmp(u, "http://", 7)) {
-        tls = false;
-        a = u + 7;
-    } else {
-        return false;
-    }
-    size_t al = strcspn(a, "/?#");
-    if (al == 0 || memchr(a, '@', al))
-        return false; /* no host, or userinfo (a classic phishing shape) */
-    const char *host = a;
-    size_t hl;
-    if (a[0] == '[') {
-        const char *rb = memchr(a, ']', al);
-        if (!rb || rb - a < 3 || rb - a > INET6_ADDRSTRLEN)
-            return false;
-        for (const char *p = a + 1; p < rb; p++)
-            if (!is_hex((unsigned char)*p) && *p != ':' && *p != '.')
-                return false;
-        /* RFC 3986 §3.2.2 IP-literal: a well-formed IPv6 address (not
-         * "[2001]" or "[::::]", which nothing can connect to) */
-        char lit[INET6_ADDRSTRLEN];
-        struct in6_addr a6;
-        memcpy(lit, a + 1, (size_t)(rb - a - 1));
-        lit[rb - a - 1] = '\0';
-        if (inet_pton(AF_INET6, lit, &a6) != 1)
-            return false;
-        hl = (size_t)(rb - a) + 1;
-    } else {
-        hl = strcspn(a, ":/?#");
-        if (hl == 0 || hl > 253)
-            return false; /* RFC 1035 §2.3.4: a name is at most 253 characters */
-        for (size_t i = 0; i < hl; i++) {
-            unsigned char c = (unsigned char)a[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-'))
-                return false;
-        }
-    }
-    if (hl < al) {
-        /* ":" port, 1 to 65535 */
-        if (a[hl] != ':' || al - hl < 2 || al - hl > 6)
-            return false;
-        long port = 0;
-        for (size_t i = hl + 1; i < al; i++) {
-            if (a[i] < '0' || a[i] > '9')
-                return false;
-            port = port * 10 + (a[i] - '0');
-        }
-        if (port < 1 || port > 65535)
-            return false;
-    }
-    /* SPEC §3: "Redirect URIs: https, or http on loopback only"; RFC 8252
-     * §7.3: "Loopback redirect URIs use the "http" scheme" */
-    if (!tls && use == URI_REDIRECT && !is_loopback(host, hl))
-        return false;
-    return true;
-}
-
-bool register_redirect_uri_ok(const char *uri)
-{
-    return uri && uri_ok(uri, URI_REDIRECT);
-}
-
-/* no control characters (what a consent page shows must be plain text) */
-static bool plain_text(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
 }
 
 static int bad(const char **error, const char **desc, const char *e, const char *d)
@@ -243,22 +120,6 @@ static int string_array(json_t *v, size_t max, const char ***out, struct arena *
     return (int)n;
 }
 
-static const char *pg_array(struct arena *a, const char *const *v, int n)
-{
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_putc(&sb, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            sb_putc(&sb, ',');
-        sb_pg_array_elem(&sb, v[i]);
-    }
-    sb_putc(&sb, '}');
-    const char *s = arena_strdup(a, sb.buf);
-    sb_free(&sb);
-    return s;
-}
-
 static json_t *json_strings(const char *const *v, int n)
 {
     json_t *arr = json_array();
@@ -273,7 +134,7 @@ static bool jwks_ok(json_t *v)
 {
     json_t *keys = json_object_get(v, "keys");
     if (!json_is_object(v) || !json_is_array(keys) || json_array_size(keys) == 0 ||
-        json_array_size(keys) > MAX_JWKS_KEYS)
+        json_array_size(keys) > AUTHZ_CLIENT_JWKS_KEYS_MAX)
         return false;
     static const char *private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
     size_t i;
@@ -379,13 +240,13 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
         for (size_t i = 0; i < json_array_size(v); i++)
             if (!json_is_string(json_array_get(v, i)))
                 return bad(error, desc, E_META, "redirect_uris must be an array of strings");
-        if (json_array_size(v) > MAX_REDIRECT_URIS)
+        if (json_array_size(v) > AUTHZ_CLIENT_REDIRECT_URIS_MAX)
             return bad(error, desc, E_URI, "too many redirect_uris");
-        nru = string_array(v, MAX_REDIRECT_URIS, &ru, a);
+        nru = string_array(v, AUTHZ_CLIENT_REDIRECT_URIS_MAX, &ru, a);
         if (nru < 0)
             return bad(error, desc, E_URI, "redirect_uris has an empty or repeated entry");
         for (int k = 0; k < nru; k++)
-            if (!uri_ok(ru[k], URI_REDIRECT))
+            if (!uri_endpoint_ok(ru[k]))
                 return bad(error, desc, E_URI,
                            arena_sprintf(a,
                                          "redirect_uris[%d] must be an absolute https URI, or "
@@ -399,8 +260,8 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
 
     /* human-readable metadata, shown on the consent page as plain text */
     const char *client_name;
-    if (opt_string(a, b, "client_name", MAX_TEXT, &client_name) < 0 ||
-        (client_name && !plain_text(client_name)))
+    if (opt_string(a, b, "client_name", AUTHZ_CLIENT_TEXT_MAX, &client_name) < 0 ||
+        (client_name && !text_printable(client_name, AUTHZ_CLIENT_TEXT_MAX)))
         return bad(error, desc, E_META,
                    "client_name must be a string of at most 200 bytes without control "
                    "characters");
@@ -409,8 +270,8 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     static const char *web_uris[] = {"client_uri", "logo_uri", "tos_uri", "policy_uri"};
     const char *web[4];
     for (size_t i = 0; i < 4; i++)
-        if (opt_string(a, b, web_uris[i], MAX_URI, &web[i]) < 0 ||
-            (web[i] && !uri_ok(web[i], URI_WEB)))
+        if (opt_string(a, b, web_uris[i], AUTHZ_URI_MAX, &web[i]) < 0 ||
+            (web[i] && !uri_web_ok(web[i])))
             return bad(error, desc, E_META,
                        arena_sprintf(a, "%s must be an absolute http or https URL", web_uris[i]));
 
@@ -418,7 +279,7 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
      * values (as described in Section 3.3 of OAuth 2.0 [RFC6749]) that the
      * client can use when requesting access tokens." */
     const char *scope_in, *scope = NULL;
-    if (opt_string(a, b, "scope", MAX_SCOPE, &scope_in) < 0)
+    if (opt_string(a, b, "scope", AUTHZ_CLIENT_SCOPE_MAX, &scope_in) < 0)
         return bad(error, desc, E_META, "scope must be a space-separated string of scopes");
     if (scope_in) {
         struct scopeset ss;
@@ -432,28 +293,28 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     const char **contacts = NULL;
     int ncontacts = 0;
     if ((v = member(b, "contacts"))) {
-        ncontacts = string_array(v, MAX_CONTACTS, &contacts, a);
+        ncontacts = string_array(v, AUTHZ_CLIENT_CONTACTS_MAX, &contacts, a);
         bool ok = ncontacts >= 0;
         for (int i = 0; ok && i < ncontacts; i++)
-            ok = strlen(contacts[i]) <= MAX_CONTACT && plain_text(contacts[i]);
+            ok = text_printable(contacts[i], AUTHZ_CLIENT_CONTACT_MAX);
         if (!ok)
             return bad(error, desc, E_META,
                        "contacts must be an array of at most 10 distinct strings");
     }
 
     const char *software_id, *software_version;
-    if (opt_string(a, b, "software_id", MAX_TEXT, &software_id) < 0 ||
-        (software_id && !plain_text(software_id)))
+    if (opt_string(a, b, "software_id", AUTHZ_CLIENT_TEXT_MAX, &software_id) < 0 ||
+        (software_id && !text_printable(software_id, AUTHZ_CLIENT_TEXT_MAX)))
         return bad(error, desc, E_META, "software_id must be a string of at most 200 bytes");
-    if (opt_string(a, b, "software_version", MAX_TEXT, &software_version) < 0 ||
-        (software_version && !plain_text(software_version)))
+    if (opt_string(a, b, "software_version", AUTHZ_CLIENT_TEXT_MAX, &software_version) < 0 ||
+        (software_version && !text_printable(software_version, AUTHZ_CLIENT_TEXT_MAX)))
         return bad(error, desc, E_META, "software_version must be a string of at most 200 bytes");
 
     /* RFC 7591 §2 jwks_uri / jwks: "The "jwks_uri" and "jwks" parameters
      * MUST NOT both be present in the same request or response." */
     const char *jwks_uri;
-    if (opt_string(a, b, "jwks_uri", MAX_URI, &jwks_uri) < 0 ||
-        (jwks_uri && !uri_ok(jwks_uri, URI_REDIRECT)))
+    if (opt_string(a, b, "jwks_uri", AUTHZ_URI_MAX, &jwks_uri) < 0 ||
+        (jwks_uri && !uri_endpoint_ok(jwks_uri)))
         return bad(error, desc, E_META,
                    "jwks_uri must be an https URL (or http on a loopback host) without a fragment");
     json_t *jwks = member(b, "jwks");
@@ -463,7 +324,7 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
             return bad(error, desc, E_META,
                        "jwks must be a JWK Set of 1 to 20 public EC, RSA or OKP keys");
         char *s = json_dumps(jwks, JSON_COMPACT);
-        if (!s || strlen(s) > MAX_JWKS_BYTES) {
+        if (!s || strlen(s) > AUTHZ_CLIENT_JWKS_BYTES_MAX) {
             free(s);
             return bad(error, desc, E_META, "jwks is too large");
         }
@@ -485,9 +346,9 @@ int register_validate(struct arena *a, json_t *b, struct reg_meta *out, const ch
     /* ---- accepted: what is stored, and the document echoed back ---- */
     out->method = method;
     out->client_name = client_name;
-    out->grant_types_pg = pg_array(a, grants, ngrants);
-    out->response_types_pg = pg_array(a, rtypes, nrtypes);
-    out->redirect_uris_pg = pg_array(a, ru, nru);
+    out->grant_types_pg = pgarray_build(a, grants, ngrants);
+    out->response_types_pg = pgarray_build(a, rtypes, nrtypes);
+    out->redirect_uris_pg = pgarray_build(a, ru, nru);
     out->jwks = jwks_text;
     out->jwks_uri = jwks_uri;
     out->secret = !strcmp(method, "client_secret_basic") || !strcmp(method, "client_secret_post");
@@ -611,7 +472,7 @@ static bool initial_access_token_ok(struct req *r, const char **by)
         tok++;
     /* signed by this tenant, not expired, and neither the token, its grant
      * nor its session revoked */
-    json_t *claims = *tok && strlen(tok) <= 16384 ? access_token_active(t, tok) : NULL;
+    json_t *claims = *tok && strlen(tok) <= AUTHZ_TOKEN_MAX ? access_token_active(t, tok) : NULL;
     if (!claims) {
         bearer_challenge(r, 401, "invalid_token", "the initial access token is not valid",
                          "initial access token: invalid, expired or revoked");

@@ -39,12 +39,6 @@ bool register_content_type_ok(const char *content_type);
  * member names. Returns the object (caller decrefs), or NULL with *desc. */
 json_t *register_parse_body(const char *body, size_t len, const char **desc);
 
-/* A redirect URI a dynamic client may register (SPEC §3, RFC 8252 §7.3,
- * RFC 9700 §2.1): absolute https, or http on 127.0.0.1, [::1] or localhost;
- * no fragment, no userinfo, only characters a URI may hold, well-formed
- * percent-escapes, at most 2000 bytes. */
-bool register_redirect_uri_ok(const char *uri);
-
 /* Checks the metadata of a registration request (RFC 7591 §2) and fills
  * *out. Unknown members are ignored (RFC 7591 §2: "The authorization server
  * MUST ignore any client metadata sent by the client that it does not

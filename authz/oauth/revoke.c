@@ -12,6 +12,7 @@
 #include "oauth/ciba.h"
 #include "storage/db.h"
 #include "cache.h"
+#include "util/limits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ enum hres h_revoke(struct req *r)
         return H_BLOCK; /* every revocation is written to the database */
     struct tenant *t = r->tenant;
     struct client *c = r->client;
-    if (strlen(token) > 16384) {
+    if (strlen(token) > AUTHZ_TOKEN_MAX) {
         ok(r);
         return H_DONE;
     }

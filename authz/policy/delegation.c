@@ -12,6 +12,7 @@
  */
 #include "policy/delegation.h"
 #include "util/arena.h"
+#include "util/limits.h"
 
 #include <string.h>
 
@@ -22,7 +23,7 @@ int act_depth(const json_t *act)
 {
     int n = 0;
     while (act) {
-        if (!json_is_object(act) || !json_is_string(json_object_get(act, "sub")) || n >= 64)
+        if (!json_is_object(act) || !json_is_string(json_object_get(act, "sub")) || n >= AUTHZ_ACT_NESTING_MAX)
             return -1;
         n++;
         act = json_object_get(act, "act");

@@ -3,46 +3,23 @@
  * building of the redirect that carries its answer. Pure functions.
  */
 #include "policy/redirect.h"
+#include "policy/uri.h"
 #include "util/arena.h"
 
 #include <string.h>
 
-/* The loopback hosts of RFC 8252 §7.3 (SPEC §3 names these three). */
-static const char *const LOOPBACK_HOSTS[] = {"127.0.0.1", "[::1]", "localhost"};
-
-/* Splits an http loopback URI "http://HOST[:PORT]REST" where REST is empty
- * or starts with '/' or '?'. Returns the index of HOST in LOOPBACK_HOSTS and
- * sets *rest, or -1 when uri is not of that form. */
-static int split_loopback(const char *uri, const char **rest)
+/* An http URI on a loopback host (policy/uri.h), without userinfo or
+ * fragment: sets *host and *rest (path and query), or returns false. */
+static bool split_loopback(const char *s, struct uri_part *host, const char **rest)
 {
-    if (strncmp(uri, "http://", 7) != 0)
-        return -1;
-    const char *h = uri + 7;
-    for (int i = 0; i < (int)(sizeof LOOPBACK_HOSTS / sizeof LOOPBACK_HOSTS[0]); i++) {
-        size_t l = strlen(LOOPBACK_HOSTS[i]);
-        if (strncmp(h, LOOPBACK_HOSTS[i], l) != 0)
-            continue;
-        const char *p = h + l;
-        if (*p == ':') {
-            /* RFC 3986 §3.2.3: port = *DIGIT; here 1 to 5 digits, 1..65535 */
-            p++;
-            long port = 0;
-            int digits = 0;
-            while (*p >= '0' && *p <= '9') {
-                port = port * 10 + (*p - '0');
-                p++;
-                if (++digits > 5)
-                    return -1;
-            }
-            if (digits == 0 || port < 1 || port > 65535)
-                return -1;
-        }
-        if (*p != '\0' && *p != '/' && *p != '?')
-            return -1; /* e.g. "http://127.0.0.1@evil.example/" or "localhost.evil" */
-        *rest = p;
-        return i;
-    }
-    return -1;
+    struct uri u;
+    const char *why;
+    if (uri_parse(s, &u, &why) < 0 || u.scheme.n != 4 || memcmp(u.scheme.p, "http", 4) != 0 ||
+        u.has_userinfo || u.has_fragment || !uri_host_loopback(u.host.p, u.host.n))
+        return false;
+    *host = u.host;
+    *rest = u.rest;
+    return true;
 }
 
 bool redirect_uri_matches(const char *registered, const char *given)
@@ -55,12 +32,11 @@ bool redirect_uri_matches(const char *registered, const char *given)
     /* RFC 8252 §7.3: "The authorization server MUST allow any port to be
      * specified at the time of the request for loopback IP redirect URIs";
      * scheme, host, path and query must still be the registered ones. */
+    struct uri_part host_reg, host_given;
     const char *rest_reg, *rest_given;
-    int hr = split_loopback(registered, &rest_reg);
-    if (hr < 0)
-        return false;
-    int hg = split_loopback(given, &rest_given);
-    return hg == hr && strcmp(rest_reg, rest_given) == 0;
+    return split_loopback(registered, &host_reg, &rest_reg) &&
+           split_loopback(given, &host_given, &rest_given) && host_reg.n == host_given.n &&
+           memcmp(host_reg.p, host_given.p, host_reg.n) == 0 && strcmp(rest_reg, rest_given) == 0;
 }
 
 int redirect_uri_find(char *const *registered, int n, const char *given)

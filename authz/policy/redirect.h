@@ -7,6 +7,10 @@
  * §6.2.1), with one exception, RFC 8252 §7.3: for an http redirect URI on a
  * loopback host (127.0.0.1, [::1], localhost) the port may differ, because
  * native apps listen on whatever port the operating system gives them.
+ *
+ * Which redirect URIs may be registered (https, or http on a loopback host,
+ * no fragment, no userinfo) is policy/uri.h's endpoint rule, uri_endpoint_ok,
+ * and so is the loopback rule the port exception uses.
  */
 #ifndef AUTHZ_REDIRECT_H
 #define AUTHZ_REDIRECT_H

@@ -3,13 +3,25 @@
  * syntax check. Pure functions: the unit tests exercise them directly.
  */
 #include "policy/scope.h"
+#include "policy/uri.h"
 #include "util/arena.h"
 
 #include <string.h>
+#include <strings.h>
 
 static bool scope_char(unsigned char c)
 {
     return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+}
+
+bool scope_token_valid(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (!scope_char(*p))
+            return false;
+    return true;
 }
 
 int scope_parse(struct arena *a, const char *s, struct scopeset *set)
@@ -19,7 +31,7 @@ int scope_parse(struct arena *a, const char *s, struct scopeset *set)
     if (!s)
         return 0;
     size_t len = strlen(s);
-    if (len > 4096)
+    if (len > AUTHZ_SCOPE_MAX)
         return -1;
     int cap = 1;
     for (size_t i = 0; i < len; i++)
@@ -98,22 +110,38 @@ struct scopeset scope_from_list(char *const *v, int n)
     return s;
 }
 
+const char *resource_narrow(const char *const *requested, int nrequested,
+                            const char *const *granted, int ngranted, const char *fallback,
+                            const char **why)
+{
+    if (nrequested > 1) {
+        *why = "ask for one resource per access token";
+        return NULL;
+    }
+    if (nrequested == 1) {
+        for (int i = 0; i < ngranted; i++)
+            if (strcmp(granted[i], requested[0]) == 0)
+                return granted[i];
+        *why = "resource was not part of the grant";
+        return NULL;
+    }
+    return ngranted > 0 ? granted[0] : fallback;
+}
+
 bool resource_uri_valid(const char *uri)
 {
-    /* scheme ":" hier-part, no fragment, no whitespace or controls */
-    const char *p = uri;
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+    /* RFC 8707 §2: "The value of the resource parameter MUST be an absolute
+     * URI, as specified by Section 4.3 of [RFC3986] ... It MUST NOT include
+     * a fragment component." One parser (policy/uri.h) for its syntax. */
+    struct uri u;
+    const char *why;
+    if (!uri || strlen(uri) > AUTHZ_URI_MAX || uri_parse(uri, &u, &why) < 0 || u.has_fragment)
         return false;
-    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-           *p == '+' || *p == '-' || *p == '.')
-        p++;
-    if (*p != ':' || p[1] == '\0')
+    if (*u.rest == '\0' && !u.has_authority)
+        return false; /* "https:": nothing after the scheme */
+    /* RFC 9110 §4.2.1: an http(s) URI with an empty host is invalid */
+    if ((u.scheme.n == 4 || u.scheme.n == 5) && strncasecmp(u.scheme.p, "https", u.scheme.n) == 0 &&
+        u.host.n == 0)
         return false;
-    if (strlen(uri) > 2000)
-        return false;
-    for (const unsigned char *q = (const unsigned char *)uri; *q; q++)
-        if (*q <= 0x20 || *q >= 0x7f || *q == '#' || *q == '"' || *q == '<' || *q == '>' ||
-            *q == '\\' || *q == '{' || *q == '}' || *q == '|' || *q == '^' || *q == '`')
-            return false;
     return true;
 }

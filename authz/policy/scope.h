@@ -19,6 +19,8 @@ struct scopeset {
 /* Parses s into set (duplicates removed, order kept). -1 on a malformed
  * scope string (bad characters, empty tokens from doubled spaces). */
 int scope_parse(struct arena *a, const char *s, struct scopeset *set);
+/* s is one scope-token (RFC 6749 §3.3), not empty. */
+bool scope_token_valid(const char *s);
 bool scope_has(const struct scopeset *s, const char *tok);
 /* true when every element of sub is in sup */
 bool scope_subset(const struct scopeset *sub, const struct scopeset *sup);
@@ -28,6 +30,17 @@ struct scopeset scope_intersect(struct arena *ar, const struct scopeset *a, cons
 char *scope_join(struct arena *a, const struct scopeset *s);
 /* From an array of C strings */
 struct scopeset scope_from_list(char *const *v, int n);
+
+/* RFC 8707 §2.2: the audience of an access token issued from a grant that
+ * holds the resources granted[0..ngranted): the one resource the token
+ * request names (requested, at most one, and one of the grant's: a token
+ * request narrows, never widens), else the grant's first resource, else
+ * fallback (the issuer: a grant without resources is for authz itself).
+ * NULL with *why (an invalid_target description) when the request names
+ * more than one resource or one the grant does not hold. */
+const char *resource_narrow(const char *const *requested, int nrequested,
+                            const char *const *granted, int ngranted, const char *fallback,
+                            const char **why);
 
 /* RFC 8707 §2: an absolute URI without a fragment. */
 bool resource_uri_valid(const char *uri);

@@ -256,17 +256,6 @@ void sb_json_str(struct strbuf *sb, const char *s)
     sb_putc(sb, '"');
 }
 
-void sb_pg_array_elem(struct strbuf *sb, const char *s)
-{
-    sb_putc(sb, '"');
-    for (const char *p = s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            sb_putc(sb, '\\');
-        sb_putc(sb, *p);
-    }
-    sb_putc(sb, '"');
-}
-
 char *sb_steal(struct strbuf *sb, size_t *len)
 {
     if (!sb->buf)

@@ -45,9 +45,6 @@ void sb_json_str(struct strbuf *sb, const char *s);
 /* Takes the buffer out of sb (caller frees) and resets sb. */
 char *sb_steal(struct strbuf *sb, size_t *len);
 
-/* Appends s as a PostgreSQL text[] element literal ("..." with escapes). */
-void sb_pg_array_elem(struct strbuf *sb, const char *s);
-
 /* true when s (n bytes) is well-formed UTF-8 with no NUL byte. */
 bool utf8_valid(const char *s, size_t n);
 /* The number of characters (code points) of well-formed UTF-8 s, as

@@ -32,12 +32,12 @@
 #include "storage/approvals.h"
 #include "storage/db.h"
 #include "util/arena.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#define LIST_LIMIT 100   /* requests and sessions shown on the list page */
 #define ID_MAX 128       /* longest auth_req_id or sid looked up */
 
 /* ---- small helpers ---- */
@@ -334,8 +334,8 @@ static void list_page(struct req *r, const struct web_session *s)
 {
     struct tenant *t = r->tenant;
     struct approval *pending, *sessions;
-    int np = store_approvals_pending(r, t->id, s->user_id, LIST_LIMIT + 1, &pending);
-    int ns = np < 0 ? -1 : store_approvals_sessions(r, t->id, s->user_id, LIST_LIMIT + 1, &sessions);
+    int np = store_approvals_pending(r, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &pending);
+    int ns = np < 0 ? -1 : store_approvals_sessions(r, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &sessions);
     if (np < 0 || ns < 0) {
         web_storage_failed(r);
         return;
@@ -347,7 +347,7 @@ static void list_page(struct req *r, const struct web_session *s)
         sb_puts(&sb, "<p id=\"no-pending\" class=\"empty\">Nothing is waiting for your decision.</p>\n");
     } else {
         sb_puts(&sb, "<ul class=\"entries\">\n");
-        for (int i = 0; i < np && i < LIST_LIMIT; i++) {
+        for (int i = 0; i < np && i < AUTHZ_APPROVALS_LIST_MAX; i++) {
             struct approval *a = &pending[i];
             offer(r, s, a);
             const char *href = approvals_url(r, a->auth_req_id, NULL, NULL);
@@ -363,8 +363,8 @@ static void list_page(struct req *r, const struct web_session *s)
             sb_puts(&sb, "\">Review and decide</a></p>\n</li>\n");
         }
         sb_puts(&sb, "</ul>\n");
-        if (np > LIST_LIMIT)
-            sb_printf(&sb, "<p class=\"more\">Showing the %d most recent requests.</p>\n", LIST_LIMIT);
+        if (np > AUTHZ_APPROVALS_LIST_MAX)
+            sb_printf(&sb, "<p class=\"more\">Showing the %d most recent requests.</p>\n", AUTHZ_APPROVALS_LIST_MAX);
     }
     const char *pending_html = sb_to_arena(r, &sb);
 
@@ -373,7 +373,7 @@ static void list_page(struct req *r, const struct web_session *s)
         sb_puts(&sb, "<p id=\"no-sessions\" class=\"empty\">You have no active sessions.</p>\n");
     } else {
         sb_puts(&sb, "<ul class=\"entries\">\n");
-        for (int i = 0; i < ns && i < LIST_LIMIT; i++) {
+        for (int i = 0; i < ns && i < AUTHZ_APPROVALS_LIST_MAX; i++) {
             const struct approval *a = &sessions[i];
             sb_puts(&sb, "<li class=\"session\" id=\"session-");
             web_escape_into(&sb, a->sid);
@@ -386,8 +386,8 @@ static void list_page(struct req *r, const struct web_session *s)
             sb_puts(&sb, "</li>\n");
         }
         sb_puts(&sb, "</ul>\n");
-        if (ns > LIST_LIMIT)
-            sb_printf(&sb, "<p class=\"more\">Showing the %d most recent sessions.</p>\n", LIST_LIMIT);
+        if (ns > AUTHZ_APPROVALS_LIST_MAX)
+            sb_printf(&sb, "<p class=\"more\">Showing the %d most recent sessions.</p>\n", AUTHZ_APPROVALS_LIST_MAX);
     }
     const char *sessions_html = sb_to_arena(r, &sb);
 

@@ -2,7 +2,7 @@
  * login.c: the sign-in page of a tenant, {ISSUER}/login (SPEC §4.1).
  *
  * GET shows the form; POST checks it. Passwords are verified with Argon2id
- * (libargon2) against users.password_hash. Password guessing is limited per
+ * (crypto/password.c) against users.password_hash. Password guessing is limited per
  * username and per source address: failures of the last 15 minutes are
  * counted in signin_attempts, and an attempt over a limit is answered 429
  * with Retry-After before Argon2 runs, so that the endpoint cannot be used
@@ -17,21 +17,15 @@
 #include "http/routes.h"
 #include "storage/db.h"
 #include "crypto/crypto.h"
+#include "crypto/password.h"
 #include "cache.h"
 #include "config.h"
 #include "log.h"
+#include "util/limits.h"
 
-#include <argon2.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SIGNIN_WINDOW (15 * 60)       /* seconds failures are remembered */
-#define SIGNIN_USER_LIMIT 5           /* failures per username in the window */
-#define SIGNIN_SOURCE_LIMIT 20        /* failures per source address in the window */
-#define USERNAME_MAX 200              /* as the admin API allows */
-#define PASSWORD_MAX 1024
 
 static const char *const BAD_CREDENTIALS = "The username or password is incorrect.";
 
@@ -62,48 +56,11 @@ void web_login_page(struct req *r, int status, const char *return_to, const char
     web_page(r, status, "login", v, (int)(sizeof v / sizeof v[0]));
 }
 
-/* ---- Argon2id ---- */
-
-/* An Argon2id hash of a random password with the configured parameters,
- * verified against when the username does not exist. */
-static char *dummy_hash;
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
-
-static void dummy_hash_make(void)
-{
-    uint32_t t = 3, m = 65536, par = 1;
-    if (g_config) {
-        t = (uint32_t)g_config->argon2_t_cost;
-        m = (uint32_t)g_config->argon2_m_cost_kib;
-        par = (uint32_t)g_config->argon2_parallelism;
-    }
-    uint8_t pw[32], salt[16];
-    crypto_random(pw, sizeof pw);
-    crypto_random(salt, sizeof salt);
-    size_t len = argon2_encodedlen(t, m, par, sizeof salt, 32, Argon2_id);
-    char *enc = malloc(len + 1);
-    if (enc && argon2id_hash_encoded(t, m, par, pw, sizeof pw, salt, sizeof salt, 32, enc, len) ==
-                   ARGON2_OK) {
-        dummy_hash = enc;
-        return;
-    }
-    free(enc);
-    log_msg(LOG_ERROR, "sign-in: cannot compute the Argon2id dummy hash");
-}
-
 /* true when password matches the encoded hash (found) or, for an unknown
- * user, after the same work against the dummy hash: false. */
+ * user, after the same work against a dummy hash: false. */
 static bool password_check(const char *encoded, const char *password)
 {
-    /* made on the first attempt of any kind, so that no attempt on an
-     * unknown username ever costs more than one on a known one */
-    pthread_once(&dummy_once, dummy_hash_make);
-    if (!encoded) {
-        if (dummy_hash)
-            (void)argon2id_verify(dummy_hash, password, strlen(password));
-        return false;
-    }
-    return argon2id_verify(encoded, password, strlen(password)) == ARGON2_OK;
+    return encoded ? password_verify(encoded, password) : password_verify_unknown(password);
 }
 
 /* ---- the handler ---- */
@@ -159,7 +116,8 @@ static enum hres login_submit(struct req *r)
         web_login_page(r, 400, rt, "Enter your username and password.", username);
         return H_DONE;
     }
-    if (strlen(username) > USERNAME_MAX || strlen(password) > PASSWORD_MAX) {
+    /* usernames are counted in characters, as the admin API counts them */
+    if (utf8_chars(username) > AUTHZ_USERNAME_MAX || strlen(password) > AUTHZ_PASSWORD_MAX) {
         /* no such account can exist: no Argon2 work to spend */
         signin_failed(r, NULL, "username or password too long");
         web_login_page(r, 400, rt, BAD_CREDENTIALS, NULL);
@@ -182,19 +140,19 @@ static enum hres login_submit(struct req *r)
         .source_key = arena_sprintf(r->arena, "source:%s", r->remote_ip),
     };
     int n_user, n_source, retry_after;
-    if (store_signin_record(r, t->id, &k, SIGNIN_WINDOW, SIGNIN_USER_LIMIT, SIGNIN_SOURCE_LIMIT,
-                            &n_user, &n_source, &retry_after) < 0) {
+    if (store_signin_record(r, t->id, &k, AUTHZ_SIGNIN_WINDOW, AUTHZ_SIGNIN_USER_LIMIT,
+                            AUTHZ_SIGNIN_SOURCE_LIMIT, &n_user, &n_source, &retry_after) < 0) {
         web_storage_failed(r);
         return H_DONE;
     }
-    if (n_user > SIGNIN_USER_LIMIT || n_source > SIGNIN_SOURCE_LIMIT) {
+    if (n_user > AUTHZ_SIGNIN_USER_LIMIT || n_source > AUTHZ_SIGNIN_SOURCE_LIMIT) {
         /* a refused attempt is not a failure: it must not extend the wait */
         if (store_signin_forget(r, t->id, &k, false) < 0) {
             web_storage_failed(r);
             return H_DONE;
         }
         signin_failed(r, found ? u.id : NULL,
-                      n_user > SIGNIN_USER_LIMIT ? "too many failed attempts for this username"
+                      n_user > AUTHZ_SIGNIN_USER_LIMIT ? "too many failed attempts for this username"
                                                  : "too many failed attempts from this source");
         int minutes = (retry_after + 59) / 60;
         web_message(r, 429, "Too many sign-in attempts",

@@ -18,6 +18,7 @@
 #include "cache.h"
 #include "crypto/crypto.h"
 #include "util/arena.h"
+#include "util/limits.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -128,7 +129,7 @@ bool web_login_csrf_ok(struct req *r, const char *field)
 bool web_return_to_ok(const char *rt)
 {
     size_t n = rt ? strlen(rt) : 0;
-    if (n < 1 || n > 4096)
+    if (n < 1 || n > AUTHZ_RETURN_TO_MAX)
         return false;
     /* a path on this issuer: "/x", never "//host" or "/\host" (which
      * browsers read as another origin once joined to the issuer) */

@@ -27,7 +27,7 @@
  *   never 5xx;
  * - a call that takes no body accepts only white space or an empty object;
  * - an accepted registration is consistent: every redirect URI passes
- *   register_redirect_uri_ok, grants are authorization_code (+ refresh),
+ *   uri_endpoint_ok, grants are authorization_code (+ refresh),
  *   the method is one of the four, the answer document and the metadata are
  *   JSON objects.
  */
@@ -140,7 +140,7 @@ static void fuzz_register(const uint8_t *body, size_t len)
         json_t *v;
         json_array_foreach(ru, i, v)
         {
-            FZ_CHECK(register_redirect_uri_ok(json_string_value(v)), "accepted redirect URI %s",
+            FZ_CHECK(uri_endpoint_ok(json_string_value(v)), "accepted redirect URI %s",
                      json_string_value(v));
         }
         if (m.client_name)

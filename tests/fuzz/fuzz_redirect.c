@@ -1,8 +1,8 @@
 /*
  * fuzz_redirect.c: libFuzzer target for redirect-URI and URL handling:
- * - register_redirect_uri_ok (authz/oauth/register.c): the one check of every
- *   redirect URI, jwks_uri, webhook and ping endpoint the admin API and
- *   dynamic registration take;
+ * - uri_parse / uri_endpoint_ok / uri_web_ok (authz/policy/uri.c): the one
+ *   URI parser, and the one check of every redirect URI, jwks_uri, webhook
+ *   and ping endpoint the admin API and dynamic registration take;
  * - redirect_uri_matches / redirect_uri_find / redirect_uri_append /
  *   uri_encode_component (authz/policy/redirect.c): matching a request's
  *   redirect_uri with the registered ones (RFC 8252 §7.3 loopback ports) and
@@ -21,13 +21,16 @@
  *   percent-encodes everything but unreserved characters;
  * - fetch_url_parse never accepts a fragment, userinfo, an empty host or a
  *   port outside 1..65535, and fetch_url_allowed agrees with it;
- * - a URL register_redirect_uri_ok accepts (the admin API's check of webhook,
+ * - uri_parse's parts lie inside the string, and no rule accepts what it
+ *   refuses; an endpoint is a web URL without userinfo or fragment;
+ * - a URL uri_endpoint_ok accepts (the admin API's check of webhook,
  *   ping and jwks URLs) is one fetch_url_parse accepts (authzd's own client).
  */
 #include "fuzz_common.h"
 
 #include "http/fetch.h"
 #include "oauth/register.h"
+#include "policy/uri.h"
 #include "policy/redirect.h"
 #include "policy/scope.h"
 #include "policy/trust.h"
@@ -78,6 +81,33 @@ static void check_append(struct arena *a, const char *uri, const char *v)
     FZ_CHECK(strstr(p, "state=") == NULL, "a NULL value was appended: %s", out);
 }
 
+/* uri_parse's parts lie inside the string, in order, and say what it holds */
+static void check_uri_parse(const char *u)
+{
+    struct uri p;
+    const char *why = NULL;
+    size_t n = strlen(u);
+    if (uri_parse(u, &p, &why) < 0) {
+        FZ_CHECK(why && *why, "uri_parse failed without a reason on %s", u);
+        FZ_CHECK(!uri_endpoint_ok(u) && !uri_web_ok(u) && !resource_uri_valid(u),
+                 "a rule accepted %s, which uri_parse refuses", u);
+        return;
+    }
+    FZ_CHECK(p.scheme.p == u && p.scheme.n >= 1 && u[p.scheme.n] == ':', "scheme of %s", u);
+    FZ_CHECK(p.rest >= u && p.rest <= u + n, "rest outside %s", u);
+    FZ_CHECK(p.path.p == p.rest && p.path.p + p.path.n <= u + n, "path outside %s", u);
+    FZ_CHECK(p.has_fragment == (strchr(u, '#') != NULL), "fragment of %s", u);
+    FZ_CHECK(p.port <= 65535, "port of %s", u);
+    if (p.has_authority)
+        FZ_CHECK(p.host.p >= p.authority.p &&
+                     p.host.p + p.host.n <= p.authority.p + p.authority.n &&
+                     p.authority.p + p.authority.n == p.rest,
+                 "host outside the authority of %s", u);
+    if (uri_endpoint_ok(u))
+        FZ_CHECK(uri_web_ok(u) && !p.has_userinfo && !p.has_fragment && p.host.n > 0,
+                 "an endpoint that is no web URL: %s", u);
+}
+
 static void check_fetch_url(const char *u)
 {
     struct fetch_url fu;
@@ -114,8 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *given = two ? fz_strndup(rest, restlen) : strdup(reg);
     struct arena *a = arena_new();
 
-    bool reg_ok = register_redirect_uri_ok(reg);
-    bool given_ok = register_redirect_uri_ok(given);
+    bool reg_ok = uri_endpoint_ok(reg);
+    bool given_ok = uri_endpoint_ok(given);
     FZ_CHECK(redirect_uri_matches(reg, reg), "a URI does not match itself: %s", reg);
     bool m = redirect_uri_matches(reg, given);
     char *list[2] = {"https://unrelated.example/cb", reg};
@@ -143,13 +173,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* the admin API checks approval webhooks, ping endpoints and client
-     * jwks_uri with register_redirect_uri_ok; authzd then fetches or posts
+     * jwks_uri with uri_endpoint_ok; authzd then fetches or posts
      * to them with the fetch client: what the one accepts, the other must */
     if (reg_ok) {
         struct fetch_url fu;
         const char *why = NULL;
         FZ_CHECK(fetch_url_parse(reg, &fu, &why) == 0,
-                 "register_redirect_uri_ok accepts %s, which fetch_url_parse refuses (%s)", reg, why);
+                 "uri_endpoint_ok accepts %s, which fetch_url_parse refuses (%s)", reg, why);
     }
 
     bool res_ok = resource_uri_valid(reg);
@@ -158,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "resource_uri_valid accepted %s", reg);
 
     check_fetch_url(reg);
+    check_uri_parse(reg);
 
     struct strbuf sb;
     sb_init(&sb);

@@ -3,7 +3,7 @@
 # PostgreSQL and the built authzd ($AUTHZ_BUILD_DIR, default the repo root).
 #
 #   tests/integration/run.sh              every t_*.sh
-#   tests/integration/run.sh cli tokens   only t_cli.sh and t_tokens.sh
+#   tests/integration/run.sh cli refresh  only t_cli.sh and t_refresh.sh
 #
 # One private PostgreSQL serves the whole run; each test file gets a fresh
 # database in it (AZT_SHARED_PG_URL, see tests/lib.sh) and starts its own

@@ -242,6 +242,22 @@ check_eq "absolute return_to: refused" "400 " "$ST $(header location)"
 login "$JAR" alice alice-secret-pw "$LOGIN_CSRF" '/\evil.example.test/'
 check_eq "return_to with a backslash: refused" "400 " "$ST $(header location)"
 
+# a username of 200 characters and 400 bytes (the admin API counts
+# characters): the sign-in page once refused it for its bytes
+LONG_NAME=$(printf 'é%.0s' $(seq 200))
+admin POST /admin/v1/tenants/acme/users "{\"username\":\"$LONG_NAME\",\"password\":\"long-name-pw-1\",\"scopes\":[\"tools:read\"]}"
+check_eq "a user with a 200-character, 400-byte username is created" 201 "$AZT_STATUS"
+admin POST /admin/v1/tenants/acme/clients "{\"client_name\":\"Long agent\",\"grant_types\":[\"client_credentials\"],\"can_act_for\":[\"$LONG_NAME\"]}"
+check_eq "a client may act for that user (can_act_for counts characters too)" 201 "$AZT_STATUS"
+LONG_JAR=$(mktemp)
+fetch GET "$AUTHZ" -G -b "$LONG_JAR" -c "$LONG_JAR" --data-urlencode "client_id=$CLIENT" \
+  --data-urlencode "redirect_uri=$REDIR" --data-urlencode response_type=code \
+  --data-urlencode "code_challenge=$CHALLENGE" --data-urlencode code_challenge_method=S256
+LONG_CSRF=$(hidden csrf_token)
+login "$LONG_JAR" "$LONG_NAME" long-name-pw-1 "$LONG_CSRF"
+check_eq "that user signs in: 303" 303 "$ST"
+rm -f "$LONG_JAR"
+
 login "$JAR" alice alice-secret-pw
 check_eq "alice signs in: 303" 303 "$ST"
 check_eq "alice signs in: back to the authorization request" "$ISS$RETURN_TO" "$(header location)"

@@ -167,20 +167,6 @@ static void test_a_call_without_a_body_accepts_only_the_empty_object(void **stat
                   "unknown member \"x\": this call takes no body (send none, or {})");
 }
 
-static void test_text_is_printable_and_counted_in_characters(void **state)
-{
-    (void)state;
-    assert_true(body_text_ok("a", 1));
-    assert_true(body_text_ok("caf\xC3\xA9", 4));
-    assert_false(body_text_ok("caf\xC3\xA9", 3));
-    assert_false(body_text_ok("", 10));
-    assert_false(body_text_ok("tab\there", 20));
-    assert_false(body_text_ok("nl\n", 20));
-    assert_false(body_text_ok("del\x7f", 20));
-    assert_int_equal(utf8_chars(""), 0);
-    assert_int_equal(utf8_chars("\xF0\x9F\x98\x80x"), 2);
-}
-
 static void test_a_refused_statement_names_the_member_its_constraint_guards(void **state)
 {
     (void)state;
@@ -267,7 +253,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_values_are_refused_by_the_members_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_call_without_a_body_accepts_only_the_empty_object, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_text_is_printable_and_counted_in_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_refused_statement_names_the_member_its_constraint_guards,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenant_slugs_follow_spec_section_1, setup, teardown),

@@ -98,20 +98,6 @@ static void test_json_str_output_parses_back_to_the_input(void **state)
     free(lit);
 }
 
-static void test_pg_array_elem_quotes_and_escapes(void **state)
-{
-    (void)state;
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_pg_array_elem(&sb, "plain");
-    sb_putc(&sb, ',');
-    sb_pg_array_elem(&sb, "a\"b\\c,{d}");
-    sb_putc(&sb, ',');
-    sb_pg_array_elem(&sb, "");
-    assert_string_equal(sb.buf, "\"plain\",\"a\\\"b\\\\c,{d}\",\"\"");
-    sb_free(&sb);
-}
-
 /* ---- strbuf and arena ---- */
 
 static void test_strbuf_grows_and_steal_resets(void **state)
@@ -249,7 +235,6 @@ int main(void)
         cmocka_unit_test(test_json_str_escapes_every_control_character),
         cmocka_unit_test(test_json_str_passes_utf8_through),
         cmocka_unit_test(test_json_str_output_parses_back_to_the_input),
-        cmocka_unit_test(test_pg_array_elem_quotes_and_escapes),
         cmocka_unit_test(test_strbuf_grows_and_steal_resets),
         cmocka_unit_test(test_arena_allocations_are_zeroed_aligned_and_independent),
         cmocka_unit_test(test_arena_string_helpers),

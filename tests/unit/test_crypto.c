@@ -741,6 +741,48 @@ static void test_jws_eddsa_signs_and_verifies(void **state) {
     check_sign_verify(SIG_EDDSA, 64);
 }
 
+/* ---- ECDSA R || S <-> DER: the one conversion (jws.c), for ES256/384/512 ---- */
+
+static void test_ecdsa_raw_der_round_trips_for_each_coordinate_size(void **state) {
+    (void)state;
+    const size_t coords[] = {32, 48, 66};
+    for (size_t c = 0; c < 3; c++) {
+        size_t coord = coords[c];
+        uint8_t raw[2 * 66], back[2 * 66], der[2 * 66 + 16];
+        crypto_random(raw, 2 * coord);
+        raw[0] = 0x80;      /* a high bit: DER needs a leading zero */
+        raw[coord] = 0x00;  /* a leading zero byte: DER drops it */
+        raw[coord + 1] = 0x01;
+        if (coord == 66)
+            raw[0] = raw[coord] = 0x01; /* P-521: 521 bits */
+        int dl = ecdsa_raw_to_der(raw, coord, der, sizeof der);
+        assert_true(dl > 0);
+        assert_int_equal(der[0], 0x30);
+        assert_int_equal(ecdsa_der_to_raw(der, (size_t)dl, coord, back), 0);
+        assert_memory_equal(raw, back, 2 * coord);
+    }
+}
+
+static void test_ecdsa_conversion_refuses_malformed_der_and_small_buffers(void **state) {
+    (void)state;
+    uint8_t raw[64], der[80], out[64];
+    memset(raw, 0xAB, sizeof raw);
+    int dl = ecdsa_raw_to_der(raw, 32, der, sizeof der);
+    assert_true(dl > 0);
+    /* a buffer the DER does not fit */
+    assert_int_equal(ecdsa_raw_to_der(raw, 32, der, (size_t)dl - 1), -1);
+    /* truncated DER, and what is no DER at all */
+    assert_int_equal(ecdsa_der_to_raw(der, (size_t)dl - 1, 32, out), -1);
+    assert_int_equal(ecdsa_der_to_raw((const uint8_t *)"\x30\x00", 2, 32, out), -1);
+    assert_int_equal(ecdsa_der_to_raw(raw, sizeof raw, 32, out), -1);
+    /* an integer wider than the coordinate */
+    uint8_t wide[96], wide_der[128];
+    memset(wide, 0x7F, sizeof wide);
+    int wl = ecdsa_raw_to_der(wide, 48, wide_der, sizeof wide_der);
+    assert_true(wl > 0);
+    assert_int_equal(ecdsa_der_to_raw(wide_der, (size_t)wl, 32, out), -1);
+}
+
 static void test_jws_rs256_signs_and_verifies(void **state) {
     check_sign_verify(SIG_RS256, 256);
 }
@@ -1007,6 +1049,8 @@ int main(void) {
         cmocka_unit_test(test_jws_modified_token_fails_verification),
         cmocka_unit_test(test_jws_eddsa_signs_and_verifies),
         cmocka_unit_test(test_jws_rs256_signs_and_verifies),
+        cmocka_unit_test(test_ecdsa_raw_der_round_trips_for_each_coordinate_size),
+        cmocka_unit_test(test_ecdsa_conversion_refuses_malformed_der_and_small_buffers),
         cmocka_unit_test(test_jws_sign_into_respects_cap),
         cmocka_unit_test(test_public_jwk_es256_has_exact_members_and_no_d),
         cmocka_unit_test(test_public_jwk_eddsa_has_exact_members_and_no_d),

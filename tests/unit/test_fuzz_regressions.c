@@ -14,7 +14,7 @@
  *
  * 2. fuzz_redirect, tests/fuzz/regressions/fuzz_redirect/: the check of every
  *    redirect URI, approval webhook, ping endpoint and client jwks_uri
- *    (register_redirect_uri_ok) accepted IP literals that are no IPv6 address
+ *    (uri_endpoint_ok) accepted IP literals that are no IPv6 address
  *    ("https://[2001]:8443/cb", "[::::]") and host names over 253 characters,
  *    which authzd's own HTTP client (fetch_url_parse) then refuses: a webhook
  *    the admin API accepted could never be delivered. Both are refused now.
@@ -38,6 +38,7 @@
 #include "http/fetch.h"
 #include "http/http.h"
 #include "oauth/register.h"
+#include "policy/uri.h"
 #include "util/arena.h"
 
 /* sb_json_str(s) as a C string (caller frees) */
@@ -121,29 +122,29 @@ static void test_admin_malformed_json_problem_is_json(void **state)
 static void test_redirect_uri_ip_literals_and_long_hosts(void **state)
 {
     (void)state;
-    assert_true(register_redirect_uri_ok("https://[2001:db8::1]:8443/cb"));
-    assert_true(register_redirect_uri_ok("http://[::1]:8080/callback"));
-    assert_true(register_redirect_uri_ok("https://[::ffff:192.0.2.1]/cb"));
-    assert_false(register_redirect_uri_ok("https://[2001]:8443/cb?q"));
-    assert_false(register_redirect_uri_ok("https://[::::]/cb"));
-    assert_false(register_redirect_uri_ok("https://[1.2.3.4]/cb"));
-    assert_false(register_redirect_uri_ok("https://[0000000000000000000000000000000000000000000001]/"));
+    assert_true(uri_endpoint_ok("https://[2001:db8::1]:8443/cb"));
+    assert_true(uri_endpoint_ok("http://[::1]:8080/callback"));
+    assert_true(uri_endpoint_ok("https://[::ffff:192.0.2.1]/cb"));
+    assert_false(uri_endpoint_ok("https://[2001]:8443/cb?q"));
+    assert_false(uri_endpoint_ok("https://[::::]/cb"));
+    assert_false(uri_endpoint_ok("https://[1.2.3.4]/cb"));
+    assert_false(uri_endpoint_ok("https://[0000000000000000000000000000000000000000000001]/"));
     char host[300], u[400];
     memset(host, 'a', sizeof host);
     host[253] = '\0';
     snprintf(u, sizeof u, "https://%s/cb", host);
-    assert_true(register_redirect_uri_ok(u)); /* 253 characters: the longest DNS name */
+    assert_true(uri_endpoint_ok(u)); /* 253 characters: the longest DNS name */
     host[253] = 'a';
     host[254] = '\0';
     snprintf(u, sizeof u, "https://%s/cb", host);
-    assert_false(register_redirect_uri_ok(u));
+    assert_false(uri_endpoint_ok(u));
     /* whatever it accepts, authzd's HTTP client can use */
     static const char *ok[] = {"https://[2001:db8::1]:8443/cb", "http://[::1]:8080/callback",
                                "http://127.0.0.1:1/x?y", "https://hooks.example.test/a"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         struct fetch_url f;
         const char *why = NULL;
-        assert_true(register_redirect_uri_ok(ok[i]));
+        assert_true(uri_endpoint_ok(ok[i]));
         assert_int_equal(fetch_url_parse(ok[i], &f, &why), 0);
     }
 }

@@ -112,6 +112,20 @@ static void test_parse_rejects_strings_over_4096_bytes(void **state)
     free(s);
 }
 
+static void test_scope_token_valid_is_the_rule_of_one_token(void **state)
+{
+    (void)state;
+    /* the admin API's scopes and allowed_scopes entries use this rule */
+    assert_true(scope_token_valid("mcp:tools"));
+    assert_true(scope_token_valid("!#[]~"));
+    assert_false(scope_token_valid(""));
+    assert_false(scope_token_valid(NULL));
+    assert_false(scope_token_valid("a b"));
+    assert_false(scope_token_valid("a\"b"));
+    assert_false(scope_token_valid("a\\b"));
+    assert_false(scope_token_valid("caf\xC3\xA9"));
+}
+
 static void test_has_is_exact_match(void **state)
 {
     struct scopeset s = parsed(state, "files:read");
@@ -228,6 +242,45 @@ static void test_resource_uri_rejects_spaces_controls_and_unsafe_characters(void
     assert_false(resource_uri_valid("https://mcp.example.com/caf\xC3\xA9"));
 }
 
+static void test_resource_narrow_takes_the_one_requested_resource_of_the_grant(void **state)
+{
+    (void)state;
+    const char *granted[] = {"https://a.example/mcp", "https://b.example/api"};
+    const char *req[] = {"https://b.example/api"};
+    const char *why = NULL;
+    assert_string_equal(resource_narrow(req, 1, granted, 2, "https://as.example", &why),
+                        "https://b.example/api");
+}
+
+static void test_resource_narrow_defaults_to_the_grants_first_resource_then_the_issuer(void **state)
+{
+    (void)state;
+    const char *granted[] = {"https://a.example/mcp", "https://b.example/api"};
+    const char *why = NULL;
+    assert_string_equal(resource_narrow(NULL, 0, granted, 2, "https://as.example", &why),
+                        "https://a.example/mcp");
+    assert_string_equal(resource_narrow(NULL, 0, NULL, 0, "https://as.example", &why),
+                        "https://as.example");
+}
+
+static void test_resource_narrow_never_widens_and_takes_one_resource(void **state)
+{
+    (void)state;
+    const char *granted[] = {"https://a.example/mcp"};
+    const char *other[] = {"https://evil.example/"};
+    const char *two[] = {"https://a.example/mcp", "https://a.example/mcp"};
+    const char *why = NULL;
+    assert_null(resource_narrow(other, 1, granted, 1, "https://as.example", &why));
+    assert_string_equal(why, "resource was not part of the grant");
+    /* a grant without resources is for the issuer: naming one widens it */
+    assert_null(resource_narrow(granted, 1, NULL, 0, "https://as.example", &why));
+    assert_null(resource_narrow(two, 2, granted, 1, "https://as.example", &why));
+    assert_string_equal(why, "ask for one resource per access token");
+    /* a prefix or a case variant is another resource */
+    const char *prefix[] = {"https://a.example/mc"};
+    assert_null(resource_narrow(prefix, 1, granted, 1, "https://as.example", &why));
+}
+
 static void test_resource_uri_rejects_over_2000_bytes(void **state)
 {
     (void)state;
@@ -248,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parse_of_null_and_empty_gives_empty_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_removes_duplicates_keeping_first_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_accepts_every_scope_token_character, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_token_valid_is_the_rule_of_one_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_rejects_double_leading_and_trailing_spaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_rejects_quote_backslash_and_other_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_rejects_strings_over_4096_bytes, setup, teardown),
@@ -262,6 +316,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resource_uri_rejects_relative_references, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resource_uri_rejects_spaces_controls_and_unsafe_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resource_uri_rejects_over_2000_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_narrow_takes_the_one_requested_resource_of_the_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_narrow_defaults_to_the_grants_first_resource_then_the_issuer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resource_narrow_never_widens_and_takes_one_resource, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

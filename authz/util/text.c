@@ -1,0 +1,26 @@
+/*
+ * text.c: printable text (see text.h). UTF-8 validity and counting are
+ * arena.c's utf8_valid and utf8_chars, shared with the JSON writer.
+ */
+#include "util/text.h"
+#include "util/arena.h"
+
+#include <string.h>
+
+bool text_printable(const char *s, size_t max_bytes)
+{
+    if (!s)
+        return false;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++)
+        if (*p < 0x20 || *p == 0x7f || n >= max_bytes)
+            return false;
+    return utf8_valid(s, n);
+}
+
+bool text_printable_chars(const char *s, size_t max_chars)
+{
+    if (!s || !*s || !text_printable(s, strlen(s)))
+        return false;
+    return utf8_chars(s) <= max_chars;
+}

@@ -1,0 +1,21 @@
+/*
+ * text.h: the one check of text that people and clients give authz and that
+ * it shows back (consent and approval pages, the admin API, audit details,
+ * logs): well-formed UTF-8 (RFC 3629) without control characters (C0 and
+ * DEL: a newline or an escape sequence in a log line or a page is never
+ * wanted). Unit-tested in tests/unit/test_text.c.
+ */
+#ifndef AUTHZ_TEXT_H
+#define AUTHZ_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* s is well-formed UTF-8 without control characters and holds at most
+ * max_bytes bytes; "" passes (callers that need text say so). */
+bool text_printable(const char *s, size_t max_bytes);
+/* s is text_printable and holds 1 to max_chars characters (code points, as
+ * PostgreSQL's length() and JSON Schema's maxLength count them). */
+bool text_printable_chars(const char *s, size_t max_chars);
+
+#endif
