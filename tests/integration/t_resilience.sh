@@ -117,12 +117,20 @@ admin POST "/admin/v1/tenants/res/sessions/$sid/revoke"
 check_eq "session revoked through node A" 200 "$AZT_STATUS"
 check "node B sees the session's token inactive within one second" within_a_second s_inactive_at_b "$pt"
 
-pt=$(approved_session)   # the approval recorded pat's consent to the agent
-check_eq "node B exchanges under pat's consent" 200 "$(exchange_at "$B" "$pt")"
-admin DELETE "/admin/v1/tenants/res/consents?user=$pat&client=$xid"
-check_eq "consent withdrawn through node A" 200 "$AZT_STATUS"
-b_refuses() { [[ $(exchange_at "$B" "$pt") == 400 ]]; }
-check "node B refuses to exchange within one second of the withdrawal" within_a_second b_refuses
+# a right taken away through A (the agent's can_act_for entry for pat): B
+# ends what was exchanged under it and refuses new exchanges within 1 s
+admin PATCH "/admin/v1/tenants/res/clients/$xid" '{"can_act_for":["pat"]}'
+check_eq "can_act_for pat set through node A" 200 "$AZT_STATUS"
+sleep 1   # the client change reaches B
+actor=$(xtok "$B" -d grant_type=client_credentials -d resource=https://api.example.test/ | jq -r .access_token)
+xt=$(curl -s -u "$xid:$xsec" "$B/t/res/oauth2/token" \
+    -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange --data-urlencode "subject_token=$(approved_session)" \
+    -d subject_token_type=urn:ietf:params:oauth:token-type:access_token --data-urlencode "actor_token=$actor" \
+    -d actor_token_type=urn:ietf:params:oauth:token-type:access_token -d resource=https://api.example.test/ | jq -r .access_token)
+check_match "node B exchanges under can_act_for" '^ey' "$xt"
+admin PATCH "/admin/v1/tenants/res/clients/$xid" '{"can_act_for":[]}'
+check_eq "can_act_for emptied through node A" 200 "$AZT_STATUS"
+check "node B sees the token exchanged under can_act_for inactive within one second" within_a_second s_inactive_at_b "$xt"
 
 # ---------------------------------------------------------------- outage
 
