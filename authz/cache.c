@@ -6,8 +6,10 @@
  * caching what it read before the change.
  */
 #include "cache.h"
+#include "util/arena.h"
 #include "log.h"
 #include "policy/trust.h"
+#include "storage/trust.h"
 #include "util/hash.h"
 #include "util/limits.h"
 
@@ -163,7 +165,7 @@ char *cache_public_doc(const char *slug, enum public_doc which)
     return out;
 }
 
-enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out)
+bool cache_tenant(struct dbtx *tx, bool may_load, const char *slug, struct tenant **out)
 {
     *out = NULL;
     pthread_rwlock_rdlock(&lock);
@@ -175,19 +177,19 @@ enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out)
         }
     pthread_rwlock_unlock(&lock);
     if (*out)
-        return H_DONE;
-    if (!r->can_block)
-        return H_BLOCK;
+        return true;
+    if (!may_load)
+        return false;
     unsigned long long ep = atomic_load(&epoch);
     bool failed = false;
-    struct tenant *t = tenant_load(r->db, slug, &failed);
+    struct tenant *t = tenant_load(tx->conn, slug, &failed);
     if (failed) {
-        r->db_down = true;
-        return H_DONE;
+        tx->down = true;
+        return true;
     }
     if (!t) {
         public_docs_forget(slug);
-        return H_DONE;
+        return true;
     }
     public_docs_remember(t);
     atomic_store(&t->refs, 1); /* the request's reference */
@@ -207,10 +209,11 @@ enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out)
     }
     pthread_rwlock_unlock(&lock);
     *out = t;
-    return H_DONE;
+    return true;
 }
 
-enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, struct client **out)
+bool cache_client(struct dbtx *tx, bool may_load, struct tenant *t, const char *client_id,
+                  struct client **out)
 {
     *out = NULL;
     unsigned b = client_bucket(t->id, client_id);
@@ -226,19 +229,19 @@ enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, s
     if (found) {
         if (found->missing) {
             client_release(found);
-            return H_DONE;
+            return true;
         }
         *out = found;
-        return H_DONE;
+        return true;
     }
-    if (!r->can_block)
-        return H_BLOCK;
+    if (!may_load)
+        return false;
     unsigned long long ep = atomic_load(&epoch);
     bool failed = false;
-    struct client *c = client_load(r->db, t->id, client_id, &failed);
+    struct client *c = client_load(tx->conn, t->id, client_id, &failed);
     if (failed) {
-        r->db_down = true;
-        return H_DONE;
+        tx->down = true;
+        return true;
     }
     if (!c) {
         /* remember that it does not exist, so guessing costs no queries */
@@ -251,10 +254,10 @@ enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, s
     cache_client_put(ep, c);
     if (c->missing) {
         client_release(c);
-        return H_DONE;
+        return true;
     }
     *out = c;
-    return H_DONE;
+    return true;
 }
 
 /* Takes e out of the negative entries' age list (lock held for writing). */
@@ -378,7 +381,7 @@ unsigned long long cache_epoch(void)
     return atomic_load(&epoch);
 }
 
-int cache_kv_get(struct req *r, enum kv_kind kind, const char *tenant_id, const char *key,
+int cache_kv_get(struct arena *a, enum kv_kind kind, const char *tenant_id, const char *key,
                  const char **value)
 {
     unsigned b = kv_hash(kind, tenant_id, key);
@@ -386,7 +389,7 @@ int cache_kv_get(struct req *r, enum kv_kind kind, const char *tenant_id, const 
     pthread_rwlock_rdlock(&kv_lock);
     for (struct kv_entry *e = kv[b]; e; e = e->next)
         if (e->kind == kind && !strcmp(e->key, key) && !strcmp(e->tenant_id, tenant_id)) {
-            *value = e->value ? arena_strdup(r->arena, e->value) : NULL;
+            *value = e->value ? arena_strdup(a, e->value) : NULL;
             found = 1;
             break;
         }
@@ -449,6 +452,77 @@ void cache_invalidate_consents(const char *tenant_id)
     kv_drop(KV_CONSENT, tenant_id);
 }
 
+/* ---- trust policies: one immutable set per tenant ---- */
+
+struct tsentry {
+    struct tsentry *next;
+    struct trust_set *s;
+};
+
+static pthread_rwlock_t ts_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct tsentry *sets;
+static atomic_ullong ts_epoch;
+
+static void trust_sets_drop(const char *tenant_id)
+{
+    pthread_rwlock_wrlock(&ts_lock);
+    atomic_fetch_add(&ts_epoch, 1);
+    struct tsentry **pp = &sets;
+    while (*pp) {
+        struct tsentry *e = *pp;
+        if (!tenant_id || strcmp(e->s->tenant_id, tenant_id) == 0) {
+            *pp = e->next;
+            trust_set_release(e->s);
+            free(e);
+        } else {
+            pp = &e->next;
+        }
+    }
+    pthread_rwlock_unlock(&ts_lock);
+}
+
+bool cache_trust_set(struct dbtx *tx, bool may_load, const char *tid, struct trust_set **out)
+{
+    *out = NULL;
+    pthread_rwlock_rdlock(&ts_lock);
+    for (struct tsentry *e = sets; e; e = e->next)
+        if (strcmp(e->s->tenant_id, tid) == 0) {
+            atomic_fetch_add(&e->s->refs, 1);
+            *out = e->s;
+            break;
+        }
+    pthread_rwlock_unlock(&ts_lock);
+    if (*out)
+        return true;
+    if (!may_load)
+        return false;
+    unsigned long long ep = atomic_load(&ts_epoch);
+    bool failed = false;
+    struct trust_set *s = trust_set_load(tx->conn, tid, &failed);
+    if (!s) {
+        tx->down = true;
+        return true;
+    }
+    pthread_rwlock_wrlock(&ts_lock);
+    if (atomic_load(&ts_epoch) == ep) {
+        bool dup = false;
+        for (struct tsentry *e = sets; e; e = e->next)
+            if (strcmp(e->s->tenant_id, tid) == 0)
+                dup = true;
+        if (!dup) {
+            struct tsentry *e = malloc(sizeof *e);
+            e->s = s;
+            e->next = sets;
+            sets = e;
+            atomic_fetch_add(&s->refs, 1); /* the cache's reference */
+        }
+    }
+    pthread_rwlock_unlock(&ts_lock);
+    *out = s;
+    return true;
+}
+
+
 void cache_invalidate_tenant(const char *tenant_id)
 {
     pthread_rwlock_wrlock(&lock);
@@ -456,7 +530,7 @@ void cache_invalidate_tenant(const char *tenant_id)
     drop(tenant_id);
     pthread_rwlock_unlock(&lock);
     kv_drop(-1, tenant_id);           /* people and consents of the tenant */
-    trust_cache_invalidate(tenant_id); /* the tenant's trust policies too */
+    trust_sets_drop(tenant_id); /* the tenant's trust policies too */
 }
 
 void cache_invalidate_all(void)
@@ -466,5 +540,5 @@ void cache_invalidate_all(void)
     drop(NULL);
     pthread_rwlock_unlock(&lock);
     kv_drop(-1, NULL);
-    trust_cache_invalidate(NULL);
+    trust_sets_drop(NULL);
 }

@@ -14,7 +14,7 @@
 #include <libpq-fe.h>
 
 #include "crypto/crypto.h"
-#include "http/http.h"
+#include "storage/db.h"
 
 struct strlist {
     char **v;
@@ -66,11 +66,13 @@ extern uint8_t g_master_key[32];
 extern uint8_t g_secret_pepper[32];
 extern const char *g_public_url;
 
-/* Looks a tenant up by slug. H_DONE with *out set (NULL: no such tenant, or
- * the database failed: see r->db_down), or H_BLOCK when it is not cached and
- * r cannot block. The reference is held by r (released at its end). */
-enum hres cache_tenant(struct req *r, const char *slug, struct tenant **out);
-enum hres cache_client(struct req *r, struct tenant *t, const char *client_id, struct client **out);
+/* Looks a tenant up by slug: true with *out set (NULL: no such tenant, or
+ * the database failed: see tx->down), loading it on tx->conn when it is not
+ * cached and may_load; false when it is not cached and may not be loaded
+ * here (the caller moves to a database worker). *out is a new reference. */
+bool cache_tenant(struct dbtx *tx, bool may_load, const char *slug, struct tenant **out);
+bool cache_client(struct dbtx *tx, bool may_load, struct tenant *t, const char *client_id,
+                  struct client **out);
 /* Puts c, loaded when cache_epoch() was seen_epoch, in the client cache,
  * which takes a reference of its own; nothing when an invalidation came in
  * between. A negative entry (c->missing: no such client_id) counts apart
@@ -92,6 +94,8 @@ char *cache_public_doc(const char *slug, enum public_doc which);
 const char *tenant_id_of(const struct tenant *t);
 const char *client_id_of(const struct client *c);
 
+struct arena;
+
 /* Small keyed values (a person by id or username, a consent), serialised as
  * strings, tenant-scoped, dropped with their tenant; consents also through
  * NOTIFY authz_consent. A value read from the database is put only when no
@@ -99,11 +103,17 @@ const char *client_id_of(const struct client *c);
 enum kv_kind { KV_PERSON_ID = 0, KV_PERSON_NAME = 1, KV_CONSENT = 2 };
 unsigned long long cache_epoch(void);
 /* 1 hit (*value in r's arena, NULL for a cached "does not exist"), 0 miss */
-int cache_kv_get(struct req *r, enum kv_kind kind, const char *tenant_id, const char *key,
+int cache_kv_get(struct arena *a, enum kv_kind kind, const char *tenant_id, const char *key,
                  const char **value);
 void cache_kv_put(unsigned long long seen_epoch, enum kv_kind kind, const char *tenant_id,
                   const char *key, const char *value);
 void cache_invalidate_consents(const char *tenant_id);
+
+/* The tenant's trust policies (a reference: trust_set_release), as
+ * cache_tenant: false when not cached and may not be loaded here; on
+ * database failure true with *out NULL and tx->down set. */
+struct trust_set;
+bool cache_trust_set(struct dbtx *tx, bool may_load, const char *tenant_id, struct trust_set **out);
 
 /* helpers on snapshots */
 bool strlist_has(const struct strlist *l, const char *s);

@@ -10,8 +10,15 @@
 
 enum { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 
-struct req;
+#include <stdbool.h>
+
+struct strbuf;
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_request(const struct req *r, uint64_t dur_ns);
+/* Whether lines of this level are written. */
+bool log_enabled(int level);
+/* Writes one line: the time, then `fields` (JSON object members, without
+ * braces, already escaped; consumed). The access log line is built this
+ * way by the http layer (http/access_log.c). */
+void log_fields(struct strbuf *fields);
 
 #endif

@@ -122,9 +122,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    db_init(&cfg);
+    runtime_start(&cfg);
     if (http_server_start(&cfg) < 0) {
-        db_shutdown();
+        runtime_shutdown();
         config_free(&cfg);
         return 1;
     }
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
     log_msg(LOG_INFO, "authzd: draining");
     http_server_drain();
     http_server_join();
-    db_shutdown();
+    runtime_shutdown();
     log_msg(LOG_INFO, "authzd: stopped");
     config_free(&cfg);
     return 0;

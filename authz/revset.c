@@ -7,7 +7,7 @@
  * client ids), so its hash is the process's seeded SipHash.
  */
 #include "revset.h"
-#include "policy/delegation.h"
+#include "storage/db.h"
 #include "util/hash.h"
 #include "log.h"
 
@@ -215,13 +215,9 @@ int64_t revset_floor(const char *tenant_id, const char *sub, const char *client_
 
 int revset_reload(PGconn *c)
 {
-    PGresult *res = PQexec(c, "SELECT tenant_id, kind, value, extract(epoch from expires_at)::bigint, "
-                              "extract(epoch from created_at)::bigint "
-                              "FROM revocations WHERE expires_at > now()");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
+    PGresult *res = store_revocations_live(c);
+    if (!res)
         return -1;
-    }
     for (int i = 0; i < PQntuples(res); i++) {
         const char *k = PQgetvalue(res, i, 1);
         int kind = rev_kind_parse(k, strlen(k));

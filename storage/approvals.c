@@ -7,7 +7,7 @@
  */
 #include "storage/approvals.h"
 #include "storage/db.h"
-#include "web/web.h"
+#include "storage/users.h"
 #include "util/arena.h"
 
 #include <stdio.h>
@@ -33,11 +33,11 @@
     "LEFT JOIN grants g ON g.tenant_id = q.tenant_id AND g.id = q.grant_id AND g.kind = 'ciba' " \
     "LEFT JOIN clients c ON c.tenant_id = q.tenant_id AND c.client_id = q.client_id "
 
-static const char *text_or_null(struct req *r, PGresult *res, int row, int col)
+static const char *text_or_null(struct dbtx *tx, PGresult *res, int row, int col)
 {
     if (PQgetisnull(res, row, col))
         return NULL;
-    return arena_strdup(r->arena, PQgetvalue(res, row, col));
+    return arena_strdup(tx->arena, PQgetvalue(res, row, col));
 }
 
 static int64_t int_or_zero(PGresult *res, int row, int col)
@@ -45,48 +45,48 @@ static int64_t int_or_zero(PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-static int read_row(struct req *r, PGresult *res, int row, struct approval *a)
+static int read_row(struct dbtx *tx, PGresult *res, int row, struct approval *a)
 {
     memset(a, 0, sizeof *a);
-    a->auth_req_id = text_or_null(r, res, row, 0);
-    a->client_id = text_or_null(r, res, row, 1);
-    a->client_name = text_or_null(r, res, row, 2);
+    a->auth_req_id = text_or_null(tx, res, row, 0);
+    a->client_id = text_or_null(tx, res, row, 1);
+    a->client_name = text_or_null(tx, res, row, 2);
     if (a->client_name && !*a->client_name)
         a->client_name = NULL;
-    a->binding_message = text_or_null(r, res, row, 3);
-    if (store_json_string_set(r, PQgetvalue(res, row, 4), &a->scopes) < 0 ||
-        store_json_string_set(r, PQgetvalue(res, row, 5), &a->resources) < 0)
+    a->binding_message = text_or_null(tx, res, row, 3);
+    if (store_json_string_set(tx, PQgetvalue(res, row, 4), &a->scopes) < 0 ||
+        store_json_string_set(tx, PQgetvalue(res, row, 5), &a->resources) < 0)
         return -1;
     a->session_ttl = (long)int_or_zero(res, row, 6);
     a->created_at = int_or_zero(res, row, 7);
     a->expires_at = int_or_zero(res, row, 8);
-    a->state = text_or_null(r, res, row, 9);
+    a->state = text_or_null(tx, res, row, 9);
     a->decided_at = int_or_zero(res, row, 10);
-    a->approver = text_or_null(r, res, row, 11);
-    a->sid = text_or_null(r, res, row, 12);
+    a->approver = text_or_null(tx, res, row, 11);
+    a->sid = text_or_null(tx, res, row, 12);
     a->session_ends_at = int_or_zero(res, row, 13);
-    a->session_state = text_or_null(r, res, row, 14);
+    a->session_state = text_or_null(tx, res, row, 14);
     return 0;
 }
 
-static int read_rows(struct req *r, PGresult *res, struct approval **out)
+static int read_rows(struct dbtx *tx, PGresult *res, struct approval **out)
 {
     int n = PQntuples(res);
-    *out = arena_alloc(r->arena, sizeof **out * (size_t)(n + 1));
+    *out = arena_alloc(tx->arena, sizeof **out * (size_t)(n + 1));
     for (int i = 0; i < n; i++)
-        if (read_row(r, res, i, &(*out)[i]) < 0)
+        if (read_row(tx, res, i, &(*out)[i]) < 0)
             return -1;
     return n;
 }
 
-int store_approvals_pending(struct req *r, const char *tenant_id, const char *user_id, int limit,
+int store_approvals_pending(struct dbtx *tx, const char *tenant_id, const char *user_id, int limit,
                             struct approval **out)
 {
     *out = NULL;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *v[3] = {tenant_id, user_id, lim};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT " APPROVAL_COLUMNS APPROVAL_FROM
                          "WHERE q.tenant_id = $1 AND q.user_id = $2::uuid AND q.state = 'pending' "
                          "AND q.expires_at > now() "
@@ -94,17 +94,17 @@ int store_approvals_pending(struct req *r, const char *tenant_id, const char *us
                          3, v);
     if (!res)
         return -1;
-    return read_rows(r, res, out);
+    return read_rows(tx, res, out);
 }
 
-int store_approvals_sessions(struct req *r, const char *tenant_id, const char *user_id, int limit,
+int store_approvals_sessions(struct dbtx *tx, const char *tenant_id, const char *user_id, int limit,
                              struct approval **out)
 {
     *out = NULL;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *v[3] = {tenant_id, user_id, lim};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT " APPROVAL_COLUMNS APPROVAL_FROM
                          "WHERE q.tenant_id = $1 AND q.user_id = $2::uuid AND q.state = 'approved' "
                          "AND g.id IS NOT NULL AND g.user_id = $2::uuid AND g.revoked_at IS NULL "
@@ -113,15 +113,15 @@ int store_approvals_sessions(struct req *r, const char *tenant_id, const char *u
                          3, v);
     if (!res)
         return -1;
-    return read_rows(r, res, out);
+    return read_rows(tx, res, out);
 }
 
-int store_approval_get(struct req *r, const char *tenant_id, const char *auth_req_id,
+int store_approval_get(struct dbtx *tx, const char *tenant_id, const char *auth_req_id,
                        const char *user_id, struct approval *out)
 {
     memset(out, 0, sizeof *out);
     const char *v[3] = {tenant_id, auth_req_id, user_id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT " APPROVAL_COLUMNS APPROVAL_FROM
                          "WHERE q.tenant_id = $1 AND q.auth_req_id = $2 AND q.user_id = $3::uuid",
                          3, v);
@@ -129,14 +129,14 @@ int store_approval_get(struct req *r, const char *tenant_id, const char *auth_re
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    return read_row(r, res, 0, out) < 0 ? -1 : 1;
+    return read_row(tx, res, 0, out) < 0 ? -1 : 1;
 }
 
-int store_approval_session_lock(struct req *r, const char *tenant_id, const char *sid,
+int store_approval_session_lock(struct dbtx *tx, const char *tenant_id, const char *sid,
                                 const char *user_id)
 {
     const char *v[3] = {tenant_id, sid, user_id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT 1 FROM grants WHERE tenant_id = $1 AND id = $2 AND kind = 'ciba' "
                          "AND user_id = $3::uuid FOR UPDATE",
                          3, v);

@@ -3,7 +3,7 @@
  * database: a person's pending session requests, their active sessions, one
  * request of theirs, and whether a session is theirs. Every statement is
  * parameterized and names the person, so that nobody ever reads another
- * person's requests or sessions. All on r->db; strings in r's arena.
+ * person's requests or sessions. All on tx->conn; strings in r's arena.
  */
 #ifndef AUTHZ_STORE_APPROVALS_H
 #define AUTHZ_STORE_APPROVALS_H
@@ -12,7 +12,7 @@
 
 #include "policy/scope.h"
 
-struct req;
+struct dbtx;
 
 /* A session request (ciba_requests) with its session (grants), when it has
  * one. Times are seconds since the epoch, 0 when absent. */
@@ -40,23 +40,23 @@ struct approval {
 
 /* The person's pending requests (not expired), newest first, at most limit.
  * *out in the arena. Returns the count, or -1 on database failure. */
-int store_approvals_pending(struct req *r, const char *tenant_id, const char *user_id, int limit,
+int store_approvals_pending(struct dbtx *tx, const char *tenant_id, const char *user_id, int limit,
                             struct approval **out);
 
 /* The person's active sessions (approved, not revoked, not ended), newest
  * first, at most limit. Returns the count, or -1. */
-int store_approvals_sessions(struct req *r, const char *tenant_id, const char *user_id, int limit,
+int store_approvals_sessions(struct dbtx *tx, const char *tenant_id, const char *user_id, int limit,
                              struct approval **out);
 
 /* One request, when it names the person. 1 found, 0 no such request of
  * this person, -1 database failure. */
-int store_approval_get(struct req *r, const char *tenant_id, const char *auth_req_id,
+int store_approval_get(struct dbtx *tx, const char *tenant_id, const char *auth_req_id,
                        const char *user_id, struct approval *out);
 
 /* Locks the session sid (inside the caller's transaction) when it is a
  * session grant of the person, whatever its state. 1 theirs, 0 not (no such
  * session, or another person's), -1 database failure. */
-int store_approval_session_lock(struct req *r, const char *tenant_id, const char *sid,
+int store_approval_session_lock(struct dbtx *tx, const char *tenant_id, const char *sid,
                                 const char *user_id);
 
 #endif

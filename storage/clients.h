@@ -5,7 +5,7 @@
 #ifndef AUTHZ_CLIENTS_H
 #define AUTHZ_CLIENTS_H
 
-struct req;
+struct dbtx;
 
 /* A dynamically registered client, as statement parameters. The lists are
  * PostgreSQL text[] literals; jwks and metadata are JSON text. */
@@ -23,13 +23,13 @@ struct client_registration {
     const char *metadata;         /* JSON object */
 };
 
-/* Inserts the client on r->db (inside the caller's transaction) with
+/* Inserts the client on tx->conn (inside the caller's transaction) with
  * dynamic = true and none of the fields only an administrator sets:
  * allowed_scopes, allowed_resources, can_act_for and introspects empty,
  * may_impersonate false. Returns 0 with *issued_at (seconds since the
  * epoch) set, 1 when client_id is already taken, -1 on any other failure
- * (r->db_down when the database is gone). */
-int store_client_register(struct req *r, const struct client_registration *c,
+ * (tx->down when the database is gone). */
+int store_client_register(struct dbtx *tx, const struct client_registration *c,
                           long long *issued_at);
 
 #endif

@@ -4,18 +4,18 @@
  * A new consent adds to the old one (set union), so a later request for a
  * subset of everything ever allowed is not asked again.
  */
-#include "web/web.h"
+#include "storage/users.h"
 #include "storage/db.h"
 
 #include <string.h>
 
-int store_consent_get(struct req *r, const char *tenant_id, const char *user_id,
+int store_consent_get(struct dbtx *tx, const char *tenant_id, const char *user_id,
                       const char *client_id, struct scopeset *scopes, struct scopeset *resources)
 {
     memset(scopes, 0, sizeof *scopes);
     memset(resources, 0, sizeof *resources);
     const char *p[3] = {tenant_id, user_id, client_id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT array_to_json(scopes)::text, array_to_json(resources)::text "
                          "FROM consents WHERE tenant_id = $1 AND user_id = $2::uuid "
                          "AND client_id = $3",
@@ -24,17 +24,17 @@ int store_consent_get(struct req *r, const char *tenant_id, const char *user_id,
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    if (store_json_string_set(r, PQgetvalue(res, 0, 0), scopes) < 0 ||
-        store_json_string_set(r, PQgetvalue(res, 0, 1), resources) < 0)
+    if (store_json_string_set(tx, PQgetvalue(res, 0, 0), scopes) < 0 ||
+        store_json_string_set(tx, PQgetvalue(res, 0, 1), resources) < 0)
         return -1;
     return 1;
 }
 
-int store_consent_merge(struct req *r, const char *tenant_id, const char *user_id,
+int store_consent_merge(struct dbtx *tx, const char *tenant_id, const char *user_id,
                         const char *client_id, const char *scopes_pg, const char *resources_pg)
 {
     const char *p[5] = {tenant_id, user_id, client_id, scopes_pg, resources_pg};
-    return db_q(r,
+    return db_q(tx,
                 "INSERT INTO consents (tenant_id, user_id, client_id, scopes, resources) "
                 "VALUES ($1, $2::uuid, $3, ARRAY(SELECT DISTINCT s FROM unnest($4::text[]) AS s ORDER BY s), "
                 "ARRAY(SELECT DISTINCT x FROM unnest($5::text[]) AS x ORDER BY x)) "

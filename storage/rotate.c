@@ -1,5 +1,6 @@
 /*
- * rotate.c: the rotation committer (see rotate.h).
+ * rotate.c: the storage side of the rotation committer (see rotate.h;
+ * the thread that batches them is authz/runtime/rotation.c).
  *
  * One batch is one transaction: a single statement rotates every old token
  * that is still current (a conditional UPDATE: not rotated, not revoked) and
@@ -17,9 +18,9 @@
 #include "storage/pgarray.h"
 #include "config.h"
 #include "log.h"
-#include "http/http.h"
-#include "http/metrics.h"
+#include "metrics.h"
 #include "cache.h"
+#include "crypto/crypto.h"
 #include "util/arena.h"
 
 #include <pthread.h>
@@ -27,14 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void db_req_cleanup(struct req *r);
-
-#define ROT_MAX 256 /* rotations per statement */
-
-static const struct config *g_cfg;
-static struct req_queue rot_q = REQ_QUEUE_INIT;
-static bool started;
-static pthread_t rot_thread;
 
 /* The input rows drive the join (a nested loop over the primary key: one
  * index probe per rotation); each old token is rotated only while it is
@@ -62,11 +55,6 @@ void rotation_init(struct rotation *rot, const char *tenant_id, const char *old_
     rot->outcome = -1;
 }
 
-void rotation_submit(struct req *r)
-{
-    req_queue_push(&rot_q, r);
-}
-
 static bool conn_lost(PGconn *c, PGresult *res)
 {
     const char *ss = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -79,12 +67,12 @@ static void exec_simple(PGconn *c, const char *sql)
     PQclear(PQexec(c, sql));
 }
 
-/* Runs one batch (n rotations, linked through r->next) in one transaction.
+/* Runs one batch (n rotations) in one transaction.
  * Sets each rotation's outcome to 1 or 0. Returns 0 on success, -1 when the
  * connection is gone, -2 when the batch failed otherwise (rolled back), -3
  * when the connection was found dead before anything was sent (safe to run
  * again on a new one; after that point a lost COMMIT may have happened). */
-static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
+int rotate_batch(PGconn *c, bool *prepared, struct rotation **rots, int n)
 {
     if (!*prepared) {
         /* This connection runs one statement whose right plan is known:
@@ -110,9 +98,8 @@ static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
         sb_init(&a[k]);
         sb_putc(&a[k], '{');
     }
-    int i = 0;
-    for (struct req *r = batch; r && i < n; r = r->next, i++) {
-        struct rotation *rot = r->rotation;
+    for (int i = 0; i < n; i++) {
+        struct rotation *rot = rots[i];
         char ex[24];
         snprintf(ex, sizeof ex, "%lld", (long long)rot->expires_at);
         const char *f[7] = {rot->tenant_id, rot->old_hash, rot->new_hash, rot->client_id,
@@ -148,22 +135,18 @@ static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
         goto fail;
     }
     /* which rotations took place: their idx (1-based) came back */
-    struct req **byidx = calloc((size_t)n, sizeof *byidx);
-    i = 0;
-    for (struct req *r = batch; r && i < n; r = r->next)
-        byidx[i++] = r;
     for (int t = 0; t < PQntuples(res); t++) {
         long idx = strtol(PQgetvalue(res, t, 0), NULL, 10);
         if (idx >= 1 && idx <= n)
-            byidx[idx - 1]->rotation->outcome = 1;
+            rots[idx - 1]->outcome = 1;
     }
     PQclear(res);
     /* the token.refreshed rows of those, in the same transaction */
     struct audit_event *head = NULL, *tail = NULL;
     int rows = 0;
-    for (i = 0; i < n; i++) {
-        struct audit_event *e = byidx[i]->rotation->audit;
-        if (byidx[i]->rotation->outcome != 1 || !e)
+    for (int i = 0; i < n; i++) {
+        struct audit_event *e = rots[i]->audit;
+        if (rots[i]->outcome != 1 || !e)
             continue;
         e->next = NULL;
         if (tail)
@@ -173,7 +156,6 @@ static int run_batch(PGconn *c, bool *prepared, struct req *batch, int n)
         tail = e;
         rows++;
     }
-    free(byidx);
     if (rows && audit_copy(c, head, rows) < 0) {
         rc = PQstatus(c) != CONNECTION_OK ? -1 : -2;
         goto fail;
@@ -194,125 +176,10 @@ out:
     /* a lost connection: 503; a failed statement: nothing was rotated, and
      * the handler's `lost` callback looks at the token again */
     if (rc < 0)
-        for (struct req *r = batch; r && n-- > 0; r = r->next)
-            r->rotation->outcome = rc == -2 ? 0 : -1;
+        for (int i = 0; i < n; i++)
+            rots[i]->outcome = rc == -2 ? 0 : -1;
     for (int k = 0; k < 7; k++)
         sb_free(&a[k]);
     return rc;
 }
 
-/* Sends r's answer: as minted when rotated, from its handler's `lost`
- * callback when not, 503 when the database failed. */
-static void finish(struct req *r, PGconn *c)
-{
-    struct rotation *rot = r->rotation;
-    r->rotation = NULL;
-    if (rot->outcome == 0) {
-        resp_reset(r);
-        r->db = c;
-        r->can_block = true;
-        if (!c)
-            r->db_down = true;
-        else
-            rot->lost(r, rot->ctx);
-        db_rollback(r);
-        if (!r->db_down && r->naudit && db_audit_flush(r) < 0)
-            r->db_down = true;
-        db_req_cleanup(r);
-        r->db = NULL;
-    } else if (rot->outcome < 0) {
-        r->db_down = true;
-    }
-    if (r->db_down)
-        http_db_unavailable(r);
-    http_complete(r);
-}
-
-static void *rotation_main(void *arg)
-{
-    (void)arg;
-    db_thread_block_signals();
-    PGconn *conn = NULL;
-    bool prepared = false;
-    for (;;) {
-        struct req *batch = req_queue_take(&rot_q, NULL, ROT_MAX);
-        if (!batch)
-            break;
-        int n = 0;
-        for (struct req *r = batch; r; r = r->next)
-            n++;
-
-        int rc = -1;
-        for (int attempt = 0; attempt < 2; attempt++) {
-            if (conn && PQstatus(conn) != CONNECTION_OK) {
-                PQfinish(conn);
-                conn = NULL;
-            }
-            if (!conn) {
-                char err[512];
-                conn = db_connect_as(g_cfg->database_url, "authzd-rotation", err, sizeof err);
-                prepared = false;
-                if (!conn) {
-                    log_msg(LOG_WARN, "rotation: database unreachable: %s", err);
-                    break;
-                }
-            }
-            rc = run_batch(conn, &prepared, batch, n);
-            if (rc != -3)
-                break;
-            /* the connection had died while idle (a restarted server, a
-             * terminated backend): nothing was sent, so once more on a new
-             * connection */
-            PQfinish(conn);
-            conn = NULL;
-            rc = -1;
-        }
-        if (rc == -2 && n > 1) {
-            /* one rotation at a time, each in its own transaction */
-            for (struct req *r = batch; r; r = r->next) {
-                struct req *keep = r->next;
-                r->next = NULL;
-                if (run_batch(conn, &prepared, r, 1) < -2 || PQstatus(conn) != CONNECTION_OK) {
-                    r->next = keep;
-                    for (struct req *s = keep; s; s = s->next)
-                        s->rotation->outcome = -1;
-                    break;
-                }
-                r->next = keep;
-            }
-        }
-        if (rc != 0)
-            metrics_db_error();
-        if (conn && PQstatus(conn) != CONNECTION_OK) {
-            PQfinish(conn);
-            conn = NULL;
-        }
-        struct req *r = batch;
-        while (r) {
-            struct req *next = r->next;
-            finish(r, conn);
-            r = next;
-        }
-    }
-    PQfinish(conn);
-    db_thread_done();
-    return NULL;
-}
-
-int rotation_start(const struct config *cfg)
-{
-    g_cfg = cfg;
-    if (pthread_create(&rot_thread, NULL, rotation_main, NULL) != 0)
-        return -1;
-    started = true;
-    return 0;
-}
-
-void rotation_shutdown(void)
-{
-    if (!started)
-        return;
-    req_queue_stop(&rot_q);
-    pthread_join(rot_thread, NULL);
-    started = false;
-}

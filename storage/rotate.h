@@ -1,5 +1,6 @@
 /*
- * rotate.h: refresh token rotations, group-committed by one thread.
+ * rotate.h: refresh token rotations, group-committed by one thread
+ * (authz/runtime/rotation.c) with the statement of this file.
  *
  * A refresh handler (on a database worker) looks its token up, mints the
  * answer, and leaves the rotation itself to this thread: many requests'
@@ -15,9 +16,7 @@
 
 #include <stdint.h>
 
-struct req;
 struct audit_event;
-struct config;
 
 struct rotation {
     const char *tenant_id;
@@ -27,9 +26,10 @@ struct rotation {
     const char *scopes_pg, *resources_pg;      /* text[] literals of the successor */
     int64_t expires_at;                        /* of the successor */
     struct audit_event *audit;                 /* written with the rotation (may be NULL) */
-    /* Called on the rotation thread, with r->db set and r->can_block true,
-     * when the old token was not current any more: it sets r's answer. */
-    void (*lost)(struct req *r, void *ctx);
+    /* Called on the rotation thread when the old token was not current any
+     * more, with its owner (the job whose rotation this is; its dbtx has a
+     * connection): it sets the owner's answer. */
+    void (*lost)(void *owner, void *ctx);
     void *ctx;
     int outcome;                               /* 1 rotated, 0 lost, -1 database failure */
 };
@@ -39,12 +39,15 @@ struct rotation {
 void rotation_init(struct rotation *rot, const char *tenant_id, const char *old_hash,
                    const char *new_token);
 
-/* Queues r (whose handler set r->rotation and its answer) for the next
- * batch; the rotation thread completes r. */
-void rotation_submit(struct req *r);
+#define ROT_MAX 256 /* rotations per statement */
 
-int rotation_start(const struct config *cfg);
-/* Drains the queue and stops the thread (after the workers stopped). */
-void rotation_shutdown(void);
+/* Runs one batch (n ≤ ROT_MAX rotations) in one transaction: sets each
+ * rotation's outcome to 1 or 0. Returns 0 on success, -1 when the
+ * connection is gone, -2 when the batch failed otherwise (rolled back), -3
+ * when the connection was found dead before anything was sent (safe to run
+ * again on a new one). *prepared: this connection has the statement. */
+#include <libpq-fe.h>
+#include <stdbool.h>
+int rotate_batch(PGconn *c, bool *prepared, struct rotation **rots, int n);
 
 #endif

@@ -9,10 +9,9 @@
 #include <stdbool.h>
 #include <jansson.h>
 
-#include "http/http.h"
 #include "policy/scope.h"
 
-struct req;
+struct dbtx;
 struct tenant;
 
 /* RFC 3339 UTC rendering of a timestamptz column, for SELECT lists */
@@ -51,13 +50,13 @@ bool store_tenant_display_name_valid(const char *name);
 int store_tenant_create(PGconn *c, const char *slug, const char *display_name, char *id_out,
                         char *err, size_t errlen);
 /* The tenant's admin JSON (settings included, webhook secret never). */
-json_t *store_tenant_json(struct req *r, const char *slug);
+json_t *store_tenant_json(struct dbtx *tx, const char *slug);
 
 /* root tokens */
 /* Creates a root token: writes it (43 chars + NUL) to out. */
 int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size_t errlen);
 /* 1 valid, 0 not, -1 database failure. */
-int store_root_token_check(struct req *r, const char *token);
+int store_root_token_check(struct dbtx *tx, const char *token);
 
 /* people.c */
 struct person {
@@ -67,27 +66,21 @@ struct person {
 };
 /* A person of the tenant by id (when id is set) or username. 1 found, 0 not,
  * -1 database failure. Strings in r's arena. */
-int person_find(struct req *r, const char *tenant_id, const char *id, const char *username,
+int person_find(struct dbtx *tx, const char *tenant_id, const char *id, const char *username,
                 struct person *out);
-/* Cached forms of the two above for handlers that start on the event loop:
- * H_BLOCK on a cache miss when r cannot block; else H_DONE with *found 1,
- * 0 (does not exist) or -1 (database failure). */
-enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, const char *username,
-                        struct person *out, int *found);
+
 /* A person's consent to a client: its id, scopes and resources. */
 struct consent {
     const char *id;
     struct scopeset scopes, resources;
 };
-enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
-                         const char *client_id, struct consent *out, int *found);
 /* The person's consent to a client. 1 found, 0 none, -1 failure. */
-int consent_find(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
+int consent_find(struct dbtx *tx, const char *tenant_id, const char *user_id, const char *client_id,
                  struct consent *out);
 /* The live session grants of a client for a person, newest first, without
  * those revoked (token exchange under a session's right). Count or -1. */
 struct deleg_session;
-int sessions_live(struct req *r, const char *tenant_id, const char *user_id, const char *client_id,
+int sessions_live(struct dbtx *tx, const char *tenant_id, const char *user_id, const char *client_id,
                   struct deleg_session **out);
 
 #endif

@@ -402,14 +402,14 @@ int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size
     return 0;
 }
 
-int store_root_token_check(struct req *r, const char *token)
+int store_root_token_check(struct dbtx *tx, const char *token)
 {
     char hash[CRYPTO_SECRET_HASH_HEX + 1];
     crypto_secret_hash(g_secret_pepper, token, strlen(token), hash);
     const char *v[1] = {hash};
     /* the lookup is by a keyed hash of the token: an index match on the
      * hash reveals nothing usable about the token through timing */
-    PGresult *res = db_q(r, "SELECT 1 FROM root_tokens WHERE token_hash = $1", 1, v);
+    PGresult *res = db_q(tx, "SELECT 1 FROM root_tokens WHERE token_hash = $1", 1, v);
     if (!res)
         return -1;
     return PQntuples(res) == 1;

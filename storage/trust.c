@@ -5,10 +5,10 @@
  */
 #include "storage/trust.h"
 #include "storage/db.h"
+#include "util/arena.h"
 #include "storage/store.h"
 #include "policy/trust.h"
 #include "crypto/jwt.h"
-#include "http/http.h"
 #include "log.h"
 
 #include <stdatomic.h>
@@ -27,13 +27,13 @@
     "maps_to_client, 'user_claim', user_claim, 'created_at', " SQL_TS("created_at") ", "          \
     "'updated_at', " SQL_TS("updated_at") ")"
 
-int store_trust_put(struct req *r, const struct trust_policy_doc *d)
+int store_trust_put(struct dbtx *tx, const struct trust_policy_doc *d)
 {
     const char *p[12] = {d->tenant_id,       d->name,          d->issuer,
                          d->jwks,            d->jwks_uri,      d->audience,
                          d->subject_pattern, d->required_claims, d->max_token_age,
                          d->use,             d->maps_to_client, d->user_claim};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "INSERT INTO trust_policies (tenant_id, name, issuer, jwks, jwks_uri, "
                          "audience, subject_pattern, required_claims, max_token_age, use, "
                          "maps_to_client, user_claim) VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, "
@@ -52,10 +52,10 @@ int store_trust_put(struct req *r, const struct trust_policy_doc *d)
     return strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 0;
 }
 
-int store_trust_get(struct req *r, const char *tenant_id, const char *name, const char **json)
+int store_trust_get(struct dbtx *tx, const char *tenant_id, const char *name, const char **json)
 {
     const char *p[2] = {tenant_id, name};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT " POLICY_JSON "::text FROM trust_policies "
                          "WHERE tenant_id = $1::uuid AND name = $2",
                          2, p);
@@ -63,28 +63,28 @@ int store_trust_get(struct req *r, const char *tenant_id, const char *name, cons
         return -1;
     if (PQntuples(res) == 0)
         return 0;
-    *json = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+    *json = arena_strdup(tx->arena, PQgetvalue(res, 0, 0));
     return 1;
 }
 
-int store_trust_list(struct req *r, const char *tenant_id, const char **json)
+int store_trust_list(struct dbtx *tx, const char *tenant_id, const char **json)
 {
     const char *p[1] = {tenant_id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT json_build_object('trust_policies', coalesce(json_agg(" POLICY_JSON
                          " ORDER BY name), '[]'::json))::text FROM trust_policies "
                          "WHERE tenant_id = $1::uuid",
                          1, p);
     if (!res || PQntuples(res) != 1)
         return -1;
-    *json = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+    *json = arena_strdup(tx->arena, PQgetvalue(res, 0, 0));
     return 0;
 }
 
-int store_trust_delete(struct req *r, const char *tenant_id, const char *name)
+int store_trust_delete(struct dbtx *tx, const char *tenant_id, const char *name)
 {
     const char *p[2] = {tenant_id, name};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "DELETE FROM trust_policies WHERE tenant_id = $1::uuid AND name = $2 "
                          "RETURNING 1",
                          2, p);
@@ -93,10 +93,10 @@ int store_trust_delete(struct req *r, const char *tenant_id, const char *name)
     return PQntuples(res) > 0 ? 1 : 0;
 }
 
-int store_trust_client_exists(struct req *r, const char *tenant_id, const char *client_id)
+int store_trust_client_exists(struct dbtx *tx, const char *tenant_id, const char *client_id)
 {
     const char *p[2] = {tenant_id, client_id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT 1 FROM clients WHERE tenant_id = $1::uuid AND client_id = $2 "
                          "FOR KEY SHARE",
                          2, p);
@@ -208,16 +208,16 @@ struct trust_set *trust_set_load(PGconn *c, const char *tenant_id, bool *db_fail
 
 static _Atomic int64_t last_prune;
 
-int store_assertion_jti_use(struct req *r, const char *tenant_id, const char *client_id,
+int store_assertion_jti_use(struct dbtx *tx, const char *tenant_id, const char *client_id,
                             const char *jti, int64_t expires_at)
 {
     /* ids whose assertion can no longer be accepted anyway are dropped, at
      * most once a minute per process */
     int64_t now = (int64_t)time(NULL), last = atomic_load(&last_prune);
     if (now - last >= 60 && atomic_compare_exchange_strong(&last_prune, &last, now)) {
-        if (!db_q(r, "DELETE FROM assertion_jtis WHERE expires_at < now() - interval '5 minutes'",
+        if (!db_q(tx, "DELETE FROM assertion_jtis WHERE expires_at < now() - interval '5 minutes'",
                   0, NULL) &&
-            r->db_down)
+            tx->down)
             return -1;
     }
     char exp[32];
@@ -226,7 +226,7 @@ int store_assertion_jti_use(struct req *r, const char *tenant_id, const char *cl
     /* RFC 7523 §3 item 7: "The authorization server MAY ensure that JWTs are
      * not replayed by maintaining the set of used jti values for the length
      * of time for which the JWT would be considered valid" */
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "INSERT INTO assertion_jtis (tenant_id, client_id, jti, expires_at) "
                          "VALUES ($1::uuid, $2, $3, to_timestamp($4::bigint)) "
                          "ON CONFLICT DO NOTHING RETURNING 1",

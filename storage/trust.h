@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct req;
+struct dbtx;
 struct trust_set;
 
 /* A validated policy document, as statement parameters. */
@@ -29,18 +29,18 @@ struct trust_policy_doc {
     const char *user_claim;       /* or NULL */
 };
 
-/* Creates or replaces the policy on r->db (inside the caller's transaction).
- * 1 created, 0 replaced, -1 failure (r->db_down when the database is gone). */
-int store_trust_put(struct req *r, const struct trust_policy_doc *d);
+/* Creates or replaces the policy on tx->conn (inside the caller's transaction).
+ * 1 created, 0 replaced, -1 failure (tx->down when the database is gone). */
+int store_trust_put(struct dbtx *tx, const struct trust_policy_doc *d);
 /* The policy as its admin JSON text (arena). 1 found, 0 none, -1 failure. */
-int store_trust_get(struct req *r, const char *tenant_id, const char *name, const char **json);
+int store_trust_get(struct dbtx *tx, const char *tenant_id, const char *name, const char **json);
 /* {"trust_policies":[...]} ordered by name (arena). 0, or -1 on failure. */
-int store_trust_list(struct req *r, const char *tenant_id, const char **json);
+int store_trust_list(struct dbtx *tx, const char *tenant_id, const char **json);
 /* 1 deleted, 0 none, -1 failure. */
-int store_trust_delete(struct req *r, const char *tenant_id, const char *name);
+int store_trust_delete(struct dbtx *tx, const char *tenant_id, const char *name);
 /* 1 when client_id is a client of the tenant (its row locked against
  * deletion until the transaction ends), 0 when not, -1 on failure. */
-int store_trust_client_exists(struct req *r, const char *tenant_id, const char *client_id);
+int store_trust_client_exists(struct dbtx *tx, const char *tenant_id, const char *client_id);
 
 /* Every policy of a tenant, parsed (inline JWK Sets included), for the
  * cache. NULL with *db_failed set on database failure; a set with n == 0
@@ -49,9 +49,9 @@ struct trust_set *trust_set_load(PGconn *c, const char *tenant_id, bool *db_fail
 
 /* RFC 7523 §3 item 7: records a client assertion's jti for the tenant and
  * client until expires_at (seconds since the epoch). 1 first use, 0 replay,
- * -1 failure (r->db_down when the database is gone). Prunes expired ids now
+ * -1 failure (tx->down when the database is gone). Prunes expired ids now
  * and then. */
-int store_assertion_jti_use(struct req *r, const char *tenant_id, const char *client_id,
+int store_assertion_jti_use(struct dbtx *tx, const char *tenant_id, const char *client_id,
                             const char *jti, int64_t expires_at);
 
 #endif

@@ -4,7 +4,7 @@
  * guessing, and browser sessions (stored by the keyed hash of their cookie).
  * Every statement is parameterized.
  */
-#include "web/web.h"
+#include "storage/users.h"
 #include "storage/db.h"
 #include "util/arena.h"
 
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int store_json_string_set(struct req *r, const char *json, struct scopeset *out)
+int store_json_string_set(struct dbtx *tx, const char *json, struct scopeset *out)
 {
     out->v = NULL;
     out->n = 0;
@@ -23,24 +23,24 @@ int store_json_string_set(struct req *r, const char *json, struct scopeset *out)
         json_decref(a);
         return -1;
     }
-    out->v = arena_alloc(r->arena, sizeof(char *) * (json_array_size(a) + 1));
+    out->v = arena_alloc(tx->arena, sizeof(char *) * (json_array_size(a) + 1));
     size_t i;
     json_t *e;
     json_array_foreach(a, i, e)
     {
         if (json_is_string(e))
-            out->v[out->n++] = arena_strdup(r->arena, json_string_value(e));
+            out->v[out->n++] = arena_strdup(tx->arena, json_string_value(e));
     }
     json_decref(a);
     return 0;
 }
 
-int store_user_login(struct req *r, const char *tenant_id, const char *username,
+int store_user_login(struct dbtx *tx, const char *tenant_id, const char *username,
                      struct user_login *out)
 {
     memset(out, 0, sizeof *out);
     const char *p[2] = {tenant_id, username};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT id::text, password_hash FROM users "
                          "WHERE tenant_id = $1 AND username = $2",
                          2, p);
@@ -48,14 +48,14 @@ int store_user_login(struct req *r, const char *tenant_id, const char *username,
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    out->id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-    out->password_hash = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
+    out->id = arena_strdup(tx->arena, PQgetvalue(res, 0, 0));
+    out->password_hash = arena_strdup(tx->arena, PQgetvalue(res, 0, 1));
     return 1;
 }
 
 /* ---- sign-in attempts ---- */
 
-int store_signin_record(struct req *r, const char *tenant_id, struct signin_keys *k, int window,
+int store_signin_record(struct dbtx *tx, const char *tenant_id, struct signin_keys *k, int window,
                         int user_limit, int source_limit, int *n_user, int *n_source,
                         int *retry_after)
 {
@@ -68,7 +68,7 @@ int store_signin_record(struct req *r, const char *tenant_id, struct signin_keys
     /* old rows of this tenant go first, a bounded batch at a time, skipping
      * rows another sign-in is deleting (no waiting, no deadlock) */
     const char *pp[2] = {tenant_id, win};
-    if (!db_q(r,
+    if (!db_q(tx,
               "DELETE FROM signin_attempts WHERE ctid IN (SELECT ctid FROM signin_attempts "
               "WHERE tenant_id = $1 AND at < now() - make_interval(secs => $2::int) "
               "LIMIT 1000 FOR UPDATE SKIP LOCKED)",
@@ -79,7 +79,7 @@ int store_signin_record(struct req *r, const char *tenant_id, struct signin_keys
      * committed at once (no transaction is open): a burst of parallel
      * guesses sees itself */
     const char *ip[3] = {tenant_id, k->user_key, k->source_key};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "INSERT INTO signin_attempts (tenant_id, key, at) VALUES "
                          "($1, $2, clock_timestamp()), ($1, $3, clock_timestamp()) "
                          "RETURNING key, ctid::text",
@@ -92,7 +92,7 @@ int store_signin_record(struct req *r, const char *tenant_id, struct signin_keys
     }
 
     const char *cp[4] = {tenant_id, k->user_key, k->source_key, win};
-    res = db_q(r,
+    res = db_q(tx,
                "SELECT key, ctid::text, greatest(1, ceil(extract(epoch from "
                "at + make_interval(secs => $4::int) - clock_timestamp())))::int "
                "FROM signin_attempts WHERE tenant_id = $1 AND key IN ($2, $3) "
@@ -102,8 +102,8 @@ int store_signin_record(struct req *r, const char *tenant_id, struct signin_keys
         return -1;
     int rows = PQntuples(res);
     /* seconds until each earlier attempt leaves the window, oldest first */
-    int *left_user = arena_alloc(r->arena, sizeof(int) * (size_t)(rows + 1));
-    int *left_source = arena_alloc(r->arena, sizeof(int) * (size_t)(rows + 1));
+    int *left_user = arena_alloc(tx->arena, sizeof(int) * (size_t)(rows + 1));
+    int *left_source = arena_alloc(tx->arena, sizeof(int) * (size_t)(rows + 1));
     int nu = 0, ns = 0;
     for (int i = 0; i < rows; i++) {
         bool is_user = strcmp(PQgetvalue(res, i, 0), k->user_key) == 0;
@@ -136,13 +136,13 @@ int store_signin_record(struct req *r, const char *tenant_id, struct signin_keys
     return 0;
 }
 
-int store_signin_forget(struct req *r, const char *tenant_id, const struct signin_keys *k,
+int store_signin_forget(struct dbtx *tx, const char *tenant_id, const struct signin_keys *k,
                         bool clear_user)
 {
     const char *p[6] = {tenant_id,     k->user_key, k->user_row[0] ? k->user_row : "(0,0)",
                         k->source_key, k->source_row[0] ? k->source_row : "(0,0)",
                         clear_user ? "true" : "false"};
-    return db_q(r,
+    return db_q(tx,
                 "DELETE FROM signin_attempts WHERE tenant_id = $1 AND ("
                 "(key = $2 AND ctid = $3::tid) OR (key = $4 AND ctid = $5::tid) OR "
                 "($6::boolean AND key = $2))",
@@ -153,12 +153,12 @@ int store_signin_forget(struct req *r, const char *tenant_id, const struct signi
 
 /* ---- browser sessions ---- */
 
-int store_session_find(struct req *r, const char *tenant_id, const char *id_hash,
+int store_session_find(struct dbtx *tx, const char *tenant_id, const char *id_hash,
                        struct web_session *out)
 {
     memset(out, 0, sizeof *out);
     const char *p[2] = {id_hash, tenant_id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "SELECT s.user_id::text, u.username, array_to_json(u.scopes)::text, "
                          "s.csrf_token, floor(extract(epoch from s.auth_time))::bigint "
                          "FROM browser_sessions s JOIN users u ON u.id = s.user_id "
@@ -169,22 +169,22 @@ int store_session_find(struct req *r, const char *tenant_id, const char *id_hash
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    out->user_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-    out->username = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    if (store_json_string_set(r, PQgetvalue(res, 0, 2), &out->scopes) < 0)
+    out->user_id = arena_strdup(tx->arena, PQgetvalue(res, 0, 0));
+    out->username = arena_strdup(tx->arena, PQgetvalue(res, 0, 1));
+    if (store_json_string_set(tx, PQgetvalue(res, 0, 2), &out->scopes) < 0)
         return -1;
-    out->csrf_token = arena_strdup(r->arena, PQgetvalue(res, 0, 3));
+    out->csrf_token = arena_strdup(tx->arena, PQgetvalue(res, 0, 3));
     out->auth_time = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     return 1;
 }
 
-int store_session_create(struct req *r, const char *tenant_id, const char *id_hash,
+int store_session_create(struct dbtx *tx, const char *tenant_id, const char *id_hash,
                          const char *user_id, const char *csrf_token, int ttl,
                          int64_t *auth_time)
 {
     /* expired sessions go, a bounded batch at a time, without waiting on
      * rows another sign-in is deleting */
-    if (!db_q(r,
+    if (!db_q(tx,
               "DELETE FROM browser_sessions WHERE id IN (SELECT id FROM browser_sessions "
               "WHERE expires_at < now() LIMIT 100 FOR UPDATE SKIP LOCKED)",
               0, NULL))
@@ -192,7 +192,7 @@ int store_session_create(struct req *r, const char *tenant_id, const char *id_ha
     char ttl_s[16];
     snprintf(ttl_s, sizeof ttl_s, "%d", ttl);
     const char *p[5] = {id_hash, tenant_id, user_id, csrf_token, ttl_s};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(tx,
                          "INSERT INTO browser_sessions (id, tenant_id, user_id, csrf_token, "
                          "expires_at) VALUES ($1, $2, $3::uuid, $4, "
                          "now() + make_interval(secs => $5::int)) "
@@ -204,17 +204,17 @@ int store_session_create(struct req *r, const char *tenant_id, const char *id_ha
     return 0;
 }
 
-int store_session_delete(struct req *r, const char *tenant_id, const char *id_hash)
+int store_session_delete(struct dbtx *tx, const char *tenant_id, const char *id_hash)
 {
     const char *p[2] = {id_hash, tenant_id};
-    return db_q(r, "DELETE FROM browser_sessions WHERE id = $1 AND tenant_id = $2", 2, p) ? 0
+    return db_q(tx, "DELETE FROM browser_sessions WHERE id = $1 AND tenant_id = $2", 2, p) ? 0
                                                                                           : -1;
 }
 
-int store_sessions_end_for_user(struct req *r, const char *tenant_id, const char *user_id)
+int store_sessions_end_for_user(struct dbtx *tx, const char *tenant_id, const char *user_id)
 {
     const char *p[2] = {tenant_id, user_id};
-    return db_q(r, "DELETE FROM browser_sessions WHERE tenant_id = $1 AND user_id = $2::uuid", 2, p)
+    return db_q(tx, "DELETE FROM browser_sessions WHERE tenant_id = $1 AND user_id = $2::uuid", 2, p)
                ? 0
                : -1;
 }

@@ -20,7 +20,7 @@
 #include "storage/db.h"
 #include "storage/pgarray.h"
 #include "util/text.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "web/web.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
@@ -133,9 +133,9 @@ void admin_audit_change(struct req *r, const char *tenant_id, const struct calle
  * tenant's cached data on this node at once (NOTIFY does the others). */
 bool admin_tx_commit(struct req *r, const char *tenant_id)
 {
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r); /* drops the audit rows of the change that did not happen */
-        if (!r->db_down)
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx); /* drops the audit rows of the change that did not happen */
+        if (!r->tx.down)
             admin_problem(r, 500, "the change could not be committed");
         return false;
     }
@@ -160,7 +160,7 @@ static bool authenticate(struct req *r, struct caller *who)
         tok++;
     memset(who, 0, sizeof *who);
     if (!strncmp(tok, "azr_", 4)) {
-        int ok = store_root_token_check(r, tok);
+        int ok = store_root_token_check(&r->tx, tok);
         if (ok == 1) {
             who->root = true;
             return true;
@@ -171,8 +171,8 @@ static bool authenticate(struct req *r, struct caller *who)
         char *slug = access_token_tenant_slug(r, tok);
         struct tenant *t = NULL;
         if (slug)
-            cache_tenant(r, slug, &t);
-        if (r->db_down)
+            cache_tenant(&r->tx, r->can_block, slug, &t);
+        if (r->tx.down)
             return false;
         if (t) {
             const char *why = NULL;
@@ -340,17 +340,17 @@ static void tenant_create(struct req *r, const struct caller *who)
     const char *slug = json_string_value(json_object_get(b, "slug"));
     const char *dn = json_string_value(json_object_get(b, "display_name"));
     char id[40], err[512];
-    int rc = store_tenant_create(r->db, slug, dn ? dn : slug, id, err, sizeof err);
+    int rc = store_tenant_create(r->tx.conn, slug, dn ? dn : slug, id, err, sizeof err);
     if (rc == 1) {
         admin_problem(r, 409, "slug: a tenant with this slug exists already");
     } else if (rc < 0) {
-        if (PQstatus(r->db) != CONNECTION_OK)
-            r->db_down = true;
+        if (PQstatus(r->tx.conn) != CONNECTION_OK)
+            r->tx.down = true;
         else
             admin_problem(r, 500, "the tenant could not be created");
     } else {
         admin_audit_change(r, id, who, "tenant.create", slug);
-        db_audit_flush(r);
+        db_audit_flush(&r->tx);
         r->params[0] = arena_strdup(r->arena, slug);
         r->nparams = 1;
         req_tenant(r);
@@ -368,7 +368,7 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
         return;
     const char *key;
     json_t *v;
-    if (db_begin(r) < 0) {
+    if (db_begin(&r->tx) < 0) {
         json_decref(b);
         return;
     }
@@ -399,7 +399,7 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
             if (val) {
                 char *sealed = crypto_seal_text(g_master_key, t->id, "approval_webhook_secret", val);
                 if (!sealed) {
-                    db_rollback(r);
+                    db_rollback(&r->tx);
                     admin_problem(r, 500, "sealing the webhook secret failed");
                     json_decref(b);
                     return;
@@ -415,17 +415,17 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
             sql = "UPDATE tenants SET signing_alg = $2, updated_at = now() WHERE id = $1";
             rotate = strcmp(val, t->signing_alg) != 0;
         }
-        if (!db_q(r, sql, 2, p)) {
+        if (!db_q(&r->tx, sql, 2, p)) {
             admin_tx_refused(r, &TENANT_PATCH_BODY, key);
             json_decref(b);
             return;
         }
         if (!strcmp(key, "access_token_ttl") &&
-            !db_q(r,
+            !db_q(&r->tx,
                   "UPDATE signing_keys SET max_token_ttl = GREATEST(max_token_ttl, $2::int) "
                   "WHERE tenant_id = $1 AND active",
                   2, p)) {
-            db_rollback(r);
+            db_rollback(&r->tx);
             json_decref(b);
             return;
         }
@@ -433,8 +433,8 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
     if (rotate) {
         char kid[64], err[256];
         const char *alg = json_string_value(json_object_get(b, "signing_alg"));
-        if (store_key_rotate(r->db, t->id, alg, kid, err, sizeof err) < 0) {
-            db_rollback(r);
+        if (store_key_rotate(r->tx.conn, t->id, alg, kid, err, sizeof err) < 0) {
+            db_rollback(&r->tx);
             admin_problem(r, 500, "key rotation failed");
             json_decref(b);
             return;
@@ -457,12 +457,12 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
 static void keys_rotate(struct req *r, const struct caller *who, struct tenant *t)
 {
     char kid[64], err[256];
-    if (!admin_no_body(r) || db_begin(r) < 0)
+    if (!admin_no_body(r) || db_begin(&r->tx) < 0)
         return;
-    if (store_key_rotate(r->db, t->id, t->signing_alg, kid, err, sizeof err) < 0) {
-        db_rollback(r);
-        if (PQstatus(r->db) != CONNECTION_OK)
-            r->db_down = true;
+    if (store_key_rotate(r->tx.conn, t->id, t->signing_alg, kid, err, sizeof err) < 0) {
+        db_rollback(&r->tx);
+        if (PQstatus(r->tx.conn) != CONNECTION_OK)
+            r->tx.down = true;
         else
             admin_problem(r, 500, "key rotation failed");
         return;
@@ -503,12 +503,12 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
         json_decref(b);
         return;
     }
-    if (db_begin(r) < 0) {
+    if (db_begin(&r->tx) < 0) {
         json_decref(b);
         return;
     }
     const char *p[3] = {t->id, uri, scopes};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "INSERT INTO resources (tenant_id, uri, scopes) VALUES ($1, $2, $3::text[]) "
                          "ON CONFLICT (tenant_id, uri) DO NOTHING RETURNING " SQL_TS("created_at"),
                          3, p);
@@ -518,7 +518,7 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
         return;
     }
     if (PQntuples(res) == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         admin_problem(r, 409, "uri: this resource exists already");
         json_decref(b);
         return;
@@ -536,7 +536,7 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
 static void resource_list(struct req *r, struct tenant *t)
 {
     const char *p[1] = {t->id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "SELECT coalesce(json_agg(json_build_object('uri', uri, 'scopes', scopes, "
                          "'created_at', " SQL_TS("created_at") ") ORDER BY uri), '[]')::text "
                          "FROM resources WHERE tenant_id = $1",
@@ -555,16 +555,16 @@ static void resource_delete(struct req *r, const struct caller *who, struct tena
         admin_problem(r, 400, "the uri query parameter names the resource to delete");
         return;
     }
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return;
     const char *p[2] = {t->id, uri};
-    PGresult *res = db_q(r, "DELETE FROM resources WHERE tenant_id = $1 AND uri = $2 RETURNING 1", 2, p);
+    PGresult *res = db_q(&r->tx, "DELETE FROM resources WHERE tenant_id = $1 AND uri = $2 RETURNING 1", 2, p);
     if (!res) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return;
     }
     if (PQntuples(res) == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         admin_problem(r, 404, "no such resource");
         return;
     }
@@ -803,7 +803,7 @@ static void client_answer(struct req *r, struct tenant *t, const char *client_id
                           const char *secret)
 {
     const char *p[2] = {t->id, client_id};
-    PGresult *res = db_q(r, CLIENT_JSON_SQL, 2, p);
+    PGresult *res = db_q(&r->tx, CLIENT_JSON_SQL, 2, p);
     if (!res)
         return;
     if (PQntuples(res) == 0) {
@@ -841,7 +841,7 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
         hash_p = hash;
     }
-    if (db_begin(r) < 0) {
+    if (db_begin(&r->tx) < 0) {
         json_decref(b);
         return;
     }
@@ -849,7 +849,7 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
                          f.response_types, f.redirect_uris, f.allowed_scopes, f.allowed_resources,
                          f.can_act_for, f.introspects, f.may_impersonate, f.jwks, f.jwks_uri,
                          f.bc_delivery, f.bc_endpoint};
-    if (!db_q(r,
+    if (!db_q(&r->tx,
               "INSERT INTO clients (tenant_id, client_id, secret_hash, client_name, "
               "token_endpoint_auth_method, grant_types, response_types, redirect_uris, "
               "allowed_scopes, allowed_resources, can_act_for, introspects, may_impersonate, jwks, "
@@ -907,7 +907,7 @@ static int client_change_ends(struct req *r, const char *tenant_id, const char *
     if (ceiling_narrowed(json_object_get(was, "allowed_scopes"), json_object_get(now, "allowed_scopes")) ||
         ceiling_narrowed(json_object_get(was, "allowed_resources"),
                          json_object_get(now, "allowed_resources")))
-        if (revocation_record(r, tenant_id, REV_CLIENT, client_id, until) < 0)
+        if (revocation_record(&r->tx, tenant_id, REV_CLIENT, client_id, until) < 0)
             return -1;
     size_t i;
     const json_t *e;
@@ -916,13 +916,13 @@ static int client_change_ends(struct req *r, const char *tenant_id, const char *
     {
         const char *entry = json_string_value(e);
         if (entry && !str_array_has(json_object_get(now, "can_act_for"), entry) &&
-            revocation_record(r, tenant_id, REV_ACT_FOR,
+            revocation_record(&r->tx, tenant_id, REV_ACT_FOR,
                               arena_sprintf(r->arena, "%s %s", client_id, entry), until) < 0)
             return -1;
     }
     if (json_is_true(json_object_get(was, "may_impersonate")) &&
         !json_is_true(json_object_get(now, "may_impersonate")) &&
-        revocation_record(r, tenant_id, REV_IMPERSONATE, client_id, until) < 0)
+        revocation_record(&r->tx, tenant_id, REV_IMPERSONATE, client_id, until) < 0)
         return -1;
     return 0;
 }
@@ -934,7 +934,7 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
     if (!b)
         return;
     const char *p[2] = {t->id, client_id};
-    PGresult *res = db_q(r, CLIENT_JSON_SQL, 2, p);
+    PGresult *res = db_q(&r->tx, CLIENT_JSON_SQL, 2, p);
     if (!res) {
         json_decref(b);
         return;
@@ -963,7 +963,7 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         crypto_random_id(secret, 32);
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
     }
-    if (db_begin(r) < 0) {
+    if (db_begin(&r->tx) < 0) {
         json_decref(cur);
         return;
     }
@@ -972,7 +972,7 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
                          f.can_act_for, f.introspects, f.may_impersonate, f.jwks, f.jwks_uri,
                          new_secret ? hash : NULL, secret_method(f.method) ? "keep" : "drop",
                          f.bc_delivery, f.bc_endpoint};
-    if (!db_q(r,
+    if (!db_q(&r->tx,
               "UPDATE clients SET client_name = $3, token_endpoint_auth_method = $4, "
               "grant_types = $5::text[], response_types = $6::text[], redirect_uris = $7::text[], "
               "allowed_scopes = $8::text[], allowed_resources = $9::text[], "
@@ -989,7 +989,7 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
     int ended = client_change_ends(r, t->id, client_id, before, cur);
     json_decref(cur);
     if (ended < 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "client.update", client_id);
@@ -1001,24 +1001,24 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
 static void client_delete(struct req *r, const struct caller *who, struct tenant *t,
                           const char *client_id)
 {
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return;
     const char *p[2] = {t->id, client_id};
-    PGresult *res = db_q(r, "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2 RETURNING 1",
+    PGresult *res = db_q(&r->tx, "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2 RETURNING 1",
                          2, p);
     if (!res) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return;
     }
     if (PQntuples(res) == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         admin_problem(r, 404, "no such client");
         return;
     }
     /* SPEC §5: "Deleting a client ... ends its tokens at once (an admin token
      * of a deleted client is refused by the admin API)" */
-    if (revocation_record(r, t->id, REV_CLIENT, client_id, revocation_horizon()) < 0) {
-        db_rollback(r);
+    if (revocation_record(&r->tx, t->id, REV_CLIENT, client_id, revocation_horizon()) < 0) {
+        db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "client.delete", client_id);
@@ -1029,7 +1029,7 @@ static void client_delete(struct req *r, const struct caller *who, struct tenant
 static void client_list(struct req *r, struct tenant *t)
 {
     const char *p[1] = {t->id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "SELECT coalesce(json_agg(json_build_object('client_id', client_id, "
                          "'client_name', client_name, 'token_endpoint_auth_method', "
                          "token_endpoint_auth_method, 'grant_types', grant_types, 'dynamic', "
@@ -1061,7 +1061,7 @@ static char *hash_password(struct req *r, const char *pw)
 static void user_answer(struct req *r, struct tenant *t, const char *username, int status)
 {
     const char *p[2] = {t->id, username};
-    PGresult *res = db_q(r, USER_JSON_SQL, 2, p);
+    PGresult *res = db_q(&r->tx, USER_JSON_SQL, 2, p);
     if (!res)
         return;
     if (PQntuples(res) == 0) {
@@ -1123,9 +1123,9 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
         char *hash = hash_password(r, pw);
         if (!hash) {
             admin_problem(r, 500, "password hashing failed");
-        } else if (db_begin(r) == 0) {
+        } else if (db_begin(&r->tx) == 0) {
             const char *p[4] = {t->id, username, hash, scopes};
-            PGresult *res = db_q(r,
+            PGresult *res = db_q(&r->tx,
                                  "INSERT INTO users (tenant_id, username, password_hash, scopes) "
                                  "VALUES ($1, $2, $3, $4::text[]) ON CONFLICT (tenant_id, username) "
                                  "DO NOTHING RETURNING id",
@@ -1133,7 +1133,7 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
             if (!res) {
                 admin_tx_refused(r, &USER_CREATE_BODY, "username");
             } else if (PQntuples(res) == 0) {
-                db_rollback(r);
+                db_rollback(&r->tx);
                 admin_problem(r, 409, "username: a user with this username exists already");
             } else {
                 admin_audit_change(r, t->id, who, "user.create", PQgetvalue(res, 0, 0));
@@ -1153,7 +1153,7 @@ static void user_create(struct req *r, const struct caller *who, struct tenant *
 static int person_change_ends(struct req *r, const char *tenant_id, const char *user_id,
                               bool new_password, const char *old_scopes_pg, const char *new_scopes_pg)
 {
-    if (new_password && store_sessions_end_for_user(r, tenant_id, user_id) < 0)
+    if (new_password && store_sessions_end_for_user(&r->tx, tenant_id, user_id) < 0)
         return -1;
     if (new_scopes_pg) {
         const char **was, **now;
@@ -1161,7 +1161,7 @@ static int person_change_ends(struct req *r, const char *tenant_id, const char *
         int nnow = pgarray_parse(r->arena, new_scopes_pg, &now);
         struct scopeset a = {was, nwas}, b = {now, nnow};
         if (!scope_subset(&a, &b) &&
-            revocation_record(r, tenant_id, REV_USER, user_id, revocation_horizon()) < 0)
+            revocation_record(&r->tx, tenant_id, REV_USER, user_id, revocation_horizon()) < 0)
             return -1;
     }
     return 0;
@@ -1188,10 +1188,10 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     if (nu)
         nu = arena_strdup(r->arena, nu);
     json_decref(b);
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return;
     const char *p[5] = {t->id, username, nu, hash, scopes};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "WITH old AS (SELECT id, scopes FROM users WHERE tenant_id = $1 AND "
                          "username = $2 FOR UPDATE) "
                          "UPDATE users u SET username = coalesce($3, u.username), "
@@ -1204,14 +1204,14 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
         return;
     }
     if (PQntuples(res) == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         admin_problem(r, 404, "no such user");
         return;
     }
     const char *uid = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     const char *old_scopes = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
     if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "user.update", uid);
@@ -1221,16 +1221,16 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
 
 static void user_delete(struct req *r, const struct caller *who, struct tenant *t, const char *username)
 {
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return;
     const char *p[2] = {t->id, username};
-    PGresult *res = db_q(r, "DELETE FROM users WHERE tenant_id = $1 AND username = $2 RETURNING id", 2, p);
+    PGresult *res = db_q(&r->tx, "DELETE FROM users WHERE tenant_id = $1 AND username = $2 RETURNING id", 2, p);
     if (!res) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return;
     }
     if (PQntuples(res) == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         admin_problem(r, 404, "no such user");
         return;
     }
@@ -1238,8 +1238,8 @@ static void user_delete(struct req *r, const struct caller *who, struct tenant *
      * token, session and browser sign-in of that person": the rows go with
      * the person (ON DELETE CASCADE); the access tokens, which live only in
      * their bearers' hands, through a revocation every authzd holds */
-    if (revocation_record(r, t->id, REV_USER, PQgetvalue(res, 0, 0), revocation_horizon()) < 0) {
-        db_rollback(r);
+    if (revocation_record(&r->tx, t->id, REV_USER, PQgetvalue(res, 0, 0), revocation_horizon()) < 0) {
+        db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "user.delete", PQgetvalue(res, 0, 0));

@@ -132,7 +132,7 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
     snprintf(lim, sizeof lim, "%ld", limit + 1);
     const char *p[10] = {t->id, v[0], v[1], v[2], v[3], v[4], v[5], cur_at, cur_id, lim};
     PGresult *res = db_q(
-        r,
+        &r->tx,
         "SELECT json_build_object('id', id::text, 'at', " SQL_TS("at") ", 'event', event, "
         "'outcome', outcome, 'client_id', client_id, 'subject', subject, 'actor_chain', "
         "actor_chain, 'session_id', session_id, 'resources', resources, 'scope', scope, "
@@ -147,7 +147,7 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
         "ORDER BY (extract(epoch from at) * 1000000)::bigint DESC, id DESC LIMIT $10::int",
         10, p);
     if (!res) {
-        if (!r->db_down)
+        if (!r->tx.down)
             admin_problem(r, 400, "malformed since or until (RFC 3339 expected)");
         return;
     }

@@ -341,13 +341,13 @@ static const char *refusal_text(const char *sqlstate)
 void admin_tx_refused(struct req *r, const struct body_spec *spec, const char *field)
 {
     struct db_failure f;
-    db_last_failure(r, &f);
+    db_last_failure(&r->tx, &f);
     /* copies: the rollback below is the next statement on r */
     const char *ss = arena_strdup(r->arena, f.sqlstate);
     const char *name = body_db_field(spec, f.table, f.constraint, f.column, field);
     name = name ? arena_strdup(r->arena, name) : "a member of the body";
-    db_rollback(r);
-    if (r->db_down)
+    db_rollback(&r->tx);
+    if (r->tx.down)
         return;
     if (!strcmp(ss, "23505"))
         admin_problem(r, 409, arena_sprintf(r->arena, "%s: this value is taken already", name));

@@ -6,7 +6,7 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "storage/db.h"
 #include "storage/store.h"
 #include "http/http.h"
@@ -56,7 +56,7 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
     const char *p[3] = {t->id, user, client};
     if (r->method == M_GET) {
         PGresult *res = db_q(
-            r,
+            &r->tx,
             "SELECT coalesce(json_agg(json_build_object('client_id', c.client_id, 'subject', "
             "c.user_id, 'username', u.username, 'scopes', c.scopes, 'resources', c.resources, "
             "'created_at', " SQL_TS("c.created_at") ", 'updated_at', " SQL_TS("c.updated_at")
@@ -84,20 +84,20 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
         admin_problem(r, 400, "name the consents to withdraw with user= and/or client=");
         return;
     }
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return;
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "DELETE FROM consents WHERE tenant_id = $1 AND ($2::uuid IS NULL OR "
                          "user_id = $2::uuid) AND ($3::text IS NULL OR client_id = $3) "
                          "RETURNING user_id, client_id, scopes::text, resources::text, id",
                          3, p);
     if (!res) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return;
     }
     int n = PQntuples(res);
     if (n == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         admin_problem(r, 404, "no such consent");
         return;
     }
@@ -107,21 +107,21 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
     int64_t until = revocation_horizon();
     for (int i = 0; i < n; i++) {
         const char *q[3] = {t->id, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)};
-        PGresult *g = db_q(r,
+        PGresult *g = db_q(&r->tx,
                            "SELECT id FROM grants WHERE tenant_id = $1 AND user_id = $2::uuid AND "
                            "client_id = $3 AND revoked_at IS NULL",
                            3, q);
         if (!g) {
-            db_rollback(r);
+            db_rollback(&r->tx);
             return;
         }
         for (int k = 0; k < PQntuples(g); k++)
-            if (grant_revoke(r, t->id, PQgetvalue(g, k, 0), "consent withdrawn", until) < 0) {
-                db_rollback(r);
+            if (grant_revoke(&r->tx, t->id, PQgetvalue(g, k, 0), "consent withdrawn", until) < 0) {
+                db_rollback(&r->tx);
                 return;
             }
-        if (revocation_record(r, t->id, REV_CONSENT, PQgetvalue(res, i, 4), until) < 0) {
-            db_rollback(r);
+        if (revocation_record(&r->tx, t->id, REV_CONSENT, PQgetvalue(res, i, 4), until) < 0) {
+            db_rollback(&r->tx);
             return;
         }
         struct audit_event *e = audit_add(r, "consent.withdrawn", true);

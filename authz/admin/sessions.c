@@ -57,7 +57,7 @@ static void list(struct req *r, struct tenant *t)
     snprintf(lim, sizeof lim, "%d", AUTHZ_SESSIONS_PAGE + 1);
     const char *p[7] = {t->id, v[0], v[1], v[2], cur_ts, cur_id, lim};
     PGresult *res = db_q(
-        r,
+        &r->tx,
         "SELECT json_build_object('sid', sid, 'auth_req_id', auth_req_id, 'client_id', client_id, "
         "'subject', subject, 'username', username, 'scope', scope, 'resources', resources, "
         "'binding_message', binding_message, 'state', state, 'created_at', created_at, "
@@ -107,11 +107,11 @@ void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, c
         resp_header(r, "Allow", "POST");
         return;
     }
-    if (!admin_no_body(r) || db_begin(r) < 0)
+    if (!admin_no_body(r) || db_begin(&r->tx) < 0)
         return;
     int rc = session_revoke(r, t, sid, who->root ? "admin:root" : arena_sprintf(r->arena, "admin:%s", who->who));
     if (rc <= 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         if (rc == 0)
             admin_problem(r, 404, "no such active session");
         return;

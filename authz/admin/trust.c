@@ -20,6 +20,7 @@
 #include "policy/uri.h"
 #include "http/http.h"
 #include "policy/trust.h"
+#include "oauth/trust_verify.h"
 #include "storage/db.h"
 #include "storage/trust.h"
 #include "util/text.h"
@@ -241,9 +242,9 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
 static void answer_policy(struct req *r, struct tenant *t, const char *name, int status)
 {
     const char *json = NULL;
-    int rc = store_trust_get(r, t->id, name, &json);
+    int rc = store_trust_get(&r->tx, t->id, name, &json);
     if (rc < 0) {
-        if (!r->db_down)
+        if (!r->tx.down)
             admin_problem(r, 500, "the trust policy could not be read");
         return;
     }
@@ -275,24 +276,24 @@ static void policy_put(struct req *r, const struct caller *who, struct tenant *t
         json_decref(b);
         return;
     }
-    if (db_begin(r) < 0) {
+    if (db_begin(&r->tx) < 0) {
         json_decref(b);
         return;
     }
     /* SPEC §7 maps_to_client: "the agent client_id", a client of this tenant */
     if (d.maps_to_client) {
-        int ex = store_trust_client_exists(r, t->id, d.maps_to_client);
+        int ex = store_trust_client_exists(&r->tx, t->id, d.maps_to_client);
         if (ex <= 0) {
-            db_rollback(r);
+            db_rollback(&r->tx);
             if (ex == 0)
                 admin_problem(r, 400, "maps_to_client names no client of this tenant");
-            else if (!r->db_down)
+            else if (!r->tx.down)
                 admin_problem(r, 500, "the client could not be looked up");
             json_decref(b);
             return;
         }
     }
-    int created = store_trust_put(r, &d);
+    int created = store_trust_put(&r->tx, &d);
     json_decref(b); /* d borrowed strings from b */
     if (created < 0) {
         admin_tx_refused(r, &POLICY_BODY, NULL);
@@ -310,14 +311,14 @@ static void policy_delete(struct req *r, const struct caller *who, struct tenant
         admin_problem(r, 404, "no such trust policy");
         return;
     }
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return;
-    int rc = store_trust_delete(r, t->id, name);
+    int rc = store_trust_delete(&r->tx, t->id, name);
     if (rc <= 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         if (rc == 0)
             admin_problem(r, 404, "no such trust policy");
-        else if (!r->db_down)
+        else if (!r->tx.down)
             admin_problem(r, 500, "the trust policy could not be deleted");
         return;
     }
@@ -329,8 +330,8 @@ static void policy_delete(struct req *r, const struct caller *who, struct tenant
 static void policy_list(struct req *r, struct tenant *t)
 {
     const char *json = NULL;
-    if (store_trust_list(r, t->id, &json) < 0) {
-        if (!r->db_down)
+    if (store_trust_list(&r->tx, t->id, &json) < 0) {
+        if (!r->tx.down)
             admin_problem(r, 500, "the trust policies could not be read");
         return;
     }

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "util/arena.h"
+#include "storage/db.h"
+#include "runtime/runtime.h"
 
 struct config;
 struct loop;
@@ -26,7 +28,6 @@ struct conn;
 struct audit_event;
 struct tenant;
 struct client;
-typedef struct pg_conn PGconn;
 
 enum method { M_OTHER = 0, M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS };
 
@@ -71,13 +72,18 @@ struct req {
 
     /* handler context */
     bool can_block;              /* running on a database worker */
-    PGconn *db;                  /* set when can_block */
-    bool db_down;                /* the database failed during this request */
+    /* its unit of work: tx.conn set when can_block, tx.down when the
+     * database failed during this request, tx's audit rows committed before
+     * the answer leaves (storage/db.h) */
+    struct dbtx tx;
+    /* how the runtime runs it (authz/runtime): job.rotation is set by a
+     * handler on a worker: a refresh token rotation to group-commit before
+     * the answer leaves */
+    struct job job;
     bool rate_counted;           /* taken from its client's rate limit already */
     struct tenant *tenant;       /* referenced; released at the end */
     struct client *client;       /* referenced; released at the end */
     void *hstate;
-    void *hstate_db;             /* storage/db.c bookkeeping */
 
     /* the answer */
     int status;
@@ -89,13 +95,6 @@ struct req {
     const char *log_tenant;
     const char *log_error;       /* error code of a 4xx/5xx answer, for the access log */
 
-    /* set by a handler on a worker: a refresh token rotation to
-     * group-commit (storage/rotate.c) before the answer leaves */
-    struct rotation *rotation;
-
-    /* audit rows to commit before the answer */
-    struct audit_event *audit_head, *audit_tail;
-    int naudit;
 };
 
 /* ---- request helpers ---- */
@@ -107,6 +106,16 @@ const char *req_query_param(struct req *r, const char *name);
 bool req_query_has(const struct req *r, const char *name);
 /* Cookie value by name, NULL when absent. */
 const char *req_cookie(struct req *r, const char *name);
+
+/* The request a runtime job belongs to (its `job` member). */
+struct req *req_of_job(void *job);
+
+/* ---- audit (http/audit.c) ---- */
+/* Appends an audit event to r's unit of work, prefilled with tenant,
+ * request id, source and the authenticated client. */
+struct audit_event *audit_add(struct req *r, const char *event, bool success);
+/* Takes e off r's pending rows (to be written by someone else). */
+void audit_remove(struct req *r, struct audit_event *e);
 
 /* ---- answer helpers ---- */
 void resp_header(struct req *r, const char *name, const char *value);
@@ -140,6 +149,8 @@ int http_server_start(const struct config *cfg);
 void http_server_drain(void);
 /* Hands a finished request back to its loop (any thread). */
 void http_complete(struct req *r);
+/* The access log line of a finished request (http/access_log.c). */
+void log_request(const struct req *r, uint64_t dur_ns);
 /* Runs the request's handler; used by database workers. */
 void http_run_handler(struct req *r);
 

@@ -4,7 +4,7 @@
  * which of them is not, when one is not) and /metrics (Prometheus text).
  */
 #include "http/routes.h"
-#include "http/metrics.h"
+#include "metrics.h"
 #include "storage/db.h"
 #include "storage/store.h"
 #include "config.h"
@@ -37,13 +37,13 @@ static void readyz_check(struct req *r, struct readiness *rd)
     rd->database = "unavailable";
     rd->schema = rd->keys = "unknown";
     snprintf(rd->detail, sizeof rd->detail, "the database cannot be reached");
-    if (!r->db || PQstatus(r->db) != CONNECTION_OK)
+    if (!r->tx.conn || PQstatus(r->tx.conn) != CONNECTION_OK)
         return;
     char err[512];
-    int rc = store_schema_check(r->db, config_data_dir(), err, sizeof err);
+    int rc = store_schema_check(r->tx.conn, config_data_dir(), err, sizeof err);
     /* a statement that failed because the connection did is the database's
      * state, not the schema's */
-    if (PQstatus(r->db) != CONNECTION_OK)
+    if (PQstatus(r->tx.conn) != CONNECTION_OK)
         return;
     rd->database = "ok";
     rd->detail[0] = '\0';
@@ -55,8 +55,8 @@ static void readyz_check(struct req *r, struct readiness *rd)
     rd->schema = "ok";
     char bad[256];
     int checked = 0;
-    int nbad = store_keys_check(r->db, READYZ_KEYS_CHECKED, &checked, bad, sizeof bad, err, sizeof err);
-    if (nbad < 0 && PQstatus(r->db) != CONNECTION_OK) {
+    int nbad = store_keys_check(r->tx.conn, READYZ_KEYS_CHECKED, &checked, bad, sizeof bad, err, sizeof err);
+    if (nbad < 0 && PQstatus(r->tx.conn) != CONNECTION_OK) {
         rd->database = "unavailable";
         rd->schema = "unknown";
         snprintf(rd->detail, sizeof rd->detail, "the database cannot be reached");
@@ -79,7 +79,7 @@ enum hres h_readyz(struct req *r)
     readyz_check(r, &rd);
     /* the database's state is this answer's subject, not a reason to
      * replace it with the generic 503 */
-    r->db_down = false;
+    r->tx.down = false;
     bool ready = !strcmp(rd.database, "ok") && !strcmp(rd.schema, "ok") && !strcmp(rd.keys, "ok");
     struct strbuf sb;
     sb_init(&sb);

@@ -11,6 +11,7 @@
 #include "cache.h"
 
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 void http_finish_on_loop(struct req *r);
@@ -65,10 +66,46 @@ void http_db_unavailable(struct req *r)
     resp_header(r, "Retry-After", "1");
 }
 
+/* ---- how the runtime runs a request (runtime/runtime.h) ---- */
+
+struct req *req_of_job(void *job)
+{
+    return (struct req *)(void *)((char *)job - offsetof(struct req, job));
+}
+
+static struct req *req_of(struct job *j)
+{
+    return req_of_job(j);
+}
+
+static void job_run(struct job *j)
+{
+    struct req *r = req_of(j);
+    r->can_block = true;
+    http_run_handler(r);
+}
+
+static void job_reset(struct job *j)
+{
+    resp_reset(req_of(j));
+}
+
+static void job_unavailable(struct job *j)
+{
+    http_db_unavailable(req_of(j));
+}
+
+static void job_done(struct job *j)
+{
+    http_complete(req_of(j));
+}
+
+static const struct job_ops http_job_ops = {job_run, job_reset, job_unavailable, job_done};
+
 void http_run_handler(struct req *r)
 {
     r->handler(r);
-    if (r->db_down)
+    if (r->tx.down)
         http_db_unavailable(r);
 }
 
@@ -181,16 +218,19 @@ enum route_kind router_kind(struct req *r)
 
 static void finish(struct req *r)
 {
-    if (r->db_down)
+    if (r->tx.down)
         http_db_unavailable(r);
-    if (r->naudit)
-        committer_submit(r);
+    if (r->tx.naudit)
+        committer_submit(&r->job);
     else
         http_finish_on_loop(r);
 }
 
 void router_dispatch(struct req *r)
 {
+    r->tx.arena = r->arena;
+    r->job.ops = &http_job_ops;
+    r->job.tx = &r->tx;
     const struct route *rt = match(r);
     if (!rt) {
         r->kind = r->nparams ? RK_OAUTH : RK_OPS;
@@ -223,12 +263,12 @@ void router_dispatch(struct req *r)
         r->head = true;
     }
     if (rt->blocking) {
-        db_submit(r);
+        pool_submit(&r->job);
         return;
     }
     if (r->handler(r) == H_BLOCK) {
         resp_reset(r);
-        db_submit(r);
+        pool_submit(&r->job);
         return;
     }
     finish(r);

@@ -11,7 +11,7 @@
  * request comes back, so no thread ever touches freed memory.
  */
 #include "http/http.h"
-#include "http/metrics.h"
+#include "metrics.h"
 #include "config.h"
 #include "log.h"
 #include "crypto/crypto.h"
@@ -363,9 +363,9 @@ void resp_reset(struct req *r)
     r->resp_len = 0;
     r->status = 0;
     r->nresp_headers = 0;
-    r->audit_head = r->audit_tail = NULL;
-    r->naudit = 0;
-    r->rotation = NULL;
+    r->tx.audit_head = r->tx.audit_tail = NULL;
+    r->tx.naudit = 0;
+    r->job.rotation = NULL;
     r->log_error = NULL;
 }
 

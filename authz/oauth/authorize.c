@@ -18,7 +18,7 @@
  * and only then does the handler move to a database worker (H_BLOCK).
  */
 #include "http/routes.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "policy/redirect.h"
 #include "policy/scope.h"
 #include "storage/db.h"
@@ -326,12 +326,12 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
     char *scope = scope_join(r->arena, granted);
     char *scopes_pg = pgarray_build(r->arena, granted->v, granted->n);
     char *resources_pg = pgarray_build(r->arena, q->resources, q->nresources);
-    if (db_begin(r) < 0) {
+    if (db_begin(&r->tx) < 0) {
         web_storage_failed(r);
         return;
     }
     if (record_consent) {
-        if (store_consent_merge(r, t->id, s->user_id, c->client_id, scopes_pg, resources_pg) < 0) {
+        if (store_consent_merge(&r->tx, t->id, s->user_id, c->client_id, scopes_pg, resources_pg) < 0) {
             web_storage_failed(r);
             return;
         }
@@ -342,7 +342,7 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
         e->nresources = q->nresources;
     }
     char code[64];
-    if (code_issue(r, t->id, c->client_id, s->user_id, q->redirect_uri, q->code_challenge,
+    if (code_issue(&r->tx, t->id, c->client_id, s->user_id, q->redirect_uri, q->code_challenge,
                    scopes_pg, resources_pg, s->auth_time, code) < 0) {
         web_storage_failed(r);
         return;
@@ -353,7 +353,7 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
     e->resources = q->nresources ? q->resources : NULL;
     e->nresources = q->nresources;
     e->details = "{\"grant_type\":\"authorization_code\"}";
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
         web_storage_failed(r);
         return;
     }
@@ -472,9 +472,9 @@ enum hres h_authorize(struct req *r)
     }
     if (!r->client) {
         struct client *c = NULL;
-        if (cache_client(r, r->tenant, q.client_id, &c) == H_BLOCK)
+        if (!cache_client(&r->tx, r->can_block, r->tenant, q.client_id, &c))
             return H_BLOCK;
-        if (r->db_down)
+        if (r->tx.down)
             return H_DONE;
         r->client = c;
     }
@@ -613,7 +613,7 @@ enum hres h_authorize(struct req *r)
 
     /* SPEC §4.1: consent "is not asked again for a subset of it" */
     struct scopeset cs, cr;
-    int have = store_consent_get(r, t->id, s.user_id, c->client_id, &cs, &cr);
+    int have = store_consent_get(&r->tx, t->id, s.user_id, c->client_id, &cs, &cr);
     if (have < 0) {
         web_storage_failed(r);
         return H_DONE;

@@ -8,7 +8,7 @@
  */
 #include "oauth/ciba.h"
 #include "oauth/oauth.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "http/routes.h"
 #include "policy/scope.h"
 #include "storage/db.h"
@@ -154,7 +154,7 @@ enum hres h_bc_authorize(struct req *r)
     }
     /* §7.1 / §13: unknown_user_id when the hint names nobody */
     struct person p;
-    int pf = person_find(r, t->id, NULL, hint, &p);
+    int pf = person_find(&r->tx, t->id, NULL, hint, &p);
     if (pf < 0)
         return H_DONE;
     if (pf == 0) {
@@ -170,7 +170,7 @@ enum hres h_bc_authorize(struct req *r)
     snprintf(exps, sizeof exps, "%ld", expiry);
     const char *scopes_pg = pgarray_build(r->arena, want.v, want.n);
     const char *res_pg = pgarray_build(r->arena, res, nres);
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return H_DONE;
     /* the client_notification_token is a bearer credential authz sends
      * later (CIBA Core §10.2): sealed at rest under the tenant's key */
@@ -186,13 +186,13 @@ enum hres h_bc_authorize(struct req *r)
     }
     const char *v[12] = {id, t->id, c->client_id, p.id, scopes_pg, res_pg, binding, ttls,
                          ping ? "ping" : "poll", cnt_sealed, exps, sid};
-    if (!db_q(r,
+    if (!db_q(&r->tx,
               "INSERT INTO ciba_requests (auth_req_id, tenant_id, client_id, user_id, scopes, "
               "resources, binding_message, session_ttl, delivery, notification_token, expires_at, "
               "sid) VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], $7, $8::int, $9, $10, "
               "now() + make_interval(secs => $11::int), $12)",
               12, v)) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return H_DONE;
     }
     struct audit_event *e = audit_add(r, "session.requested", true);
@@ -243,18 +243,18 @@ enum hres h_bc_authorize(struct req *r)
         sb_json_str(&b, arena_sprintf(r->arena, "%s/approvals/%s", t->issuer, id));
         sb_putc(&b, '}');
         const char *ov[5] = {t->id, t->approval_webhook_url, b.buf, id, c->client_id};
-        PGresult *ok = db_q(r,
+        PGresult *ok = db_q(&r->tx,
                             "INSERT INTO outbox (tenant_id, kind, url, body, auth_req_id, client_id) "
                             "VALUES ($1, 'webhook', $2, $3, $4, $5)",
                             5, ov);
         sb_free(&b);
         if (!ok) {
-            db_rollback(r);
+            db_rollback(&r->tx);
             return H_DONE;
         }
     }
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx);
         return H_DONE;
     }
     /* §7.3: auth_req_id, expires_in, interval */
@@ -271,7 +271,7 @@ enum hres h_bc_authorize(struct req *r)
 static void mark_expired(struct req *r, const char *tenant_id, const char *id, const char *user_id)
 {
     const char *v[2] = {tenant_id, id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "UPDATE ciba_requests SET state = 'expired', expiry_audited = true "
                          "WHERE tenant_id = $1 AND auth_req_id = $2 AND state = 'pending' "
                          "RETURNING sid, client_id",
@@ -298,22 +298,22 @@ enum hres grant_ciba(struct req *r, const struct form *f)
         resp_oauth_error(r, 400, "invalid_request", "auth_req_id is required");
         return H_DONE;
     }
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return H_DONE;
     const char *v[2] = {t->id, id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "SELECT client_id, user_id, state, expires_at <= now(), "
                          "last_poll_at IS NOT NULL AND last_poll_at > now() - make_interval(secs => poll_interval), "
                          "poll_interval, grant_id, redeemed_at IS NOT NULL "
                          "FROM ciba_requests WHERE tenant_id = $1 AND auth_req_id = $2 FOR UPDATE",
                          2, v);
     if (!res) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return H_DONE;
     }
     /* CIBA Core §11: an auth_req_id of another client is invalid_grant */
     if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), c->client_id) != 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         resp_oauth_error(r, 400, "invalid_grant", "unknown auth_req_id");
         return H_DONE;
     }
@@ -338,14 +338,14 @@ enum hres grant_ciba(struct req *r, const struct form *f)
         /* §11: polling faster than the interval is slow_down, and the
          * interval grows by 5 s */
         if (too_fast) {
-            db_q(r,
+            db_q(&r->tx,
                  "UPDATE ciba_requests SET poll_interval = poll_interval + 5, last_poll_at = now() "
                  "WHERE tenant_id = $1 AND auth_req_id = $2",
                  2, v);
             err = "slow_down";
             desc = "poll less often: the interval grew by 5 seconds";
         } else {
-            db_q(r, "UPDATE ciba_requests SET last_poll_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
+            db_q(&r->tx, "UPDATE ciba_requests SET last_poll_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
                  2, v);
             err = "authorization_pending";
             desc = "the person has not decided yet";
@@ -355,8 +355,8 @@ enum hres grant_ciba(struct req *r, const struct form *f)
         desc = "the tokens of this request were issued already";
     }
     if (err) {
-        if (r->db_down || db_audit_flush(r) < 0 || db_commit(r) < 0) {
-            db_rollback(r);
+        if (r->tx.down || db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+            db_rollback(&r->tx);
             return H_DONE;
         }
         resp_oauth_error(r, 400, err, desc);
@@ -364,18 +364,18 @@ enum hres grant_ciba(struct req *r, const struct form *f)
     }
     /* approved: issue the session's tokens once */
     const char *gv[2] = {t->id, gid};
-    PGresult *g = db_q(r,
+    PGresult *g = db_q(&r->tx,
                        "SELECT g.scopes::text, g.resources::text, extract(epoch from g.auth_time)::bigint, "
                        "extract(epoch from g.expires_at)::bigint, g.revoked_at IS NOT NULL OR g.expires_at <= now(), "
                        "u.scopes::text FROM grants g JOIN users u ON u.id = g.user_id "
                        "WHERE g.tenant_id = $1 AND g.id = $2",
                        2, gv);
     if (!g) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return H_DONE;
     }
     if (PQntuples(g) != 1 || PQgetvalue(g, 0, 4)[0] == 't' || revset_has(t->id, REV_SESSION, gid)) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         resp_oauth_error(r, 400, "invalid_grant", "the session has ended");
         return H_DONE;
     }
@@ -394,18 +394,18 @@ enum hres grant_ciba(struct req *r, const struct form *f)
     row.nuser_scopes = pgarray_parse(r->arena, PQgetvalue(g, 0, 5), &row.user_scopes);
     const char *why; /* RFC 8707 §2.2: no resource asked for here: never NULL */
     const char *aud = resource_narrow(NULL, 0, row.resources, row.nresources, t->issuer, &why);
-    if (!db_q(r, "UPDATE ciba_requests SET redeemed_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
+    if (!db_q(&r->tx, "UPDATE ciba_requests SET redeemed_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
               2, v)) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return H_DONE;
     }
     struct issued out;
     if (issue_grant_tokens(r, &row, aud, NULL, CIBA_GRANT, true, &out) < 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return H_DONE;
     }
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx);
         return H_DONE;
     }
     token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);
@@ -436,10 +436,10 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
                                       const char *approver_username, bool approve,
                                       const char *channel)
 {
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return CIBA_FAILED;
     const char *v[2] = {t->id, auth_req_id};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "SELECT q.client_id, q.user_id, u.username, q.state, q.expires_at <= now(), "
                          "q.scopes::text, q.resources::text, q.session_ttl, q.delivery, "
                          "q.notification_token, q.binding_message, q.sid, u.scopes::text "
@@ -447,11 +447,11 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
                          "WHERE q.tenant_id = $1 AND q.auth_req_id = $2 FOR UPDATE OF q",
                          2, v);
     if (!res) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return CIBA_FAILED;
     }
     if (PQntuples(res) != 1) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return CIBA_NOT_FOUND;
     }
     const char *client_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
@@ -469,17 +469,17 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
     int nheld = pgarray_parse(r->arena, PQgetvalue(res, 0, 12), &held);
     /* SPEC §4.5: the named approver only */
     if (!approver_username || strcmp(approver_username, username) != 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return CIBA_FORBIDDEN;
     }
     if (strcmp(state, "pending") != 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return CIBA_CONFLICT;
     }
     if (expired) {
         mark_expired(r, t->id, auth_req_id, user_id);
-        if (db_audit_flush(r) < 0 || db_commit(r) < 0)
-            db_rollback(r);
+        if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0)
+            db_rollback(&r->tx);
         return CIBA_CONFLICT;
     }
     const char **scopes, **resources;
@@ -493,7 +493,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
                     &(struct scopeset){held, nheld}, &ap);
     const char *scope = scope_join(r->arena, approve ? &ap.scopes : &(struct scopeset){scopes, nscopes});
     if (approve && ap.scopes.n == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return CIBA_NOTHING;
     }
     if (approve) {
@@ -505,13 +505,13 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         /* the session is a grant whose id is the sid; SPEC §4.5: approving
          * "records no standing consent: when the session ends, the right
          * ends with it" */
-        if (grant_create(r, t->id, client_id, user_id, "ciba", ap_scopes_pg, ap_res_pg, now, now + ttl,
+        if (grant_create(&r->tx, t->id, client_id, user_id, "ciba", ap_scopes_pg, ap_res_pg, now, now + ttl,
                          gid) < 0 ||
-            !db_q(r,
+            !db_q(&r->tx,
                   "UPDATE ciba_requests SET state = 'approved', decided_at = now(), approver = $3, "
                   "grant_id = $4 WHERE tenant_id = $1 AND auth_req_id = $2",
                   4, (const char *[]){t->id, auth_req_id, approver_username, gid})) {
-            db_rollback(r);
+            db_rollback(&r->tx);
             return CIBA_FAILED;
         }
         struct audit_event *e = audit_add(r, "session.approved", true);
@@ -536,11 +536,11 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         e->details = arena_strdup(r->arena, d.buf);
         sb_free(&d);
     } else {
-        if (!db_q(r,
+        if (!db_q(&r->tx,
                   "UPDATE ciba_requests SET state = 'denied', decided_at = now(), approver = $3 "
                   "WHERE tenant_id = $1 AND auth_req_id = $2",
                   3, (const char *[]){t->id, auth_req_id, approver_username})) {
-            db_rollback(r);
+            db_rollback(&r->tx);
             return CIBA_FAILED;
         }
         struct audit_event *e = audit_add(r, "session.denied", true);
@@ -562,22 +562,22 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
     /* CIBA Core §10.2: ping the client that it can fetch its result */
     if (ping) {
         struct client *cl = NULL;
-        cache_client(r, t, client_id, &cl);
+        cache_client(&r->tx, true, t, client_id, &cl);
         if (cl && cl->bc_endpoint) {
             const char *body = arena_sprintf(r->arena, "{\"auth_req_id\":\"%s\"}", auth_req_id);
-            if (!db_q(r,
+            if (!db_q(&r->tx,
                       "INSERT INTO outbox (tenant_id, kind, url, body, bearer, auth_req_id, client_id) "
                       "VALUES ($1, 'ping', $2, $3, $4, $5, $6)",
                       6, (const char *[]){t->id, cl->bc_endpoint, body, cnt, auth_req_id, client_id})) {
                 client_release(cl);
-                db_rollback(r);
+                db_rollback(&r->tx);
                 return CIBA_FAILED;
             }
         }
         client_release(cl);
     }
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx);
         return CIBA_FAILED;
     }
     return CIBA_DECIDED;
@@ -589,7 +589,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
 int session_revoke(struct req *r, struct tenant *t, const char *sid, const char *by)
 {
     const char *v[2] = {t->id, sid};
-    PGresult *res = db_q(r,
+    PGresult *res = db_q(&r->tx,
                          "SELECT user_id, client_id, extract(epoch from expires_at)::bigint FROM grants "
                          "WHERE tenant_id = $1 AND id = $2 AND kind = 'ciba' AND revoked_at IS NULL "
                          "AND expires_at > now()",
@@ -601,8 +601,8 @@ int session_revoke(struct req *r, struct tenant *t, const char *sid, const char 
     const char *user_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     const char *client_id = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
     int64_t until = strtoll(PQgetvalue(res, 0, 2), NULL, 10) + 60;
-    if (grant_revoke(r, t->id, sid, "session revoked", until) < 0 ||
-        grant_record_session_revocation(r, t->id, sid, until) < 0)
+    if (grant_revoke(&r->tx, t->id, sid, "session revoked", until) < 0 ||
+        grant_record_session_revocation(&r->tx, t->id, sid, until) < 0)
         return -1;
     struct audit_event *e = audit_add(r, "session.revoked", true);
     e->tenant_id = t->id;

@@ -18,7 +18,7 @@ enum ciba_decision_result {
     CIBA_CONFLICT = 2,     /* already decided, or expired */
     CIBA_FORBIDDEN = 3,    /* the approver is not the named person */
     CIBA_NOTHING = 4,      /* approve: the person holds none of the scopes asked */
-    CIBA_FAILED = -1,      /* database failure (r->db_down) */
+    CIBA_FAILED = -1,      /* database failure (r->tx.down) */
 };
 
 #include "policy/scope.h"

@@ -152,12 +152,12 @@ enum hres client_assertion_verify(struct req *r, struct client *c, const char *a
      * length of time for which the JWT would be considered valid based on
      * the applicable exp instant." SPEC §3: single-use, across every
      * authzd sharing the database. */
-    int used = store_assertion_jti_use(r, tenant_id_of(r->tenant), c->client_id,
+    int used = store_assertion_jti_use(&r->tx, tenant_id_of(r->tenant), c->client_id,
                                        jwt_claim_str(j.claims, "jti"),
                                        exp + CLIENT_ASSERTION_LEEWAY);
     jwt_free(&j);
     if (used < 0) {
-        /* r->db_down when the database is gone (503); otherwise refused */
+        /* r->tx.down when the database is gone (503); otherwise refused */
         *why = "the assertion id could not be recorded";
         return H_DONE;
     }

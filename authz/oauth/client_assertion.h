@@ -30,7 +30,7 @@ struct client;
  * H_BLOCK when r cannot block (the jti needs the database; a jwks_uri may need
  * fetching), after the checks that need neither have passed. H_DONE with
  * *ok, and on failure *why (a static string, fit for the audit row's reason;
- * r->db_down set when the database failed). */
+ * r->tx.down set when the database failed). */
 enum hres client_assertion_verify(struct req *r, struct client *c, const char *assertion_type,
                                   const char *assertion, const char **why, bool *ok);
 

@@ -97,9 +97,9 @@ static enum hres assertion_authenticate(struct req *r, const struct form *f, con
         return H_DONE;
     }
     struct client *c = NULL;
-    if (cache_client(r, r->tenant, id, &c) == H_BLOCK)
+    if (!cache_client(&r->tx, r->can_block, r->tenant, id, &c))
         return H_BLOCK;
-    if (r->db_down)
+    if (r->tx.down)
         return H_DONE;
     if (!c) {
         fail(r, id, "unknown client", false);
@@ -113,7 +113,7 @@ static enum hres assertion_authenticate(struct req *r, const struct form *f, con
     }
     if (!ok) {
         client_release(c);
-        if (!r->db_down)
+        if (!r->tx.down)
             fail(r, id, why, false);
         return H_DONE;
     }
@@ -182,9 +182,9 @@ enum hres client_authenticate(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct client *c = NULL;
-    if (cache_client(r, r->tenant, id, &c) == H_BLOCK)
+    if (!cache_client(&r->tx, r->can_block, r->tenant, id, &c))
         return H_BLOCK;
-    if (r->db_down)
+    if (r->tx.down)
         return H_DONE;
     if (!c) {
         fail(r, id, "unknown client", basic);

@@ -9,7 +9,7 @@
 #include "oauth/oauth.h"
 #include "policy/scope.h"
 #include "storage/db.h"
-#include "http/metrics.h"
+#include "metrics.h"
 #include "cache.h"
 
 #include <string.h>

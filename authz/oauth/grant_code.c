@@ -6,10 +6,10 @@
  * it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
  */
 #include "oauth/oauth.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "policy/scope.h"
 #include "storage/db.h"
-#include "http/metrics.h"
+#include "metrics.h"
 #include "cache.h"
 
 #include <stdio.h>
@@ -18,7 +18,7 @@
 
 static enum hres invalid_grant(struct req *r, const char *why)
 {
-    db_rollback(r);
+    db_rollback(&r->tx);
     resp_oauth_error(r, 400, "invalid_grant", why);
     return H_DONE;
 }
@@ -42,10 +42,10 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
         resp_oauth_error(r, 400, "invalid_request", "code_verifier is required");
         return H_DONE;
     }
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return H_DONE;
     struct grant_row g;
-    int found = code_take(r, t->id, code, &g);
+    int found = code_take(&r->tx, t->id, code, &g);
     if (found < 0)
         return H_DONE;
     if (found == 0)
@@ -57,16 +57,16 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
      * code." */
     if (g.used) {
         int64_t until = revocation_horizon();
-        if (grant_revoke(r, t->id, g.grant_id, "code replay", until) < 0) {
-            db_rollback(r);
+        if (grant_revoke(&r->tx, t->id, g.grant_id, "code replay", until) < 0) {
+            db_rollback(&r->tx);
             return H_DONE;
         }
         struct audit_event *e = audit_add(r, "code.replay_detected", false);
         e->subject = g.user_id;
         e->reason = "authorization code presented twice; its grant is revoked";
         e->details = "{\"grant_type\":\"authorization_code\"}";
-        if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-            db_rollback(r);
+        if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+            db_rollback(&r->tx);
             return H_DONE;
         }
         resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or already used code");
@@ -82,7 +82,7 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
         return invalid_grant(r, "redirect_uri does not match the authorization request");
     /* RFC 7636 §4.6: verify the proof key */
     if (!pkce_verify_s256(verifier, g.code_challenge)) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         /* the failure is recorded outside the rolled-back transaction */
         struct audit_event *e = audit_add(r, "code.redeemed", false);
         e->subject = g.user_id;
@@ -98,20 +98,20 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
     const char *why;
     const char *aud = resource_narrow(res, nres, g.resources, g.nresources, t->issuer, &why);
     if (!aud) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         resp_oauth_error(r, 400, "invalid_target", why);
         return H_DONE;
     }
     struct issued out;
     if (issue_grant_tokens(r, &g, aud, NULL, "authorization_code", true, &out) < 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         return H_DONE;
     }
     struct audit_event *e = audit_add(r, "code.redeemed", true);
     e->subject = g.user_id;
     e->details = "{\"grant_type\":\"authorization_code\"}";
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx);
         return H_DONE;
     }
     token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);

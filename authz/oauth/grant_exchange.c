@@ -15,13 +15,14 @@
  * it runs again from the start: nothing before a H_BLOCK has side effects.
  */
 #include "oauth/oauth.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "policy/delegation.h"
 #include "policy/scope.h"
 #include "policy/trust.h"
+#include "oauth/trust_verify.h"
 #include "storage/db.h"
 #include "storage/store.h"
-#include "http/metrics.h"
+#include "metrics.h"
 #include "cache.h"
 #include "config.h"
 #include "util/limits.h"
@@ -333,7 +334,7 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
         if (!r->can_block)
             return H_BLOCK;
         struct deleg_session *ss;
-        int n = sessions_live(r, t->id, person.id, c->client_id, &ss);
+        int n = sessions_live(&r->tx, t->id, person.id, c->client_id, &ss);
         if (n < 0)
             return H_DONE;
         fx.sessions = ss;

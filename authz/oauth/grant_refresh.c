@@ -12,7 +12,7 @@
  * treated as reuse.
  */
 #include "oauth/oauth.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "oauth/ciba.h"
 #include "policy/scope.h"
 #include "storage/db.h"
@@ -28,9 +28,9 @@ static enum hres reuse_detected(struct req *r, const struct grant_row *g)
 {
     struct tenant *t = r->tenant;
     int64_t until = revocation_horizon();
-    if (db_begin(r) < 0 ||
-        grant_revoke(r, t->id, g->grant_id, "refresh token reuse", until) < 0) {
-        db_rollback(r);
+    if (db_begin(&r->tx) < 0 ||
+        grant_revoke(&r->tx, t->id, g->grant_id, "refresh token reuse", until) < 0) {
+        db_rollback(&r->tx);
         return H_DONE;
     }
     struct audit_event *e = audit_add(r, "refresh.reuse_detected", false);
@@ -38,8 +38,8 @@ static enum hres reuse_detected(struct req *r, const struct grant_row *g)
     e->session_id = g->sid;
     e->reason = "a rotated refresh token was presented again; its family is revoked";
     e->details = "{\"grant_type\":\"refresh_token\"}";
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx);
         return H_DONE;
     }
     resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
@@ -54,11 +54,12 @@ struct refresh_ctx {
 /* The rotation found the token no longer current (rotation thread, with a
  * connection): rotated by another request means reuse; revoked or expired
  * meanwhile is a plain invalid_grant. */
-static void refresh_lost(struct req *r, void *arg)
+static void refresh_lost(void *owner, void *arg)
 {
+    struct req *r = req_of_job(owner);
     struct refresh_ctx *x = arg;
     struct grant_row now;
-    int found = refresh_take(r, r->tenant->id, x->token, false, &now);
+    int found = refresh_take(&r->tx, r->tenant->id, x->token, false, &now);
     if (found < 0)
         return;
     if (found == 1 && now.used && !now.revoked) {
@@ -67,7 +68,7 @@ static void refresh_lost(struct req *r, void *arg)
     }
     if (found == 1 && !now.used && !now.revoked && !now.expired) {
         /* untouched: its batch failed; nothing was issued */
-        r->db_down = true;
+        r->tx.down = true;
         return;
     }
     resp_oauth_error(r, 400, "invalid_grant", "unknown, expired or revoked refresh token");
@@ -95,7 +96,7 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct grant_row g;
-    int found = refresh_take(r, t->id, rt, false, &g);
+    int found = refresh_take(&r->tx, t->id, rt, false, &g);
     if (found < 0)
         return H_DONE;
     /* RFC 6749 §6: the refresh token was issued to the authenticated client */
@@ -151,6 +152,6 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     rot->lost = refresh_lost;
     rot->ctx = x;
     token_response(r, &out.access, out.scope, out.refresh, NULL);
-    r->rotation = rot;
+    r->job.rotation = rot;
     return H_DONE;
 }

@@ -10,7 +10,7 @@
  */
 #include "oauth/oauth.h"
 #include "http/routes.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "storage/db.h"
 #include "crypto/crypto.h"
 #include "cache.h"
@@ -198,8 +198,8 @@ enum hres h_introspect(struct req *r)
         return H_DONE;
     }
     struct grant_row g;
-    int found = refresh_take(r, r->tenant->id, token, false, &g);
-    db_rollback(r);
+    int found = refresh_take(&r->tx, r->tenant->id, token, false, &g);
+    db_rollback(&r->tx);
     if (found < 0)
         return H_DONE;
     if (found == 0 || g.used || g.revoked || g.expired || strcmp(g.client_id, c->client_id) != 0 ||

@@ -6,10 +6,10 @@
  * nor the person's current scopes.
  */
 #include "oauth/oauth.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "policy/scope.h"
 #include "storage/db.h"
-#include "http/metrics.h"
+#include "metrics.h"
 #include "cache.h"
 
 #include <stdio.h>
@@ -70,7 +70,7 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
             exp = g->grant_expires_at;
         out->refresh_exp = exp;
         if (store_refresh) {
-            if (refresh_issue(r, t->id, g->grant_id, c->client_id, g->scopes_pg, g->resources_pg,
+            if (refresh_issue(&r->tx, t->id, g->grant_id, c->client_id, g->scopes_pg, g->resources_pg,
                               exp, out->refresh) < 0)
                 return -1;
         } else {

@@ -7,7 +7,7 @@
  */
 #include "oauth/jwks_cache.h"
 #include "crypto/jwt.h"
-#include "http/fetch.h"
+#include "net/fetch.h"
 #include "log.h"
 
 #include <errno.h>

@@ -15,10 +15,10 @@ enum hres req_tenant(struct req *r)
     if (r->tenant)
         return H_DONE;
     struct tenant *t = NULL;
-    if (cache_tenant(r, r->params[0], &t) == H_BLOCK)
+    if (!cache_tenant(&r->tx, r->can_block, r->params[0], &t))
         return H_BLOCK;
     r->tenant = t;
-    if (!t && !r->db_down)
+    if (!t && !r->tx.down)
         resp_error(r, 404, "not_found", "no such tenant");
     return H_DONE;
 }
@@ -26,16 +26,16 @@ enum hres req_tenant(struct req *r)
 /* The document of the request's tenant: from its snapshot, or, while the
  * database cannot be reached, as last loaded (public documents: a stale one
  * serves resource servers better than a 503). NULL: no such tenant, or
- * never seen while the database is down (r->db_down still says 503). */
+ * never seen while the database is down (r->tx.down still says 503). */
 static char *tenant_public_doc(struct req *r, enum public_doc which)
 {
     if (r->tenant)
         return strdup(which == PUBLIC_JWKS ? r->tenant->jwks_json : r->tenant->metadata_json);
-    if (!r->db_down)
+    if (!r->tx.down)
         return NULL;
     char *doc = cache_public_doc(r->params[0], which);
     if (doc)
-        r->db_down = false;
+        r->tx.down = false;
     return doc;
 }
 

@@ -73,14 +73,25 @@ struct issued {
     const char *scope;
     struct audit_event *audit; /* the token.issued / token.refreshed row */
 };
-/* Issues the tokens of a person's grant (oauth/issue.c): on r->db, inside
+/* Issues the tokens of a person's grant (oauth/issue.c): on r->tx.conn, inside
  * the caller's transaction; adds the token.issued / token.refreshed audit
  * row. With store_refresh false the new refresh token is only made (the
  * refresh grant stores it together with the rotation). 0, or -1 (answer or
- * r->db_down set). */
+ * r->tx.down set). */
 int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud,
                        const struct scopeset *narrow, const char *grant_type, bool store_refresh,
                        struct issued *out);
+
+/* A person (by id or username) and a person's consent to a client, through
+ * the cache, for handlers that start on the event loop (oauth/lookup.c):
+ * H_BLOCK on a cache miss when r cannot block; else H_DONE with *found 1,
+ * 0 (does not exist) or -1 (database failure). */
+struct person;
+struct consent;
+enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, const char *username,
+                        struct person *out, int *found);
+enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
+                         const char *client_id, struct consent *out, int *found);
 
 /* Checks the content type and parses the form body of a POST endpoint;
  * false with the error answer set when it is not acceptable. */
@@ -91,8 +102,7 @@ enum hres grant_authorization_code(struct req *r, const struct form *f);
 enum hres grant_refresh_token(struct req *r, const struct form *f);
 enum hres grant_token_exchange(struct req *r, const struct form *f);
 
-/* RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, with the verifier's
- * syntax checked (43-128 unreserved characters). policy/pkce.c */
-bool pkce_verify_s256(const char *verifier, const char *challenge);
+#include "policy/pkce.h"
+
 
 #endif

@@ -615,18 +615,18 @@ enum hres h_register(struct req *r)
     for (int attempt = 0; attempt < 3 && st == 1; attempt++) {
         crypto_random_id(client_id, 16);
         cr.client_id = client_id;
-        if (db_begin(r) < 0) {
+        if (db_begin(&r->tx) < 0) {
             json_decref(m.doc);
             return H_DONE;
         }
-        st = store_client_register(r, &cr, &issued_at);
+        st = store_client_register(&r->tx, &cr, &issued_at);
         if (st != 0)
-            db_rollback(r);
+            db_rollback(&r->tx);
     }
     if (st != 0) {
         json_decref(m.doc);
-        if (!r->db_down) {
-            const char *ss = db_last_sqlstate(r);
+        if (!r->tx.down) {
+            const char *ss = db_last_sqlstate(&r->tx);
             if (st < 0 && (!strncmp(ss, "22", 2) || !strncmp(ss, "23", 2)))
                 reg_error(r, 400, REG_INVALID_CLIENT_METADATA, "the client metadata was refused");
             else
@@ -652,13 +652,13 @@ enum hres h_register(struct req *r)
     sb_putc(&sb, '}');
     e->details = arena_strdup(r->arena, sb.buf);
     sb_free(&sb);
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx);
         /* the row of a change that did not happen must not be written later */
-        r->audit_head = r->audit_tail = NULL;
-        r->naudit = 0;
+        r->tx.audit_head = r->tx.audit_tail = NULL;
+        r->tx.naudit = 0;
         json_decref(m.doc);
-        if (!r->db_down)
+        if (!r->tx.down)
             reg_error(r, 500, "server_error", "the client could not be registered");
         return H_DONE;
     }

@@ -8,7 +8,7 @@
  */
 #include "oauth/oauth.h"
 #include "http/routes.h"
-#include "oauth/grants.h"
+#include "storage/grants.h"
 #include "oauth/ciba.h"
 #include "storage/db.h"
 #include "cache.h"
@@ -78,15 +78,15 @@ enum hres h_revoke(struct req *r)
         char *sub = arena_strdup(r->arena, json_string_value(json_object_get(claims, "sub")));
         int64_t exp = (int64_t)json_integer_value(json_object_get(claims, "exp"));
         json_decref(claims);
-        if (db_begin(r) < 0 || jti_revoke(r, t->id, jti, exp + 60) < 0) {
-            db_rollback(r);
+        if (db_begin(&r->tx) < 0 || jti_revoke(&r->tx, t->id, jti, exp + 60) < 0) {
+            db_rollback(&r->tx);
             return H_DONE;
         }
         struct audit_event *e = audit_add(r, "token.revoked", true);
         e->subject = sub;
         e->details = arena_sprintf(r->arena, "{\"token_type\":\"access_token\",\"jti\":\"%s\"}", jti);
-        if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-            db_rollback(r);
+        if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+            db_rollback(&r->tx);
             return H_DONE;
         }
         ok(r);
@@ -96,31 +96,31 @@ enum hres h_revoke(struct req *r)
         ok(r);
         return H_DONE;
     }
-    if (db_begin(r) < 0)
+    if (db_begin(&r->tx) < 0)
         return H_DONE;
     struct grant_row g;
-    int found = refresh_take(r, t->id, token, true, &g);
+    int found = refresh_take(&r->tx, t->id, token, true, &g);
     if (found <= 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         if (found == 0)
             ok(r);
         return H_DONE;
     }
     if (strcmp(g.client_id, c->client_id) != 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         not_yours(r);
         return H_DONE;
     }
     if (!g.revoked && g.sid) {
         /* SPEC §4.5: the agent revoking its refresh token ends the session */
         if (session_revoke(r, t, g.sid, arena_sprintf(r->arena, "client:%s", c->client_id)) < 0) {
-            db_rollback(r);
+            db_rollback(&r->tx);
             return H_DONE;
         }
     } else if (!g.revoked) {
         int64_t until = revocation_horizon();
-        if (grant_revoke(r, t->id, g.grant_id, "refresh token revoked by its client", until) < 0) {
-            db_rollback(r);
+        if (grant_revoke(&r->tx, t->id, g.grant_id, "refresh token revoked by its client", until) < 0) {
+            db_rollback(&r->tx);
             return H_DONE;
         }
         struct audit_event *e = audit_add(r, "token.revoked", true);
@@ -128,8 +128,8 @@ enum hres h_revoke(struct req *r)
         e->session_id = g.sid;
         e->details = "{\"token_type\":\"refresh_token\",\"family\":true}";
     }
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
-        db_rollback(r);
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        db_rollback(&r->tx);
         return H_DONE;
     }
     ok(r);

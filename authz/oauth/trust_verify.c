@@ -4,13 +4,14 @@
  *
  * The cache holds one immutable, reference-counted struct trust_set per
  * tenant, loaded on a database worker the first time it is needed and
- * dropped by trust_cache_invalidate(), which the tenant cache calls for
- * every authz_cache notification (a trigger on trust_policies sends one), so
+ * dropped with the tenant's other cached data (cache.c) at every
+ * authz_cache notification (a trigger on trust_policies sends one), so
  * that a policy change takes effect on every authzd within a second. As in
  * cache.c, an epoch bumped by every invalidation keeps a load that raced
  * with a change from caching what it read before the change.
  */
 #include "policy/trust.h"
+#include "oauth/trust_verify.h"
 #include "crypto/jwt.h"
 #include "oauth/jwks_cache.h"
 #include "storage/trust.h"
@@ -21,73 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-struct tsentry {
-    struct tsentry *next;
-    struct trust_set *s;
-};
-
-static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct tsentry *sets;
-static atomic_ullong epoch;
-
-void trust_cache_invalidate(const char *tenant_id)
-{
-    pthread_rwlock_wrlock(&lock);
-    atomic_fetch_add(&epoch, 1);
-    struct tsentry **pp = &sets;
-    while (*pp) {
-        struct tsentry *e = *pp;
-        if (!tenant_id || strcmp(e->s->tenant_id, tenant_id) == 0) {
-            *pp = e->next;
-            trust_set_release(e->s);
-            free(e);
-        } else {
-            pp = &e->next;
-        }
-    }
-    pthread_rwlock_unlock(&lock);
-}
-
 enum hres trust_policies(struct req *r, struct trust_set **out)
 {
-    *out = NULL;
-    const char *tid = tenant_id_of(r->tenant);
-    pthread_rwlock_rdlock(&lock);
-    for (struct tsentry *e = sets; e; e = e->next)
-        if (strcmp(e->s->tenant_id, tid) == 0) {
-            atomic_fetch_add(&e->s->refs, 1);
-            *out = e->s;
-            break;
-        }
-    pthread_rwlock_unlock(&lock);
-    if (*out)
-        return H_DONE;
-    if (!r->can_block)
-        return H_BLOCK;
-    unsigned long long ep = atomic_load(&epoch);
-    bool failed = false;
-    struct trust_set *s = trust_set_load(r->db, tid, &failed);
-    if (!s) {
-        r->db_down = true;
-        return H_DONE;
-    }
-    pthread_rwlock_wrlock(&lock);
-    if (atomic_load(&epoch) == ep) {
-        bool dup = false;
-        for (struct tsentry *e = sets; e; e = e->next)
-            if (strcmp(e->s->tenant_id, tid) == 0)
-                dup = true;
-        if (!dup) {
-            struct tsentry *e = malloc(sizeof *e);
-            e->s = s;
-            e->next = sets;
-            sets = e;
-            atomic_fetch_add(&s->refs, 1); /* the cache's reference */
-        }
-    }
-    pthread_rwlock_unlock(&lock);
-    *out = s;
-    return H_DONE;
+    return cache_trust_set(&r->tx, r->can_block, tenant_id_of(r->tenant), out) ? H_DONE : H_BLOCK;
 }
 
 /* The keys of policy p for a token naming kid: inline, or through the

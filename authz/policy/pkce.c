@@ -2,7 +2,7 @@
  * pkce.c: RFC 7636 proof key verification (S256 only; OAuth 2.1 and RFC 9700
  * §2.1.1 rule out "plain"). Pure function.
  */
-#include "oauth/oauth.h"
+#include "policy/pkce.h"
 #include "crypto/crypto.h"
 
 #include <openssl/evp.h>

@@ -19,7 +19,6 @@
 
 #include <jansson.h>
 
-#include "http/http.h"
 
 struct jwks;
 
@@ -83,26 +82,6 @@ struct trust_result {
     json_t *claims;            /* ok only: a reference the caller json_decref()s */
 };
 
-/* Verifies an external JWT under r->tenant's trust policies for use "actor"
- * or "subject". Candidates are the policies naming the token's iss and that
- * use; the token is accepted when any of them accepts it (signature with the
- * policy's JWKS, then trust_check_claims). Strings in *out live in r's
- * arena. H_BLOCK (out untouched) when the policies or a key set must be
- * loaded and r cannot block; H_DONE otherwise, with out->ok, or r->db_down
- * when the database failed. Workload tokens may be presented again while
- * valid: there is no single-use check. */
-enum hres trust_verify(struct req *r, const char *jwt, const char *use, struct trust_result *out);
 
-/* trust_verify() under a given set of policies (the cache's, or a test's);
- * r->tenant is not used. */
-enum hres trust_verify_in(struct req *r, const struct trust_set *s, const char *jwt,
-                          const char *use, struct trust_result *out);
-/* The tenant's policies (a reference: trust_set_release), through the cache.
- * H_BLOCK when not cached and r cannot block; on database failure H_DONE
- * with *out NULL and r->db_down set. */
-enum hres trust_policies(struct req *r, struct trust_set **out);
-/* Drops the cached policies of one tenant (NULL: of every tenant). Called
- * by cache_invalidate_tenant / cache_invalidate_all. */
-void trust_cache_invalidate(const char *tenant_id);
 
 #endif

@@ -334,8 +334,8 @@ static void list_page(struct req *r, const struct web_session *s)
 {
     struct tenant *t = r->tenant;
     struct approval *pending, *sessions;
-    int np = store_approvals_pending(r, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &pending);
-    int ns = np < 0 ? -1 : store_approvals_sessions(r, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &sessions);
+    int np = store_approvals_pending(&r->tx, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &pending);
+    int ns = np < 0 ? -1 : store_approvals_sessions(&r->tx, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &sessions);
     if (np < 0 || ns < 0) {
         web_storage_failed(r);
         return;
@@ -590,7 +590,7 @@ enum hres h_approval(struct req *r)
         return H_DONE;
     }
     struct approval a;
-    int found = store_approval_get(r, r->tenant->id, id, s.user_id, &a);
+    int found = store_approval_get(&r->tx, r->tenant->id, id, s.user_id, &a);
     if (found < 0) {
         web_storage_failed(r);
         return H_DONE;
@@ -634,17 +634,17 @@ enum hres h_approval_revoke(struct req *r)
         return H_DONE;
     /* the person's own session only, locked until the commit so that two
      * revocations do not both happen */
-    if (db_begin(r) < 0) {
+    if (db_begin(&r->tx) < 0) {
         web_storage_failed(r);
         return H_DONE;
     }
-    int mine = store_approval_session_lock(r, t->id, sid, s.user_id);
+    int mine = store_approval_session_lock(&r->tx, t->id, sid, s.user_id);
     if (mine < 0) {
         web_storage_failed(r);
         return H_DONE;
     }
     if (mine == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         web_message(r, 404, "Not found", "There is no session of yours at this address.");
         return H_DONE;
     }
@@ -654,12 +654,12 @@ enum hres h_approval_revoke(struct req *r)
         return H_DONE;
     }
     if (rc == 0) {
-        db_rollback(r);
+        db_rollback(&r->tx);
         web_message(r, 409, "Session already ended",
                     "This session was revoked already, or it has ended. Nothing was changed.");
         return H_DONE;
     }
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
         web_storage_failed(r);
         return H_DONE;
     }

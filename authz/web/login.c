@@ -127,7 +127,7 @@ static enum hres login_submit(struct req *r)
         return H_BLOCK;
 
     struct user_login u;
-    int found = store_user_login(r, t->id, username, &u);
+    int found = store_user_login(&r->tx, t->id, username, &u);
     if (found < 0) {
         web_storage_failed(r);
         return H_DONE;
@@ -140,14 +140,14 @@ static enum hres login_submit(struct req *r)
         .source_key = arena_sprintf(r->arena, "source:%s", r->remote_ip),
     };
     int n_user, n_source, retry_after;
-    if (store_signin_record(r, t->id, &k, AUTHZ_SIGNIN_WINDOW, AUTHZ_SIGNIN_USER_LIMIT,
+    if (store_signin_record(&r->tx, t->id, &k, AUTHZ_SIGNIN_WINDOW, AUTHZ_SIGNIN_USER_LIMIT,
                             AUTHZ_SIGNIN_SOURCE_LIMIT, &n_user, &n_source, &retry_after) < 0) {
         web_storage_failed(r);
         return H_DONE;
     }
     if (n_user > AUTHZ_SIGNIN_USER_LIMIT || n_source > AUTHZ_SIGNIN_SOURCE_LIMIT) {
         /* a refused attempt is not a failure: it must not extend the wait */
-        if (store_signin_forget(r, t->id, &k, false) < 0) {
+        if (store_signin_forget(&r->tx, t->id, &k, false) < 0) {
             web_storage_failed(r);
             return H_DONE;
         }
@@ -172,14 +172,14 @@ static enum hres login_submit(struct req *r)
 
     /* signed in: a new session (the old one ends), the failures of this
      * username forgotten, the audit row in the same commit */
-    if (db_begin(r) < 0 || web_session_start(r, u.id) < 0 ||
-        store_signin_forget(r, t->id, &k, true) < 0) {
+    if (db_begin(&r->tx) < 0 || web_session_start(r, u.id) < 0 ||
+        store_signin_forget(&r->tx, t->id, &k, true) < 0) {
         web_storage_failed(r);
         return H_DONE;
     }
     struct audit_event *e = audit_add(r, "signin.succeeded", true);
     e->subject = u.id;
-    if (db_audit_flush(r) < 0 || db_commit(r) < 0) {
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
         web_storage_failed(r);
         return H_DONE;
     }

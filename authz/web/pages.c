@@ -202,9 +202,9 @@ void web_message(struct req *r, int status, const char *title, const char *messa
 
 void web_storage_failed(struct req *r)
 {
-    db_rollback(r);
+    db_rollback(&r->tx);
     resp_reset(r);
-    if (!r->db_down)
+    if (!r->tx.down)
         web_message(r, 500, "Something went wrong",
                     "This could not be completed. Please try again.");
 }

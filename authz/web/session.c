@@ -56,7 +56,7 @@ int web_session_get(struct req *r, struct web_session *s)
         return 0;
     char hash[CRYPTO_SECRET_HASH_HEX + 1];
     session_id_hash(cookie, hash);
-    return store_session_find(r, r->tenant->id, hash, s);
+    return store_session_find(&r->tx, r->tenant->id, hash, s);
 }
 
 int web_session_start(struct req *r, const char *user_id)
@@ -66,7 +66,7 @@ int web_session_start(struct req *r, const char *user_id)
     const char *old = web_session_cookie(r);
     if (old) {
         session_id_hash(old, hash);
-        if (store_session_delete(r, r->tenant->id, hash) < 0)
+        if (store_session_delete(&r->tx, r->tenant->id, hash) < 0)
             return -1;
     }
     char cookie[64], csrf[64];
@@ -74,7 +74,7 @@ int web_session_start(struct req *r, const char *user_id)
     crypto_random_id(csrf, 32);
     session_id_hash(cookie, hash);
     int64_t auth_time;
-    if (store_session_create(r, r->tenant->id, hash, user_id, csrf, WEB_SESSION_TTL,
+    if (store_session_create(&r->tx, r->tenant->id, hash, user_id, csrf, WEB_SESSION_TTL,
                              &auth_time) < 0)
         return -1;
     web_set_cookie(r, WEB_SESSION_COOKIE, cookie, "Lax", WEB_SESSION_TTL);

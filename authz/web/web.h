@@ -1,8 +1,8 @@
 /*
  * web.h: the person-facing side of authz: HTML pages rendered from
  * templates (pages.c), browser sign-in sessions, cookies and CSRF tokens
- * (session.c), the sign-in form (login.c), and the storage they need
- * (storage/users.c, storage/consents.c).
+ * (session.c) and the sign-in form (login.c); their storage is
+ * storage/users.h.
  *
  * Every page is sent with a strict Content-Security-Policy, framing denied,
  * no caching and no referrer. Everything a person, a client or the request
@@ -20,6 +20,7 @@
 
 #include "http/http.h"
 #include "policy/scope.h"
+#include "storage/users.h"
 
 struct strbuf;
 struct tenant;
@@ -61,14 +62,6 @@ bool web_is_form(const struct req *r);
 #define WEB_LOGIN_CSRF_COOKIE "authz_csrf"
 #define WEB_SESSION_TTL (8 * 3600)   /* seconds a sign-in lasts */
 
-/* A signed-in person, as the session cookie names them. Arena strings. */
-struct web_session {
-    const char *user_id;       /* the person's sub */
-    const char *username;
-    const char *csrf_token;    /* for the forms of this session */
-    struct scopeset scopes;    /* the person's own scopes (users.scopes) */
-    int64_t auth_time;         /* when they signed in (seconds since the epoch) */
-};
 
 /* true when s looks like a value authz made (43 base64url characters) */
 bool web_token_shaped(const char *s);
@@ -103,59 +96,5 @@ bool web_return_to_ok(const char *return_to);
  * signing in; message (may be NULL) is shown above the form. */
 void web_login_page(struct req *r, int status, const char *return_to, const char *message,
                     const char *username);
-
-/* ---- storage (storage/users.c, storage/consents.c); on r->db ---- */
-
-/* A JSON array of strings (array_to_json of a text[] column) into a set
- * in the arena. 0, or -1 when json is not an array. */
-int store_json_string_set(struct req *r, const char *json, struct scopeset *out);
-
-struct user_login {
-    const char *id;
-    const char *password_hash;   /* Argon2id encoded */
-};
-/* 1 found, 0 no such user in the tenant, -1 database failure. */
-int store_user_login(struct req *r, const char *tenant_id, const char *username,
-                     struct user_login *out);
-
-/* Sign-in attempts: a failed sign-in leaves one row per key (the username,
- * the source address) for window seconds. */
-struct signin_keys {
-    const char *user_key;        /* "user:<username>" */
-    const char *source_key;      /* "source:<address>" */
-    char user_row[32], source_row[32];  /* the rows recorded for this attempt */
-};
-/* Records this attempt under both keys (committed at once, so that
- * parallel attempts see each other), then counts the attempts of the last
- * window seconds under each key, this one included. Returns 0 with the
- * counts, -1 on database failure. *retry_after gets the seconds until the
- * count of a key over its limit falls back to it. */
-int store_signin_record(struct req *r, const char *tenant_id, struct signin_keys *k, int window,
-                        int user_limit, int source_limit, int *n_user, int *n_source,
-                        int *retry_after);
-/* Forgets this attempt (refused before checking the password, or
- * succeeded); with clear_user also every recent failure of the username. */
-int store_signin_forget(struct req *r, const char *tenant_id, const struct signin_keys *k,
-                        bool clear_user);
-
-/* Browser sessions: id_hash is the keyed hash of the cookie value. */
-int store_session_find(struct req *r, const char *tenant_id, const char *id_hash,
-                       struct web_session *out);
-int store_session_create(struct req *r, const char *tenant_id, const char *id_hash,
-                         const char *user_id, const char *csrf_token, int ttl,
-                         int64_t *auth_time);
-int store_session_delete(struct req *r, const char *tenant_id, const char *id_hash);
-/* Ends every browser sign-in of a person (SPEC §5: "a password change ends
- * the person's browser sign-ins"). 0 or -1. */
-int store_sessions_end_for_user(struct req *r, const char *tenant_id, const char *user_id);
-
-/* Consents: 1 found (scopes and resources set), 0 none, -1 failure. */
-int store_consent_get(struct req *r, const char *tenant_id, const char *user_id,
-                      const char *client_id, struct scopeset *scopes,
-                      struct scopeset *resources);
-/* Adds scopes and resources (text[] literals) to the person's consent for
- * the client (created when there is none). 0 or -1. */
-int store_consent_merge(struct req *r, const char *tenant_id, const char *user_id,
-                        const char *client_id, const char *scopes_pg, const char *resources_pg);
 
 #endif

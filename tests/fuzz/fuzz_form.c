@@ -20,6 +20,7 @@
 
 #include "http/form.h"
 #include "policy/scope.h"
+#include "storage/pgarray.h"
 #include "util/arena.h"
 
 static void check_json_string(const char *v)
@@ -39,15 +40,15 @@ static void check_json_string(const char *v)
 
     /* a PostgreSQL array element: quoted, so no unescaped quote may remain */
     sb_init(&sb);
-    sb_pg_array_elem(&sb, v);
+    pgarray_append_elem(&sb, v);
     FZ_CHECK(sb.buf && sb.buf[0] == '"' && sb.len >= 2 && sb.buf[sb.len - 1] == '"',
-             "sb_pg_array_elem is not a quoted element: %s", sb.buf ? sb.buf : "(null)");
+             "pgarray_append_elem is not a quoted element: %s", sb.buf ? sb.buf : "(null)");
     for (size_t i = 1; i + 1 < sb.len; i++) {
         if (sb.buf[i] == '\\') {
             i++;
             continue;
         }
-        FZ_CHECK(sb.buf[i] != '"', "sb_pg_array_elem left an unescaped quote: %s", sb.buf);
+        FZ_CHECK(sb.buf[i] != '"', "pgarray_append_elem left an unescaped quote: %s", sb.buf);
     }
     sb_free(&sb);
 }

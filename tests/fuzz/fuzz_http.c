@@ -53,6 +53,7 @@
 #include "boot.h"
 #include "config.h"
 #include "http/http.h"
+#include "runtime/runtime.h"
 #include "storage/db.h"
 
 static struct config g_cfg;
@@ -175,7 +176,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     setenv("AUTHZ_ARGON2_T_COST", "1", 1);
     setenv("AUTHZ_ARGON2_M_COST_KIB", "8", 1);
     FZ_CHECK(boot(&g_cfg, conf, "fuzz_http") == 0, "boot failed");
-    db_init(&g_cfg);
+    runtime_start(&g_cfg);
     FZ_CHECK(http_server_start(&g_cfg) == 0, "http_server_start failed");
 
     g_addr.sin_family = AF_INET;

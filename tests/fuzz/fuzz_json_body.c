@@ -13,7 +13,7 @@
  *
  * The handlers are called directly, as the operator (root) on a fake tenant
  * "acme", with no database: each runs its checks and then stops at its first
- * statement (r->db_down), which is exactly the part that takes hostile input.
+ * statement (r->tx.down), which is exactly the part that takes hostile input.
  * admin.c and trust.c are #included to reach their static handlers
  * (build.sh leaves them out of this target's archive).
  *
@@ -39,7 +39,7 @@
 
 #include "config.h"
 
-void db_req_cleanup(struct req *r); /* storage/db.c */
+
 
 static struct config g_fuzz_config;
 static struct tenant g_t;
@@ -81,7 +81,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void check_answer(const char *op, struct req *r, bool may_be_silent)
 {
     if (r->status == 0) {
-        FZ_CHECK(r->db_down || may_be_silent, "%s: no answer and no database use", op);
+        FZ_CHECK(r->tx.down || may_be_silent, "%s: no answer and no database use", op);
         FZ_CHECK(r->resp_body == NULL, "%s: a body without a status", op);
         return;
     }
@@ -207,6 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct req r;
     memset(&r, 0, sizeof r);
     r.arena = arena_new();
+    r.tx.arena = r.arena;
     r.body = (const char *)body;
     r.body_len = blen;
     r.kind = RK_ADMIN;
@@ -321,7 +322,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     check_answer(line, &r, silent);
-    db_req_cleanup(&r);
+    dbtx_end(&r.tx);
     free(r.resp_body);
     arena_free(r.arena);
     free(line);

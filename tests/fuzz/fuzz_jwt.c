@@ -33,6 +33,7 @@
 #include "http/http.h"
 #include "oauth/oauth.h"
 #include "policy/trust.h"
+#include "oauth/trust_verify.h"
 #include "util/arena.h"
 
 #include "jwt_fixture.h"

@@ -28,7 +28,7 @@
  */
 #include "fuzz_common.h"
 
-#include "http/fetch.h"
+#include "net/fetch.h"
 #include "oauth/register.h"
 #include "policy/uri.h"
 #include "policy/redirect.h"

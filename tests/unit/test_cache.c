@@ -3,7 +3,7 @@
  * client_ids (negative entries) are bounded apart from real clients, the
  * oldest forgotten first, so that guessing client_ids never keeps a real
  * client out of the cache (it once did after 100,000 unknown ids). A lookup
- * that cannot block answers H_BLOCK exactly when the cache does not hold the
+ * that cannot block answers MISS exactly when the cache does not hold the
  * client_id: that is how these tests see what is cached.
  */
 #ifndef _GNU_SOURCE
@@ -40,14 +40,14 @@ static void put(const char *tenant_id, const char *client_id, bool missing)
     client_release(c);
 }
 
-/* H_DONE with *out (NULL for a remembered unknown id), or H_BLOCK: not cached */
-static enum hres lookup(struct tenant *t, const char *client_id, struct client **out)
+/* CACHED with *out (NULL for a remembered unknown id), or MISS: not cached */
+enum { MISS = 0, CACHED = 1 };
+static int lookup(struct tenant *t, const char *client_id, struct client **out)
 {
-    struct req r;
-    memset(&r, 0, sizeof r);
-    r.can_block = false;
+    struct dbtx tx;
+    memset(&tx, 0, sizeof tx);
     *out = NULL;
-    return cache_client(&r, t, client_id, out);
+    return cache_client(&tx, false, t, client_id, out) ? CACHED : MISS;
 }
 
 static int teardown(void **state)
@@ -68,7 +68,7 @@ static void real_clients_still_cache_after_100001_unknown_client_ids(void **stat
     }
     put(t.id, "real-client", false);
     struct client *out;
-    assert_int_equal(lookup(&t, "real-client", &out), H_DONE);
+    assert_int_equal(lookup(&t, "real-client", &out), CACHED);
     assert_non_null(out);
     assert_string_equal(out->client_id, "real-client");
     client_release(out);
@@ -87,14 +87,14 @@ static void the_oldest_unknown_client_ids_are_forgotten_first(void **state)
     struct client *out;
     /* the newest ones are remembered as unknown: no database query */
     snprintf(id, sizeof id, "guess-%d", n - 1);
-    assert_int_equal(lookup(&t, id, &out), H_DONE);
+    assert_int_equal(lookup(&t, id, &out), CACHED);
     assert_null(out);
     snprintf(id, sizeof id, "guess-%d", 5);
-    assert_int_equal(lookup(&t, id, &out), H_DONE);
+    assert_int_equal(lookup(&t, id, &out), CACHED);
     /* the five oldest were forgotten: the next lookup asks the database */
     for (int i = 0; i < 5; i++) {
         snprintf(id, sizeof id, "guess-%d", i);
-        assert_int_equal(lookup(&t, id, &out), H_BLOCK);
+        assert_int_equal(lookup(&t, id, &out), MISS);
     }
 }
 
@@ -104,10 +104,10 @@ static void client_ids_are_cached_per_tenant(void **state)
     struct tenant a = {.id = "tenant-c"}, b = {.id = "tenant-d"};
     put(a.id, "shared-name", false);
     struct client *out;
-    assert_int_equal(lookup(&a, "shared-name", &out), H_DONE);
+    assert_int_equal(lookup(&a, "shared-name", &out), CACHED);
     assert_non_null(out);
     client_release(out);
-    assert_int_equal(lookup(&b, "shared-name", &out), H_BLOCK);
+    assert_int_equal(lookup(&b, "shared-name", &out), MISS);
 }
 
 static void an_invalidation_drops_unknown_ids_and_the_bound_still_holds(void **state)
@@ -121,14 +121,14 @@ static void an_invalidation_drops_unknown_ids_and_the_bound_still_holds(void **s
     }
     cache_invalidate_tenant(t.id);
     struct client *out;
-    assert_int_equal(lookup(&t, "guess-1", &out), H_BLOCK);
+    assert_int_equal(lookup(&t, "guess-1", &out), MISS);
     /* the age list is still sound: fill past the bound once more */
     for (int i = 0; i < AUTHZ_CACHE_UNKNOWN_CLIENTS_MAX + 1; i++) {
         snprintf(id, sizeof id, "again-%d", i);
         put(t.id, id, true);
     }
-    assert_int_equal(lookup(&t, "again-0", &out), H_BLOCK);
-    assert_int_equal(lookup(&t, "again-1", &out), H_DONE);
+    assert_int_equal(lookup(&t, "again-0", &out), MISS);
+    assert_int_equal(lookup(&t, "again-1", &out), CACHED);
 }
 
 static void a_load_that_raced_with_an_invalidation_is_not_cached(void **state)
@@ -141,7 +141,7 @@ static void a_load_that_raced_with_an_invalidation_is_not_cached(void **state)
     cache_client_put(seen, c);
     client_release(c);
     struct client *out;
-    assert_int_equal(lookup(&t, "stale", &out), H_BLOCK);
+    assert_int_equal(lookup(&t, "stale", &out), MISS);
 }
 
 int main(void)

@@ -35,7 +35,7 @@
 
 #include <jansson.h>
 
-#include "http/fetch.h"
+#include "net/fetch.h"
 #include "http/http.h"
 #include "oauth/register.h"
 #include "policy/uri.h"

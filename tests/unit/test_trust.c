@@ -36,10 +36,11 @@
 
 #include "crypto/crypto.h"
 #include "crypto/jwt.h"
-#include "http/fetch.h"
+#include "net/fetch.h"
 #include "http/http.h"
 #include "oauth/jwks_cache.h"
 #include "policy/trust.h"
+#include "oauth/trust_verify.h"
 #include "util/arena.h"
 
 /* ---------------------------------------------------------------- */

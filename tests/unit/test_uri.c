@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "http/fetch.h"
+#include "net/fetch.h"
 #include "policy/redirect.h"
 #include "policy/scope.h"
 #include "policy/uri.h"

@@ -10,7 +10,7 @@
  * verification against the default CA paths), and per connection SNI plus
  * host-name (or IP address) verification.
  */
-#include "http/fetch.h"
+#include "net/fetch.h"
 #include "policy/uri.h"
 #include "util/arena.h"
 

@@ -9,8 +9,8 @@
  * the grant (code replay, refresh reuse, consent withdrawn, session revoked)
  * makes each of them inactive without a list of tokens.
  */
-#ifndef AUTHZ_GRANTS_H
-#define AUTHZ_GRANTS_H
+#ifndef AUTHZ_STORAGE_GRANTS_H
+#define AUTHZ_STORAGE_GRANTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,7 +18,7 @@
 
 #include "revset.h"
 
-struct req;
+struct dbtx;
 struct tenant;
 struct client;
 
@@ -28,19 +28,19 @@ struct client;
  * whatever the tenant's access_token_ttl later becomes"). */
 #define ACCESS_TOKEN_TTL_MAX 86400
 
-/* ---- storage (storage/grants.c); all on r->db, inside the caller's
+/* ---- storage (storage/grants.c); all on r->tx.conn, inside the caller's
  * transaction when one is open ---- */
 
 /* Creates a grant with the id in id_out, or (id_out empty) a new one that
  * id_out gets (23 bytes). 0 or -1. scopes and
  * resources are PostgreSQL text[] literals. */
-int grant_create(struct req *r, const char *tenant_id, const char *client_id, const char *user_id,
+int grant_create(struct dbtx *tx, const char *tenant_id, const char *client_id, const char *user_id,
                  const char *kind, const char *scopes_pg, const char *resources_pg,
                  int64_t auth_time, int64_t expires_at, char id_out[32]);
 
 /* Records a revocation for every authzd (kept until expires_at) and adds it
  * to the local set. 0 or -1. */
-int revocation_record(struct req *r, const char *tenant_id, enum rev_kind kind, const char *value,
+int revocation_record(struct dbtx *tx, const char *tenant_id, enum rev_kind kind, const char *value,
                       int64_t expires_at);
 /* now + the longest access token lifetime + leeway: how long a revocation
  * must be kept when the exp of what it kills is not known */
@@ -48,15 +48,15 @@ int64_t revocation_horizon(void);
 
 /* Revokes a grant and its refresh tokens, records the revocation for every
  * authzd (kept until expires_at) and adds it to the local set. 0 or -1. */
-int grant_revoke(struct req *r, const char *tenant_id, const char *grant_id, const char *reason,
+int grant_revoke(struct dbtx *tx, const char *tenant_id, const char *grant_id, const char *reason,
                  int64_t expires_at);
 
 /* Records the revocation of one access token (jti) until its exp. */
-int jti_revoke(struct req *r, const char *tenant_id, const char *jti, int64_t exp);
+int jti_revoke(struct dbtx *tx, const char *tenant_id, const char *jti, int64_t exp);
 
 /* Issues an authorization code (RFC 6749 §4.1.2, ≤ 60 s, single use) for a
  * new grant. code_out gets the code (44 bytes). 0 or -1. */
-int code_issue(struct req *r, const char *tenant_id, const char *client_id, const char *user_id,
+int code_issue(struct dbtx *tx, const char *tenant_id, const char *client_id, const char *user_id,
                const char *redirect_uri, const char *code_challenge, const char *scopes_pg,
                const char *resources_pg, int64_t auth_time, char code_out[64]);
 
@@ -77,21 +77,21 @@ struct grant_row {
 
 /* Takes a code for redemption: locks its row (inside the caller's
  * transaction) and marks it used. 1 found, 0 no such code, -1 db failure. */
-int code_take(struct req *r, const char *tenant_id, const char *code, struct grant_row *out);
+int code_take(struct dbtx *tx, const char *tenant_id, const char *code, struct grant_row *out);
 
 #define REFRESH_TTL (30 * 24 * 3600)
 /* A new refresh token value (opaque, 256 bits, "azrt_" prefixed). */
 void refresh_token_new(char token_out[64]);
 /* Issues a refresh token of a grant; token_out gets it (64 bytes). */
-int refresh_issue(struct req *r, const char *tenant_id, const char *grant_id,
+int refresh_issue(struct dbtx *tx, const char *tenant_id, const char *grant_id,
                   const char *client_id, const char *scopes_pg, const char *resources_pg,
                   int64_t expires_at, char token_out[64]);
 /* Looks a refresh token up (locking it when lock is true, inside the
  * caller's transaction). 1 found, 0 not, -1 db failure. */
-int refresh_take(struct req *r, const char *tenant_id, const char *token, bool lock,
+int refresh_take(struct dbtx *tx, const char *tenant_id, const char *token, bool lock,
                  struct grant_row *out);
 /* Records that a session ended (every authzd drops its tokens). */
-int grant_record_session_revocation(struct req *r, const char *tenant_id, const char *sid,
+int grant_record_session_revocation(struct dbtx *tx, const char *tenant_id, const char *sid,
                                     int64_t expires_at);
 
 /* jti of an access token of a grant: "<grant id>.<random>" */

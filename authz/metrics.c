@@ -5,7 +5,7 @@
  * a fixed table of the wire grant_type values (one label per grant, however
  * a caller names it), and authz_build_info says what is running.
  */
-#include "http/metrics.h"
+#include "metrics.h"
 #include "util/arena.h"
 
 #include <pthread.h>
