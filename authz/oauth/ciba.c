@@ -14,6 +14,8 @@
 #include "storage/db.h"
 #include "storage/store.h"
 #include "storage/pgarray.h"
+#include "storage/outbox.h"
+#include "storage/sessions.h"
 #include "util/text.h"
 #include "cache.h"
 #include "util/limits.h"
@@ -165,9 +167,6 @@ enum hres h_bc_authorize(struct req *r)
     crypto_random_id(id, 24);
     /* SPEC §4.5: "The session id (sid) exists from the request on" */
     crypto_random_id(sid, 16);
-    char ttls[24], exps[24];
-    snprintf(ttls, sizeof ttls, "%ld", ttl);
-    snprintf(exps, sizeof exps, "%ld", expiry);
     const char *scopes_pg = pgarray_build(r->arena, want.v, want.n);
     const char *res_pg = pgarray_build(r->arena, res, nres);
     if (db_begin(&r->tx) < 0)
@@ -184,14 +183,21 @@ enum hres h_bc_authorize(struct req *r)
         cnt_sealed = arena_strdup(r->arena, sealed);
         free(sealed);
     }
-    const char *v[12] = {id, t->id, c->client_id, p.id, scopes_pg, res_pg, binding, ttls,
-                         ping ? "ping" : "poll", cnt_sealed, exps, sid};
-    if (!db_q(&r->tx,
-              "INSERT INTO ciba_requests (auth_req_id, tenant_id, client_id, user_id, scopes, "
-              "resources, binding_message, session_ttl, delivery, notification_token, expires_at, "
-              "sid) VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], $7, $8::int, $9, $10, "
-              "now() + make_interval(secs => $11::int), $12)",
-              12, v)) {
+    struct ciba_request_new q = {
+        .auth_req_id = id,
+        .tenant_id = t->id,
+        .client_id = c->client_id,
+        .user_id = p.id,
+        .scopes_pg = scopes_pg,
+        .resources_pg = res_pg,
+        .binding_message = binding,
+        .session_ttl = ttl,
+        .expires_in = expiry,
+        .ping = ping,
+        .notification_token_sealed = cnt_sealed,
+        .sid = sid,
+    };
+    if (ciba_request_insert(&r->tx, &q) < 0) {
         db_rollback(&r->tx);
         return H_DONE;
     }
@@ -242,13 +248,17 @@ enum hres h_bc_authorize(struct req *r)
         sb_puts(&b, ",\"approval_page\":");
         sb_json_str(&b, arena_sprintf(r->arena, "%s/approvals/%s", t->issuer, id));
         sb_putc(&b, '}');
-        const char *ov[5] = {t->id, t->approval_webhook_url, b.buf, id, c->client_id};
-        PGresult *ok = db_q(&r->tx,
-                            "INSERT INTO outbox (tenant_id, kind, url, body, auth_req_id, client_id) "
-                            "VALUES ($1, 'webhook', $2, $3, $4, $5)",
-                            5, ov);
+        struct outbox_message m = {
+            .tenant_id = t->id,
+            .kind = "webhook",
+            .url = t->approval_webhook_url,
+            .body = b.buf,
+            .auth_req_id = id,
+            .client_id = c->client_id,
+        };
+        int ok = outbox_enqueue(&r->tx, &m);
         sb_free(&b);
-        if (!ok) {
+        if (ok < 0) {
             db_rollback(&r->tx);
             return H_DONE;
         }
@@ -270,18 +280,13 @@ enum hres h_bc_authorize(struct req *r)
 
 static void mark_expired(struct req *r, const char *tenant_id, const char *id, const char *user_id)
 {
-    const char *v[2] = {tenant_id, id};
-    PGresult *res = db_q(&r->tx,
-                         "UPDATE ciba_requests SET state = 'expired', expiry_audited = true "
-                         "WHERE tenant_id = $1 AND auth_req_id = $2 AND state = 'pending' "
-                         "RETURNING sid, client_id",
-                         2, v);
-    if (res && PQntuples(res) == 1) {
+    const char *sid, *client_id;
+    if (ciba_request_expire(&r->tx, tenant_id, id, &sid, &client_id) == 1) {
         struct audit_event *e = audit_add(r, "session.expired", true);
         e->tenant_id = tenant_id;
         e->subject = user_id;
-        e->session_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-        e->client_id = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
+        e->session_id = sid;
+        e->client_id = client_id;
         e->reason = "the request was not decided in time";
         e->details = arena_sprintf(r->arena, "{\"auth_req_id\":\"%s\"}", id);
     }
@@ -300,29 +305,20 @@ enum hres grant_ciba(struct req *r, const struct form *f)
     }
     if (db_begin(&r->tx) < 0)
         return H_DONE;
-    const char *v[2] = {t->id, id};
-    PGresult *res = db_q(&r->tx,
-                         "SELECT client_id, user_id, state, expires_at <= now(), "
-                         "last_poll_at IS NOT NULL AND last_poll_at > now() - make_interval(secs => poll_interval), "
-                         "poll_interval, grant_id, redeemed_at IS NOT NULL "
-                         "FROM ciba_requests WHERE tenant_id = $1 AND auth_req_id = $2 FOR UPDATE",
-                         2, v);
-    if (!res) {
+    struct ciba_poll q;
+    int found = ciba_request_lock_for_poll(&r->tx, t->id, id, &q);
+    if (found < 0) {
         db_rollback(&r->tx);
         return H_DONE;
     }
     /* CIBA Core §11: an auth_req_id of another client is invalid_grant */
-    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), c->client_id) != 0) {
+    if (found == 0 || strcmp(q.client_id, c->client_id) != 0) {
         db_rollback(&r->tx);
         resp_oauth_error(r, 400, "invalid_grant", "unknown auth_req_id");
         return H_DONE;
     }
-    const char *user_id = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    const char *state = arena_strdup(r->arena, PQgetvalue(res, 0, 2));
-    bool expired = PQgetvalue(res, 0, 3)[0] == 't';
-    bool too_fast = PQgetvalue(res, 0, 4)[0] == 't';
-    const char *gid = PQgetisnull(res, 0, 6) ? NULL : arena_strdup(r->arena, PQgetvalue(res, 0, 6));
-    bool redeemed = PQgetvalue(res, 0, 7)[0] == 't';
+    const char *user_id = q.user_id, *state = q.state, *gid = q.grant_id;
+    bool expired = q.expired, too_fast = q.too_fast, redeemed = q.redeemed;
     const char *err = NULL, *desc = NULL;
     if (!strcmp(state, "pending") && expired) {
         mark_expired(r, t->id, id, user_id);
@@ -337,16 +333,12 @@ enum hres grant_ciba(struct req *r, const struct form *f)
     } else if (!strcmp(state, "pending")) {
         /* §11: polling faster than the interval is slow_down, and the
          * interval grows by 5 s */
+        /* a failed update fails the commit below */
+        (void)ciba_request_polled(&r->tx, t->id, id, too_fast);
         if (too_fast) {
-            db_q(&r->tx,
-                 "UPDATE ciba_requests SET poll_interval = poll_interval + 5, last_poll_at = now() "
-                 "WHERE tenant_id = $1 AND auth_req_id = $2",
-                 2, v);
             err = "slow_down";
             desc = "poll less often: the interval grew by 5 seconds";
         } else {
-            db_q(&r->tx, "UPDATE ciba_requests SET last_poll_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
-                 2, v);
             err = "authorization_pending";
             desc = "the person has not decided yet";
         }
@@ -363,39 +355,22 @@ enum hres grant_ciba(struct req *r, const struct form *f)
         return H_DONE;
     }
     /* approved: issue the session's tokens once */
-    const char *gv[2] = {t->id, gid};
-    PGresult *g = db_q(&r->tx,
-                       "SELECT g.scopes::text, g.resources::text, extract(epoch from g.auth_time)::bigint, "
-                       "extract(epoch from g.expires_at)::bigint, g.revoked_at IS NOT NULL OR g.expires_at <= now(), "
-                       "u.scopes::text FROM grants g JOIN users u ON u.id = g.user_id "
-                       "WHERE g.tenant_id = $1 AND g.id = $2",
-                       2, gv);
-    if (!g) {
+    struct grant_row row;
+    int live = session_grant_get(&r->tx, t->id, gid, &row);
+    if (live < 0) {
         db_rollback(&r->tx);
         return H_DONE;
     }
-    if (PQntuples(g) != 1 || PQgetvalue(g, 0, 4)[0] == 't' || revset_has(t->id, REV_SESSION, gid)) {
+    if (live == 0 || row.revoked || row.expired || revset_has(t->id, REV_SESSION, gid)) {
         db_rollback(&r->tx);
         resp_oauth_error(r, 400, "invalid_grant", "the session has ended");
         return H_DONE;
     }
-    struct grant_row row;
-    memset(&row, 0, sizeof row);
-    row.grant_id = gid;
     row.client_id = c->client_id;
     row.user_id = user_id;
-    row.scopes_pg = arena_strdup(r->arena, PQgetvalue(g, 0, 0));
-    row.resources_pg = arena_strdup(r->arena, PQgetvalue(g, 0, 1));
-    row.auth_time = strtoll(PQgetvalue(g, 0, 2), NULL, 10);
-    row.grant_expires_at = strtoll(PQgetvalue(g, 0, 3), NULL, 10);
-    row.sid = gid;
-    row.nscopes = pgarray_parse(r->arena, row.scopes_pg, &row.scopes);
-    row.nresources = pgarray_parse(r->arena, row.resources_pg, &row.resources);
-    row.nuser_scopes = pgarray_parse(r->arena, PQgetvalue(g, 0, 5), &row.user_scopes);
     const char *why; /* RFC 8707 §2.2: no resource asked for here: never NULL */
     const char *aud = resource_narrow(NULL, 0, row.resources, row.nresources, t->issuer, &why);
-    if (!db_q(&r->tx, "UPDATE ciba_requests SET redeemed_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
-              2, v)) {
+    if (ciba_request_redeemed(&r->tx, t->id, id) < 0) {
         db_rollback(&r->tx);
         return H_DONE;
     }
@@ -438,79 +413,54 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
 {
     if (db_begin(&r->tx) < 0)
         return CIBA_FAILED;
-    const char *v[2] = {t->id, auth_req_id};
-    PGresult *res = db_q(&r->tx,
-                         "SELECT q.client_id, q.user_id, u.username, q.state, q.expires_at <= now(), "
-                         "q.scopes::text, q.resources::text, q.session_ttl, q.delivery, "
-                         "q.notification_token, q.binding_message, q.sid, u.scopes::text "
-                         "FROM ciba_requests q JOIN users u ON u.id = q.user_id "
-                         "WHERE q.tenant_id = $1 AND q.auth_req_id = $2 FOR UPDATE OF q",
-                         2, v);
-    if (!res) {
+    struct ciba_request q;
+    int found = ciba_request_lock_for_decision(&r->tx, t->id, auth_req_id, &q);
+    if (found < 0) {
         db_rollback(&r->tx);
         return CIBA_FAILED;
     }
-    if (PQntuples(res) != 1) {
+    if (found == 0) {
         db_rollback(&r->tx);
         return CIBA_NOT_FOUND;
     }
-    const char *client_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-    const char *user_id = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    const char *username = arena_strdup(r->arena, PQgetvalue(res, 0, 2));
-    const char *state = PQgetvalue(res, 0, 3);
-    bool expired = PQgetvalue(res, 0, 4)[0] == 't';
-    const char *scopes_pg = arena_strdup(r->arena, PQgetvalue(res, 0, 5));
-    const char *res_pg = arena_strdup(r->arena, PQgetvalue(res, 0, 6));
-    long ttl = strtol(PQgetvalue(res, 0, 7), NULL, 10);
-    bool ping = !strcmp(PQgetvalue(res, 0, 8), "ping");
-    const char *cnt = PQgetisnull(res, 0, 9) ? NULL : arena_strdup(r->arena, PQgetvalue(res, 0, 9));
-    const char *sid = arena_strdup(r->arena, PQgetvalue(res, 0, 11));
-    const char **held;
-    int nheld = pgarray_parse(r->arena, PQgetvalue(res, 0, 12), &held);
+    const char *client_id = q.client_id, *user_id = q.user_id, *sid = q.sid;
+    long ttl = q.session_ttl;
     /* SPEC §4.5: the named approver only */
-    if (!approver_username || strcmp(approver_username, username) != 0) {
+    if (!approver_username || strcmp(approver_username, q.username) != 0) {
         db_rollback(&r->tx);
         return CIBA_FORBIDDEN;
     }
-    if (strcmp(state, "pending") != 0) {
+    if (strcmp(q.state, "pending") != 0) {
         db_rollback(&r->tx);
         return CIBA_CONFLICT;
     }
-    if (expired) {
+    if (q.expired) {
         mark_expired(r, t->id, auth_req_id, user_id);
         if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0)
             db_rollback(&r->tx);
         return CIBA_CONFLICT;
     }
-    const char **scopes, **resources;
-    int nscopes = pgarray_parse(r->arena, scopes_pg, &scopes);
-    int nres = pgarray_parse(r->arena, res_pg, &resources);
+    const char **scopes = q.scopes.v, **resources = q.resources.v;
+    int nscopes = q.scopes.n, nres = q.resources.n;
     /* SPEC §4.5: "The person approves exactly what the page shows: scopes or
      * resources the person does not hold are not offered on the page and are
      * never recorded or issued." */
     struct approvable ap;
-    ciba_approvable(r, t, &(struct scopeset){scopes, nscopes}, &(struct scopeset){resources, nres},
-                    &(struct scopeset){held, nheld}, &ap);
-    const char *scope = scope_join(r->arena, approve ? &ap.scopes : &(struct scopeset){scopes, nscopes});
+    ciba_approvable(r, t, &q.scopes, &q.resources, &q.held, &ap);
+    const char *scope = scope_join(r->arena, approve ? &ap.scopes : &q.scopes);
     if (approve && ap.scopes.n == 0) {
         db_rollback(&r->tx);
         return CIBA_NOTHING;
     }
     if (approve) {
-        char gid[32];
-        snprintf(gid, sizeof gid, "%s", sid);
         int64_t now = (int64_t)time(NULL);
         const char *ap_scopes_pg = pgarray_build(r->arena, ap.scopes.v, ap.scopes.n);
         const char *ap_res_pg = pgarray_build(r->arena, ap.resources.v, ap.resources.n);
         /* the session is a grant whose id is the sid; SPEC §4.5: approving
          * "records no standing consent: when the session ends, the right
          * ends with it" */
-        if (grant_create(&r->tx, t->id, client_id, user_id, "ciba", ap_scopes_pg, ap_res_pg, now, now + ttl,
-                         gid) < 0 ||
-            !db_q(&r->tx,
-                  "UPDATE ciba_requests SET state = 'approved', decided_at = now(), approver = $3, "
-                  "grant_id = $4 WHERE tenant_id = $1 AND auth_req_id = $2",
-                  4, (const char *[]){t->id, auth_req_id, approver_username, gid})) {
+        if (ciba_request_approve(&r->tx, t->id, auth_req_id, &q, approver_username, ap_scopes_pg,
+                                 ap_res_pg, now) < 0) {
             db_rollback(&r->tx);
             return CIBA_FAILED;
         }
@@ -536,10 +486,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         e->details = arena_strdup(r->arena, d.buf);
         sb_free(&d);
     } else {
-        if (!db_q(&r->tx,
-                  "UPDATE ciba_requests SET state = 'denied', decided_at = now(), approver = $3 "
-                  "WHERE tenant_id = $1 AND auth_req_id = $2",
-                  3, (const char *[]){t->id, auth_req_id, approver_username})) {
+        if (ciba_request_deny(&r->tx, t->id, auth_req_id, approver_username) < 0) {
             db_rollback(&r->tx);
             return CIBA_FAILED;
         }
@@ -560,15 +507,21 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
         sb_free(&d);
     }
     /* CIBA Core §10.2: ping the client that it can fetch its result */
-    if (ping) {
+    if (q.ping) {
         struct client *cl = NULL;
         cache_client(&r->tx, true, t, client_id, &cl);
         if (cl && cl->bc_endpoint) {
             const char *body = arena_sprintf(r->arena, "{\"auth_req_id\":\"%s\"}", auth_req_id);
-            if (!db_q(&r->tx,
-                      "INSERT INTO outbox (tenant_id, kind, url, body, bearer, auth_req_id, client_id) "
-                      "VALUES ($1, 'ping', $2, $3, $4, $5, $6)",
-                      6, (const char *[]){t->id, cl->bc_endpoint, body, cnt, auth_req_id, client_id})) {
+            struct outbox_message m = {
+                .tenant_id = t->id,
+                .kind = "ping",
+                .url = cl->bc_endpoint,
+                .body = body,
+                .bearer = q.notification_token_sealed,
+                .auth_req_id = auth_req_id,
+                .client_id = client_id,
+            };
+            if (outbox_enqueue(&r->tx, &m) < 0) {
                 client_release(cl);
                 db_rollback(&r->tx);
                 return CIBA_FAILED;
@@ -588,26 +541,18 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
 
 int session_revoke(struct req *r, struct tenant *t, const char *sid, const char *by)
 {
-    const char *v[2] = {t->id, sid};
-    PGresult *res = db_q(&r->tx,
-                         "SELECT user_id, client_id, extract(epoch from expires_at)::bigint FROM grants "
-                         "WHERE tenant_id = $1 AND id = $2 AND kind = 'ciba' AND revoked_at IS NULL "
-                         "AND expires_at > now()",
-                         2, v);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
-    const char *user_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-    const char *client_id = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    int64_t until = strtoll(PQgetvalue(res, 0, 2), NULL, 10) + 60;
+    struct session_live s;
+    int found = session_find_active(&r->tx, t->id, sid, &s);
+    if (found <= 0)
+        return found;
+    int64_t until = s.expires_at + 60;
     if (grant_revoke(&r->tx, t->id, sid, "session revoked", until) < 0 ||
         grant_record_session_revocation(&r->tx, t->id, sid, until) < 0)
         return -1;
     struct audit_event *e = audit_add(r, "session.revoked", true);
     e->tenant_id = t->id;
-    e->client_id = client_id;
-    e->subject = user_id;
+    e->client_id = s.client_id;
+    e->subject = s.user_id;
     e->session_id = sid;
     struct strbuf d;
     sb_init(&d);
