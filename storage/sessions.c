@@ -28,6 +28,24 @@ static bool bool_at(PGresult *res, int col)
     return PQgetvalue(res, 0, col)[0] == 't';
 }
 
+/* A statement that changes rows: 0, or -1 when it failed. */
+static int run(struct dbtx *tx, const char *sql, int n, const char *const *vals)
+{
+    return db_q(tx, sql, n, vals) ? 0 : -1;
+}
+
+/* A statement with $1 = the tenant and $2 = key that reads (or returns) at
+ * most one row: 1 with it in *res, 0 when there is none, -1 on failure. */
+static int one_row(struct dbtx *tx, const char *sql, const char *tenant_id, const char *key,
+                   PGresult **res)
+{
+    const char *v[2] = {tenant_id, key};
+    *res = db_q(tx, sql, 2, v);
+    if (!*res)
+        return -1;
+    return PQntuples(*res) == 1 ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- */
 /* the request                                                       */
 
@@ -39,14 +57,12 @@ int ciba_request_insert(struct dbtx *tx, const struct ciba_request_new *q)
     const char *v[12] = {q->auth_req_id, q->tenant_id, q->client_id, q->user_id,
                          q->scopes_pg, q->resources_pg, q->binding_message, ttls,
                          q->ping ? "ping" : "poll", q->notification_token_sealed, exps, q->sid};
-    return db_q(tx,
-                "INSERT INTO ciba_requests (auth_req_id, tenant_id, client_id, user_id, scopes, "
-                "resources, binding_message, session_ttl, delivery, notification_token, expires_at, "
-                "sid) VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], $7, $8::int, $9, $10, "
-                "now() + make_interval(secs => $11::int), $12)",
-                12, v)
-               ? 0
-               : -1;
+    return run(tx,
+               "INSERT INTO ciba_requests (auth_req_id, tenant_id, client_id, user_id, scopes, "
+               "resources, binding_message, session_ttl, delivery, notification_token, expires_at, "
+               "sid) VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], $7, $8::int, $9, $10, "
+               "now() + make_interval(secs => $11::int), $12)",
+               12, v);
 }
 
 /* ---------------------------------------------------------------- */
@@ -56,17 +72,15 @@ int ciba_request_lock_for_poll(struct dbtx *tx, const char *tenant_id, const cha
                                struct ciba_poll *out)
 {
     memset(out, 0, sizeof *out);
-    const char *v[2] = {tenant_id, auth_req_id};
-    PGresult *res = db_q(tx,
-                         "SELECT client_id, user_id, state, expires_at <= now(), "
-                         "last_poll_at IS NOT NULL AND last_poll_at > now() - make_interval(secs => poll_interval), "
-                         "grant_id, redeemed_at IS NOT NULL "
-                         "FROM ciba_requests WHERE tenant_id = $1 AND auth_req_id = $2 FOR UPDATE",
-                         2, v);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
+    PGresult *res;
+    int found = one_row(tx,
+                        "SELECT client_id, user_id, state, expires_at <= now(), "
+                        "last_poll_at IS NOT NULL AND last_poll_at > now() - make_interval(secs => poll_interval), "
+                        "grant_id, redeemed_at IS NOT NULL "
+                        "FROM ciba_requests WHERE tenant_id = $1 AND auth_req_id = $2 FOR UPDATE",
+                        tenant_id, auth_req_id, &res);
+    if (found <= 0)
+        return found;
     out->client_id = text_at(tx, res, 0);
     out->user_id = text_at(tx, res, 1);
     out->state = text_at(tx, res, 2);
@@ -81,40 +95,34 @@ int ciba_request_polled(struct dbtx *tx, const char *tenant_id, const char *auth
                         bool slow_down)
 {
     const char *v[2] = {tenant_id, auth_req_id};
-    PGresult *res = slow_down ? db_q(tx,
-                                     "UPDATE ciba_requests SET poll_interval = poll_interval + 5, "
-                                     "last_poll_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
-                                     2, v)
-                              : db_q(tx,
-                                     "UPDATE ciba_requests SET last_poll_at = now() "
-                                     "WHERE tenant_id = $1 AND auth_req_id = $2",
-                                     2, v);
-    return res ? 0 : -1;
+    if (slow_down)
+        return run(tx,
+                   "UPDATE ciba_requests SET poll_interval = poll_interval + 5, "
+                   "last_poll_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
+                   2, v);
+    return run(tx, "UPDATE ciba_requests SET last_poll_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
+               2, v);
 }
 
 int ciba_request_redeemed(struct dbtx *tx, const char *tenant_id, const char *auth_req_id)
 {
     const char *v[2] = {tenant_id, auth_req_id};
-    return db_q(tx, "UPDATE ciba_requests SET redeemed_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
-                2, v)
-               ? 0
-               : -1;
+    return run(tx, "UPDATE ciba_requests SET redeemed_at = now() WHERE tenant_id = $1 AND auth_req_id = $2",
+               2, v);
 }
 
 int ciba_request_expire(struct dbtx *tx, const char *tenant_id, const char *auth_req_id,
                         const char **sid, const char **client_id)
 {
     *sid = *client_id = NULL;
-    const char *v[2] = {tenant_id, auth_req_id};
-    PGresult *res = db_q(tx,
-                         "UPDATE ciba_requests SET state = 'expired', expiry_audited = true "
-                         "WHERE tenant_id = $1 AND auth_req_id = $2 AND state = 'pending' "
-                         "RETURNING sid, client_id",
-                         2, v);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
+    PGresult *res;
+    int found = one_row(tx,
+                        "UPDATE ciba_requests SET state = 'expired', expiry_audited = true "
+                        "WHERE tenant_id = $1 AND auth_req_id = $2 AND state = 'pending' "
+                        "RETURNING sid, client_id",
+                        tenant_id, auth_req_id, &res);
+    if (found <= 0)
+        return found;
     *sid = text_at(tx, res, 0);
     *client_id = text_at(tx, res, 1);
     return 1;
@@ -127,18 +135,16 @@ int ciba_request_lock_for_decision(struct dbtx *tx, const char *tenant_id,
                                    const char *auth_req_id, struct ciba_request *out)
 {
     memset(out, 0, sizeof *out);
-    const char *v[2] = {tenant_id, auth_req_id};
-    PGresult *res = db_q(tx,
-                         "SELECT q.client_id, q.user_id, u.username, q.state, q.expires_at <= now(), "
-                         "q.scopes::text, q.resources::text, q.session_ttl, q.delivery, "
-                         "q.notification_token, q.binding_message, q.sid, u.scopes::text "
-                         "FROM ciba_requests q JOIN users u ON u.id = q.user_id "
-                         "WHERE q.tenant_id = $1 AND q.auth_req_id = $2 FOR UPDATE OF q",
-                         2, v);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
+    PGresult *res;
+    int found = one_row(tx,
+                        "SELECT q.client_id, q.user_id, u.username, q.state, q.expires_at <= now(), "
+                        "q.scopes::text, q.resources::text, q.session_ttl, q.delivery, "
+                        "q.notification_token, q.binding_message, q.sid, u.scopes::text "
+                        "FROM ciba_requests q JOIN users u ON u.id = q.user_id "
+                        "WHERE q.tenant_id = $1 AND q.auth_req_id = $2 FOR UPDATE OF q",
+                        tenant_id, auth_req_id, &res);
+    if (found <= 0)
+        return found;
     out->client_id = text_at(tx, res, 0);
     out->user_id = text_at(tx, res, 1);
     out->username = text_at(tx, res, 2);
@@ -165,23 +171,19 @@ int ciba_request_approve(struct dbtx *tx, const char *tenant_id, const char *aut
     if (grant_create(tx, tenant_id, q->client_id, q->user_id, "ciba", scopes_pg, resources_pg, now,
                      now + q->session_ttl, gid) < 0)
         return -1;
-    return db_q(tx,
-                "UPDATE ciba_requests SET state = 'approved', decided_at = now(), approver = $3, "
-                "grant_id = $4 WHERE tenant_id = $1 AND auth_req_id = $2",
-                4, (const char *[]){tenant_id, auth_req_id, approver, gid})
-               ? 0
-               : -1;
+    return run(tx,
+               "UPDATE ciba_requests SET state = 'approved', decided_at = now(), approver = $3, "
+               "grant_id = $4 WHERE tenant_id = $1 AND auth_req_id = $2",
+               4, (const char *[]){tenant_id, auth_req_id, approver, gid});
 }
 
 int ciba_request_deny(struct dbtx *tx, const char *tenant_id, const char *auth_req_id,
                       const char *approver)
 {
-    return db_q(tx,
-                "UPDATE ciba_requests SET state = 'denied', decided_at = now(), approver = $3 "
-                "WHERE tenant_id = $1 AND auth_req_id = $2",
-                3, (const char *[]){tenant_id, auth_req_id, approver})
-               ? 0
-               : -1;
+    return run(tx,
+               "UPDATE ciba_requests SET state = 'denied', decided_at = now(), approver = $3 "
+               "WHERE tenant_id = $1 AND auth_req_id = $2",
+               3, (const char *[]){tenant_id, auth_req_id, approver});
 }
 
 /* ---------------------------------------------------------------- */
@@ -191,18 +193,16 @@ int session_grant_get(struct dbtx *tx, const char *tenant_id, const char *sid,
                       struct grant_row *out)
 {
     memset(out, 0, sizeof *out);
-    const char *v[2] = {tenant_id, sid};
-    PGresult *res = db_q(tx,
-                         "SELECT g.scopes::text, g.resources::text, extract(epoch from g.auth_time)::bigint, "
-                         "extract(epoch from g.expires_at)::bigint, g.expires_at <= now(), "
-                         "g.revoked_at IS NOT NULL, u.scopes::text "
-                         "FROM grants g JOIN users u ON u.id = g.user_id "
-                         "WHERE g.tenant_id = $1 AND g.id = $2",
-                         2, v);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
+    PGresult *res;
+    int found = one_row(tx,
+                        "SELECT g.scopes::text, g.resources::text, extract(epoch from g.auth_time)::bigint, "
+                        "extract(epoch from g.expires_at)::bigint, g.expires_at <= now(), "
+                        "g.revoked_at IS NOT NULL, u.scopes::text "
+                        "FROM grants g JOIN users u ON u.id = g.user_id "
+                        "WHERE g.tenant_id = $1 AND g.id = $2",
+                        tenant_id, sid, &res);
+    if (found <= 0)
+        return found;
     out->grant_id = out->sid = arena_strdup(tx->arena, sid);
     out->scopes_pg = text_at(tx, res, 0);
     out->resources_pg = text_at(tx, res, 1);
@@ -220,16 +220,14 @@ int session_find_active(struct dbtx *tx, const char *tenant_id, const char *sid,
                         struct session_live *out)
 {
     memset(out, 0, sizeof *out);
-    const char *v[2] = {tenant_id, sid};
-    PGresult *res = db_q(tx,
-                         "SELECT user_id, client_id, extract(epoch from expires_at)::bigint FROM grants "
-                         "WHERE tenant_id = $1 AND id = $2 AND kind = 'ciba' AND revoked_at IS NULL "
-                         "AND expires_at > now()",
-                         2, v);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
+    PGresult *res;
+    int found = one_row(tx,
+                        "SELECT user_id, client_id, extract(epoch from expires_at)::bigint FROM grants "
+                        "WHERE tenant_id = $1 AND id = $2 AND kind = 'ciba' AND revoked_at IS NULL "
+                        "AND expires_at > now()",
+                        tenant_id, sid, &res);
+    if (found <= 0)
+        return found;
     out->user_id = text_at(tx, res, 0);
     out->client_id = text_at(tx, res, 1);
     out->expires_at = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
