@@ -5,6 +5,7 @@
  * return H_BLOCK (something they need is not cached). The outcome is then
  * sent at once, or after the group commit of its audit rows.
  */
+#include "http/conn.h"
 #include "http/http.h"
 #include "http/routes.h"
 #include "storage/db.h"
@@ -12,8 +13,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-void http_finish_on_loop(struct req *r);
 
 struct route {
     const char *name;
@@ -55,14 +54,6 @@ void req_release_refs(struct req *r)
         tenant_release(r->tenant);
         r->tenant = NULL;
     }
-}
-
-void http_db_unavailable(struct req *r)
-{
-    resp_reset(r);
-    resp_error(r, 503, r->kind == RK_OAUTH ? "temporarily_unavailable" : "database_unavailable",
-               "the database is unavailable; try again shortly");
-    resp_header(r, "Retry-After", "1");
 }
 
 void http_run_handler(struct req *r)
