@@ -40,7 +40,7 @@ PKG_CFLAGS=$(pkg-config --cflags $PKGS)
 PKG_LIBS=$(pkg-config --libs $PKGS)
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS_COMMON="-std=c17 -g -O1 $SAN -D_GNU_SOURCE -DAUTHZ_FUZZ=1 -I$ROOT/authz -I$ROOT \
+CFLAGS_COMMON="-std=c17 -g -O1 $SAN -D_GNU_SOURCE -DAUTHZ_FUZZ=1 -DAUTHZ_CHECKED=1 -I$ROOT/authz -I$ROOT \
   -DAUTHZ_SRCDIR=\"$ROOT\" -DAUTHZ_SYSCONFDIR=\"/nonexistent\" -DAUTHZ_DATADIR=\"$ROOT\" \
   -Wall -Wextra -Wno-unused-parameter $PKG_CFLAGS"
 LIB_CFLAGS="$CFLAGS_COMMON -fsanitize=fuzzer-no-link"
