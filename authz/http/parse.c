@@ -101,6 +101,26 @@ size_t http_head_length(const char *buf, size_t n)
     return 0;
 }
 
+/* Connection (RFC 9110 §7.6.1): a comma-separated list of options, case
+ * insensitive. Sets *close / *keep_alive for the options it names. */
+static void connection_options(const char *v, bool *close, bool *keep_alive)
+{
+    while (*v) {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        const char *s = v;
+        while (*v && *v != ',' && *v != ' ' && *v != '\t')
+            v++;
+        size_t n = (size_t)(v - s);
+        if (n == 5 && !strncasecmp(s, "close", 5))
+            *close = true;
+        else if (n == 10 && !strncasecmp(s, "keep-alive", 10))
+            *keep_alive = true;
+        while (*v && *v != ',')
+            v++;
+    }
+}
+
 /* The request line (RFC 9112 §3), NUL-terminated in line. */
 static int parse_request_line(char *line, struct arena *a, struct http_head *h, const char **detail)
 {
@@ -121,6 +141,10 @@ static int parse_request_line(char *line, struct arena *a, struct http_head *h, 
         return 505;
     }
     /* RFC 9110 §9.1: method = token (1*tchar) */
+    if (sp1 == line) {
+        *detail = "malformed method";
+        return 400;
+    }
     for (const char *p = line; *p; p++)
         if (!is_tchar((unsigned char)*p)) {
             *detail = "malformed method";
@@ -177,8 +201,7 @@ int http_parse_head(char *buf, size_t len, size_t max_body, struct arena *a, str
     h->headers = arena_alloc(a, sizeof(struct header) * (size_t)cap);
     char *p = eol + 1;
     char *end = buf + len;
-    bool have_cl = false, have_host = false;
-    h->keepalive = h->minor == 1;
+    bool have_cl = false, have_host = false, close = false, keep_alive = false;
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
@@ -254,21 +277,21 @@ int http_parse_head(char *buf, size_t len, size_t max_body, struct arena *a, str
             }
             have_host = true;
         } else if (strcmp(p, "connection") == 0) {
-            if (strcasestr(v, "close"))
-                h->keepalive = false;
-            else if (strcasestr(v, "keep-alive"))
-                h->keepalive = true;
+            connection_options(v, &close, &keep_alive);
         }
         h->headers[h->nheaders].name = p;
         h->headers[h->nheaders].value = v;
         h->nheaders++;
         p = nl + 1;
     }
-    if (!have_host && h->keepalive) {
-        /* RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 */
+    /* RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status
+     * code to any HTTP/1.1 request message that lacks a Host header field" */
+    if (!have_host && h->minor == 1) {
         *detail = "missing Host header";
         return 400;
     }
+    /* RFC 9112 §9.3 */
+    h->keepalive = !close && (h->minor == 1 || keep_alive);
     return 0;
 }
 
