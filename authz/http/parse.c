@@ -101,23 +101,29 @@ size_t http_head_length(const char *buf, size_t n)
     return 0;
 }
 
-/* Connection (RFC 9110 §7.6.1): a comma-separated list of options, case
- * insensitive. Sets *close / *keep_alive for the options it names. */
+/* Connection (RFC 9110 §7.6.1): a comma-separated list of options (RFC
+ * 9110 §5.6.1: elements with OWS around them), case insensitive. Sets
+ * *close / *keep_alive for the options it names; an element that is no
+ * token ("keep-alive x") names none. */
 static void connection_options(const char *v, bool *close, bool *keep_alive)
 {
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',')
+    for (;;) {
+        while (*v == ' ' || *v == '\t')
             v++;
         const char *s = v;
-        while (*v && *v != ',' && *v != ' ' && *v != '\t')
+        while (*v && *v != ',')
             v++;
-        size_t n = (size_t)(v - s);
+        const char *e = v;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        size_t n = (size_t)(e - s);
         if (n == 5 && !strncasecmp(s, "close", 5))
             *close = true;
         else if (n == 10 && !strncasecmp(s, "keep-alive", 10))
             *keep_alive = true;
-        while (*v && *v != ',')
-            v++;
+        if (!*v)
+            return;
+        v++;
     }
 }
 

@@ -559,6 +559,13 @@ static void connection_options_are_tokens_not_substrings(void **state)
     assert_true(g_h.keepalive);
     assert_int_equal(parse("GET / HTTP/1.0\r\nConnection: not-keep-alive\r\n\r\n"), 0);
     assert_false(g_h.keepalive);
+    /* list elements carry OWS around them (RFC 9110 §5.6.1), not inside */
+    assert_int_equal(parse("GET / HTTP/1.0\r\nConnection: \t keep-alive \t, x\r\n\r\n"), 0);
+    assert_true(g_h.keepalive);
+    assert_int_equal(parse("GET / HTTP/1.0\r\nConnection: keep-alive x\r\n\r\n"), 0);
+    assert_false(g_h.keepalive);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: ,, close ,\r\n\r\n"), 0);
+    assert_false(g_h.keepalive);
 }
 
 /* -------------------------------------------------- the request line of a
