@@ -8,6 +8,7 @@
 #include "boot.h"
 #include "cache.h"
 #include "config.h"
+#include "storage/admin.h"
 #include "storage/db.h"
 #include "storage/store.h"
 
@@ -82,14 +83,6 @@ static int ctl_audit(PGconn *c, const char *tenant_id, const char *action, const
     return rc;
 }
 
-static bool exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    return ok;
-}
-
 enum cmd { CMD_MIGRATE, CMD_ROOT_TOKEN, CMD_TENANT_CREATE, CMD_KEYS_ROTATE };
 
 int main(int argc, char **argv)
@@ -160,10 +153,10 @@ int main(int argc, char **argv)
         /* the token and its audit row commit together; printed only then */
         char tok[80];
         snprintf(err, sizeof err, "%s", PQerrorMessage(c));
-        if (!exec_ok(c, "BEGIN") || store_root_token_create(c, tok, sizeof tok, err, sizeof err) < 0) {
+        if (!pq_begin(c) || store_root_token_create(c, tok, sizeof tok, err, sizeof err) < 0) {
             fprintf(stderr, "authzctl: root-token: %s\n", err);
             rc = 1;
-        } else if (ctl_audit(c, NULL, "root_token.create", NULL) < 0 || !exec_ok(c, "COMMIT")) {
+        } else if (ctl_audit(c, NULL, "root_token.create", NULL) < 0 || !pq_commit(c)) {
             fprintf(stderr, "authzctl: root-token: the audit row could not be written: %s",
                     PQerrorMessage(c));
             rc = 1;
@@ -171,7 +164,7 @@ int main(int argc, char **argv)
             printf("%s\n", tok);
         }
         if (rc)
-            exec_ok(c, "ROLLBACK");
+            pq_rollback(c);
         break;
     }
     case CMD_TENANT_CREATE: {
@@ -195,31 +188,26 @@ int main(int argc, char **argv)
         break;
     }
     case CMD_KEYS_ROTATE: {
-        const char *v[1] = {argv[2]};
-        PGresult *res = pq_exec(c, "SELECT id, signing_alg FROM tenants WHERE slug = $1", 1, v, err,
-                                sizeof err);
-        if (!res || PQntuples(res) != 1) {
+        char id[40], alg[16];
+        if (store_tenant_find(c, argv[2], id, alg, err, sizeof err) != 1) {
             fprintf(stderr, "authzctl: keys rotate: no tenant '%s'\n", argv[2]);
             rc = 1;
         } else {
             /* the key and its audit row commit together */
             char kid[64];
             snprintf(err, sizeof err, "%s", PQerrorMessage(c));
-            if (!exec_ok(c, "BEGIN") || store_key_rotate(c, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-                                                         kid, err, sizeof err) < 0) {
+            if (!pq_begin(c) || store_key_rotate(c, id, alg, kid, err, sizeof err) < 0) {
                 fprintf(stderr, "authzctl: keys rotate: %s\n", err);
                 rc = 1;
-            } else if (ctl_audit(c, PQgetvalue(res, 0, 0), "keys.rotate", kid) < 0 ||
-                       !exec_ok(c, "COMMIT")) {
+            } else if (ctl_audit(c, id, "keys.rotate", kid) < 0 || !pq_commit(c)) {
                 fprintf(stderr, "authzctl: keys rotate: %s", PQerrorMessage(c));
                 rc = 1;
             } else {
                 printf("tenant %s: new signing key %s\n", argv[2], kid);
             }
             if (rc)
-                exec_ok(c, "ROLLBACK");
+                pq_rollback(c);
         }
-        PQclear(res);
         break;
     }
     }

@@ -61,6 +61,29 @@ PGresult *pq_exec(PGconn *c, const char *sql, int n, const char *const *vals, ch
     return NULL;
 }
 
+static bool pq_command(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
+bool pq_begin(PGconn *c)
+{
+    return pq_command(c, "BEGIN");
+}
+
+bool pq_commit(PGconn *c)
+{
+    return pq_command(c, "COMMIT");
+}
+
+void pq_rollback(PGconn *c)
+{
+    pq_command(c, "ROLLBACK");
+}
+
 /* ---- per-request statements ---- */
 
 struct result_list {

@@ -124,5 +124,10 @@ PGresult *store_revocations_live(PGconn *c);
  * a message in err (when err is not NULL). */
 PGresult *pq_exec(PGconn *c, const char *sql, int n, const char *const *vals, char *err,
                   size_t errlen);
+/* BEGIN / COMMIT / ROLLBACK on a standalone connection (authzctl): true
+ * when the statement succeeded. */
+bool pq_begin(PGconn *c);
+bool pq_commit(PGconn *c);
+void pq_rollback(PGconn *c);
 
 #endif

@@ -1,11 +1,26 @@
 /*
- * admin.h: the tenant admin API and the metadata checks it shares with
- * dynamic client registration.
+ * admin.h: the tenant admin API (SPEC §7), shared by its files:
+ *
+ *   admin.c      authentication of the caller, the route table (method,
+ *                path pattern -> handler) and the answers every call shares
+ *   body.c       the member tables every body is read with (admin/body.h)
+ *   tenants.c    POST /tenants, GET and PATCH /tenants/{t}
+ *   keys.c       POST /tenants/{t}/keys/rotate
+ *   resources.c  /tenants/{t}/resources
+ *   clients.c    /tenants/{t}/clients[/{client_id}]
+ *   users.c      /tenants/{t}/users[/{username}]
+ *   consents.c   /tenants/{t}/consents
+ *   sessions.c   /tenants/{t}/sessions[/{sid}/revoke]
+ *   audit.c      /tenants/{t}/audit (and the keyset page answer)
+ *   trust.c      /tenants/{t}/trust-policies[/{name}]
+ *
+ * The handlers write no SQL: their statements are in storage/admin.h.
  */
 #ifndef AUTHZ_ADMIN_H
 #define AUTHZ_ADMIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -20,30 +35,61 @@ struct caller {
     bool not_admin;            /* an active token of tenant_slug without admin rights */
 };
 
+/* One call, as the route table hands it to its handler. */
+struct admin_call {
+    const struct caller *who;
+    struct tenant *t;          /* the tenant of the path (NULL for /tenants) */
+    const char *arg;           /* the path's {name} segment (decoded), or NULL */
+};
+typedef void (*admin_handler)(struct req *r, const struct admin_call *c);
+
 /* RFC 9457 problem answer. */
 void admin_problem(struct req *r, int status, const char *detail);
 /* JSON answer (takes the reference). */
 void admin_answer_json(struct req *r, int status, json_t *j);
+/* A JSON text answer (200, no-store): the text is copied. */
+void admin_answer_text(struct req *r, int status, const char *json);
 /* Adds an admin.changed audit row for this change. */
 void admin_audit_change(struct req *r, const char *tenant_id, const struct caller *who,
                         const char *action, const char *target);
 /* Flushes audit rows, commits, and drops this node's cache of the tenant. */
 bool admin_tx_commit(struct req *r, const char *tenant_id);
-
-/* GET .../sessions and POST .../sessions/{sid}/revoke (admin/sessions.c) */
-void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, const char *sid,
-                    const char *action);
+/* A JSON array of strings, each non-empty, at most maxlen bytes and
+ * accepted by ok (when set), as a PostgreSQL text[] literal in the arena.
+ * NULL (with a 400 answer naming field) when invalid. */
+const char *admin_str_array(struct req *r, json_t *v, const char *field,
+                            bool (*ok)(const char *), size_t maxlen);
 /* A keyset-paged list answer {"<member>":[rows],"next_cursor":..}: column 0
  * of each row is its JSON; res holds limit+1 rows at most, and the cursor is
  * base64url("<column 1><sep><column 2>") of the last row shown. */
 void admin_page_answer(struct req *r, PGresult *res, const char *member, int limit, char sep);
-/* GET /admin/v1/tenants/{t}/audit (admin/audit.c) */
-void admin_audit(struct req *r, const struct caller *who, struct tenant *t);
-/* GET/DELETE /admin/v1/tenants/{t}/consents?user=&client= (admin/consents.c) */
-void admin_consents(struct req *r, const struct caller *who, struct tenant *t);
-/* PUT/GET/DELETE .../trust-policies/{name} and GET .../trust-policies
- * (name NULL) (admin/trust.c) */
-void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t,
-                          const char *name);
+
+/* The handlers (the route table in admin.c names each with its method and
+ * path; a call that takes no body has checked that before). */
+void admin_tenant_create(struct req *r, const struct admin_call *c);  /* tenants.c */
+void admin_tenant_get(struct req *r, const struct admin_call *c);
+void admin_tenant_patch(struct req *r, const struct admin_call *c);
+void admin_keys_rotate(struct req *r, const struct admin_call *c);    /* keys.c */
+void admin_resource_list(struct req *r, const struct admin_call *c);  /* resources.c */
+void admin_resource_create(struct req *r, const struct admin_call *c);
+void admin_resource_delete(struct req *r, const struct admin_call *c);
+void admin_client_list(struct req *r, const struct admin_call *c);    /* clients.c */
+void admin_client_create(struct req *r, const struct admin_call *c);
+void admin_client_get(struct req *r, const struct admin_call *c);
+void admin_client_patch(struct req *r, const struct admin_call *c);
+void admin_client_delete(struct req *r, const struct admin_call *c);
+void admin_user_create(struct req *r, const struct admin_call *c);    /* users.c */
+void admin_user_get(struct req *r, const struct admin_call *c);
+void admin_user_patch(struct req *r, const struct admin_call *c);
+void admin_user_delete(struct req *r, const struct admin_call *c);
+void admin_consents_list(struct req *r, const struct admin_call *c);  /* consents.c */
+void admin_consents_withdraw(struct req *r, const struct admin_call *c);
+void admin_sessions_list(struct req *r, const struct admin_call *c);  /* sessions.c */
+void admin_session_revoke(struct req *r, const struct admin_call *c);
+void admin_audit_list(struct req *r, const struct admin_call *c);     /* audit.c */
+void admin_trust_list(struct req *r, const struct admin_call *c);     /* trust.c */
+void admin_trust_get(struct req *r, const struct admin_call *c);
+void admin_trust_put(struct req *r, const struct admin_call *c);
+void admin_trust_delete(struct req *r, const struct admin_call *c);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "storage/admin.h"
 #include "storage/db.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
@@ -70,16 +71,8 @@ static bool rfc3339(const char *s)
     return false;
 }
 
-void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
+void admin_audit_list(struct req *r, const struct admin_call *c)
 {
-    (void)who;
-    if (r->method != M_GET) {
-        admin_problem(r, 405, "method not allowed here");
-        resp_header(r, "Allow", "GET, HEAD");
-        return;
-    }
-    if (!admin_no_body(r))
-        return;
     static const char *known[] = {"since", "until", "user", "client", "session", "event",
                                   "limit", "cursor"};
     const char *v[8];
@@ -130,22 +123,10 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
     }
     char lim[16];
     snprintf(lim, sizeof lim, "%ld", limit + 1);
-    const char *p[10] = {t->id, v[0], v[1], v[2], v[3], v[4], v[5], cur_at, cur_id, lim};
-    PGresult *res = db_q(
-        &r->tx,
-        "SELECT json_build_object('id', id::text, 'at', " SQL_TS("at") ", 'event', event, "
-        "'outcome', outcome, 'client_id', client_id, 'subject', subject, 'actor_chain', "
-        "actor_chain, 'session_id', session_id, 'resources', resources, 'scope', scope, "
-        "'reason', reason, 'request_id', request_id, 'source', source, 'details', details)::text, "
-        "(extract(epoch from at) * 1000000)::bigint, id FROM audit "
-        "WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR at >= $2::timestamptz) "
-        "AND ($3::timestamptz IS NULL OR at < $3::timestamptz) "
-        "AND ($4::text IS NULL OR subject = $4) AND ($5::text IS NULL OR client_id = $5) "
-        "AND ($6::text IS NULL OR session_id = $6) AND ($7::text IS NULL OR event = $7) "
-        "AND ($8::bigint IS NULL OR ((extract(epoch from at) * 1000000)::bigint, id) < "
-        "($8::bigint, $9::bigint)) "
-        "ORDER BY (extract(epoch from at) * 1000000)::bigint DESC, id DESC LIMIT $10::int",
-        10, p);
+    struct audit_filter f = {.since = v[0], .until = v[1], .subject = v[2], .client_id = v[3],
+                             .session_id = v[4], .event = v[5], .cur_us = cur_at, .cur_id = cur_id,
+                             .limit = lim};
+    PGresult *res = store_audit_page(&r->tx, c->t->id, &f);
     if (!res) {
         if (!r->tx.down)
             admin_problem(r, 400, "malformed since or until (RFC 3339 expected)");

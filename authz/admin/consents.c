@@ -6,6 +6,7 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "storage/admin.h"
 #include "storage/grants.h"
 #include "storage/db.h"
 #include "storage/store.h"
@@ -32,70 +33,61 @@ static bool uuid_like(const char *s)
     return true;
 }
 
-void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
+/* The user= and client= filters. false when answered: a malformed one is
+ * 400; a user= that is no user id matches nobody (empty list / 404). */
+static bool filters(struct req *r, const char **user, const char **client)
 {
-    /* neither call takes a body (a POST is refused below with 405) */
-    if ((r->method == M_GET || r->method == M_DELETE) && !admin_no_body(r))
-        return;
-    const char *user = req_query_param(r, "user");
-    const char *client = req_query_param(r, "client");
-    if ((!user && req_query_has(r, "user")) || (!client && req_query_has(r, "client"))) {
+    *user = req_query_param(r, "user");
+    *client = req_query_param(r, "client");
+    if ((!*user && req_query_has(r, "user")) || (!*client && req_query_has(r, "client"))) {
         admin_problem(r, 400, "malformed query parameter");
-        return;
+        return false;
     }
-    if (user && !uuid_like(user)) {
+    if (*user && !uuid_like(*user)) {
         /* a person's sub is their user id; anything else matches nobody */
         if (r->method == M_GET) {
             resp_json(r, 200, strdup("{\"consents\":[]}"));
             resp_header(r, "Cache-Control", "no-store"); /* as every consent list */
-            return;
+            return false;
         }
         admin_problem(r, 404, "no such consent");
-        return;
+        return false;
     }
-    const char *p[3] = {t->id, user, client};
-    if (r->method == M_GET) {
-        PGresult *res = db_q(
-            &r->tx,
-            "SELECT coalesce(json_agg(json_build_object('client_id', c.client_id, 'subject', "
-            "c.user_id, 'username', u.username, 'scopes', c.scopes, 'resources', c.resources, "
-            "'created_at', " SQL_TS("c.created_at") ", 'updated_at', " SQL_TS("c.updated_at")
-            ") ORDER BY c.created_at), '[]')::text FROM consents c JOIN users u ON u.id = c.user_id "
-            "WHERE c.tenant_id = $1 AND ($2::uuid IS NULL OR c.user_id = $2::uuid) "
-            "AND ($3::text IS NULL OR c.client_id = $3)",
-            3, p);
-        if (!res)
-            return;
-        struct strbuf sb;
-        sb_init(&sb);
-        sb_printf(&sb, "{\"consents\":%s}", PQgetvalue(res, 0, 0));
-        size_t len;
-        char *body = sb_steal(&sb, &len);
-        resp_set(r, 200, "application/json", body, len);
-        resp_header(r, "Cache-Control", "no-store");
+    return true;
+}
+
+void admin_consents_list(struct req *r, const struct admin_call *c)
+{
+    const char *user, *client, *json;
+    if (!filters(r, &user, &client) || store_consents_list(&r->tx, c->t->id, user, client, &json) < 0)
         return;
-    }
-    if (r->method != M_DELETE) {
-        admin_problem(r, 405, "method not allowed here");
-        resp_header(r, "Allow", "GET, HEAD, DELETE");
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "{\"consents\":%s}", json);
+    size_t len;
+    char *body = sb_steal(&sb, &len);
+    resp_set(r, 200, "application/json", body, len);
+    resp_header(r, "Cache-Control", "no-store");
+}
+
+void admin_consents_withdraw(struct req *r, const struct admin_call *c)
+{
+    struct tenant *t = c->t;
+    const char *user, *client;
+    if (!filters(r, &user, &client))
         return;
-    }
     if (!user && !client) {
         admin_problem(r, 400, "name the consents to withdraw with user= and/or client=");
         return;
     }
     if (db_begin(&r->tx) < 0)
         return;
-    PGresult *res = db_q(&r->tx,
-                         "DELETE FROM consents WHERE tenant_id = $1 AND ($2::uuid IS NULL OR "
-                         "user_id = $2::uuid) AND ($3::text IS NULL OR client_id = $3) "
-                         "RETURNING user_id, client_id, scopes::text, resources::text, id",
-                         3, p);
-    if (!res) {
+    struct consent_withdrawn *w;
+    int n = store_consents_delete(&r->tx, t->id, user, client, &w);
+    if (n < 0) {
         db_rollback(&r->tx);
         return;
     }
-    int n = PQntuples(res);
     if (n == 0) {
         db_rollback(&r->tx);
         admin_problem(r, 404, "no such consent");
@@ -106,30 +98,27 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
      * their tokens live at most the longest token lifetime */
     int64_t until = revocation_horizon();
     for (int i = 0; i < n; i++) {
-        const char *q[3] = {t->id, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)};
-        PGresult *g = db_q(&r->tx,
-                           "SELECT id FROM grants WHERE tenant_id = $1 AND user_id = $2::uuid AND "
-                           "client_id = $3 AND revoked_at IS NULL",
-                           3, q);
-        if (!g) {
+        const char **grants;
+        int ng = store_grants_live(&r->tx, t->id, w[i].user_id, w[i].client_id, &grants);
+        if (ng < 0) {
             db_rollback(&r->tx);
             return;
         }
-        for (int k = 0; k < PQntuples(g); k++)
-            if (grant_revoke(&r->tx, t->id, PQgetvalue(g, k, 0), "consent withdrawn", until) < 0) {
+        for (int k = 0; k < ng; k++)
+            if (grant_revoke(&r->tx, t->id, grants[k], "consent withdrawn", until) < 0) {
                 db_rollback(&r->tx);
                 return;
             }
-        if (revocation_record(&r->tx, t->id, REV_CONSENT, PQgetvalue(res, i, 4), until) < 0) {
+        if (revocation_record(&r->tx, t->id, REV_CONSENT, w[i].id, until) < 0) {
             db_rollback(&r->tx);
             return;
         }
         struct audit_event *e = audit_add(r, "consent.withdrawn", true);
         e->tenant_id = t->id;
-        e->subject = arena_strdup(r->arena, PQgetvalue(res, i, 0));
-        e->client_id = arena_strdup(r->arena, PQgetvalue(res, i, 1));
+        e->subject = arena_strdup(r->arena, w[i].user_id);
+        e->client_id = arena_strdup(r->arena, w[i].client_id);
         e->details = arena_sprintf(r->arena, "{\"by\":\"%s\",\"grants_revoked\":%d}",
-                                   who->root ? "root" : "tenant-admin", PQntuples(g));
+                                   c->who->root ? "root" : "tenant-admin", ng);
     }
     if (admin_tx_commit(r, t->id))
         resp_json(r, 200, strdup(arena_sprintf(r->arena, "{\"withdrawn\":%d}", n)));

@@ -339,31 +339,25 @@ static void policy_list(struct req *r, struct tenant *t)
     resp_header(r, "Cache-Control", "no-store");
 }
 
-void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t, const char *name)
+void admin_trust_list(struct req *r, const struct admin_call *c)
 {
-    enum method m = r->method;
-    if (!name) {
-        if (m == M_GET) {
-            if (admin_no_body(r))
-                policy_list(r, t);
-        } else {
-            admin_problem(r, 405, "method not allowed here");
-            resp_header(r, "Allow", "GET, HEAD");
-        }
-        return;
-    }
-    if (m == M_PUT) {
-        policy_put(r, who, t, name);
-    } else if (m == M_GET) {
-        if (!trust_policy_name_valid(name))
-            admin_problem(r, 404, "no such trust policy");
-        else if (admin_no_body(r))
-            answer_policy(r, t, name, 200);
-    } else if (m == M_DELETE) {
-        if (admin_no_body(r))
-            policy_delete(r, who, t, name);
-    } else {
-        admin_problem(r, 405, "method not allowed here");
-        resp_header(r, "Allow", "GET, HEAD, PUT, DELETE");
-    }
+    policy_list(r, c->t);
+}
+
+void admin_trust_get(struct req *r, const struct admin_call *c)
+{
+    if (!trust_policy_name_valid(c->arg))
+        admin_problem(r, 404, "no such trust policy");
+    else if (admin_no_body(r))
+        answer_policy(r, c->t, c->arg, 200);
+}
+
+void admin_trust_put(struct req *r, const struct admin_call *c)
+{
+    policy_put(r, c->who, c->t, c->arg);
+}
+
+void admin_trust_delete(struct req *r, const struct admin_call *c)
+{
+    policy_delete(r, c->who, c->t, c->arg);
 }

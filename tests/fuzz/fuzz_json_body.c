@@ -3,7 +3,8 @@
  * of the admin API and of dynamic client registration:
  * - register_parse_body + register_validate (authz/oauth/register.c): what
  *   anyone may POST to {ISSUER}/oauth2/register under an open policy;
- * - the admin handlers' own validation (authz/admin/admin.c, trust.c, with
+ * - the admin handlers' own validation (authz/admin/tenants.c, clients.c,
+ *   users.c, resources.c, trust.c, with
  *   the member tables of admin/body.c): tenant create and patch, client
  *   create (and the client document check that patch uses), user create and
  *   patch, resource create, trust-policy PUT, the body check of the calls
@@ -14,8 +15,9 @@
  * The handlers are called directly, as the operator (root) on a fake tenant
  * "acme", with no database: each runs its checks and then stops at its first
  * statement (r->tx.down), which is exactly the part that takes hostile input.
- * admin.c and trust.c are #included to reach their static handlers
- * (build.sh leaves them out of this target's archive).
+ * admin.c and clients.c are #included to reach their static functions
+ * (build.sh leaves them out of this target's archive); the calls that take
+ * no body are checked for one first, as the route table does.
  *
  * Input: "OP[ ARG]\nBODY". OP is one of the names in OPS below; ARG is the
  * user name, policy name, query string or path the call takes. An input whose
@@ -33,9 +35,12 @@
  */
 #include "fuzz_common.h"
 
-/* the admin handlers, statics included */
+/* the admin API's router and client handlers, statics included (the path
+ * decoder, the client document check); the other handlers through
+ * admin/admin.h */
 #include "../../authz/admin/admin.c"
-#include "../../authz/admin/trust.c"
+#include "../../authz/admin/clients.c"
+#include "oauth/register.h"
 
 #include "config.h"
 
@@ -216,18 +221,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(r.request_id, sizeof r.request_id, "fuzz");
     const char *a = arg ? arena_strdup(r.arena, arg) : NULL;
     bool silent = false;
+    struct admin_call call = {.who = &ROOT, .t = &g_t};
     switch ((enum op)op) {
     case OP_TENANT_CREATE:
         r.method = M_POST;
-        tenant_create(&r, &ROOT);
+        admin_tenant_create(&r, &call);
         break;
     case OP_TENANT_PATCH:
         r.method = M_PATCH;
-        tenant_patch(&r, &ROOT, &g_t);
+        admin_tenant_patch(&r, &call);
         break;
     case OP_CLIENT_CREATE:
         r.method = M_POST;
-        client_create(&r, &ROOT, &g_t);
+        admin_client_create(&r, &call);
         break;
     case OP_CLIENT_VALIDATE: {
         json_t *b = admin_read_body(&r, &CLIENT_BODY);
@@ -247,44 +253,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case OP_USER_CREATE:
         r.method = M_POST;
-        user_create(&r, &ROOT, &g_t);
+        admin_user_create(&r, &call);
         break;
     case OP_USER_PATCH:
         r.method = M_PATCH;
-        user_patch(&r, &ROOT, &g_t, a && *a ? a : "alice");
+        call.arg = a && *a ? a : "alice";
+        admin_user_patch(&r, &call);
         break;
     case OP_RESOURCE_CREATE:
         r.method = M_POST;
-        resource_create(&r, &ROOT, &g_t);
+        admin_resource_create(&r, &call);
         break;
     case OP_RESOURCE_DELETE:
         r.method = M_DELETE;
         r.query = a;
-        resource_delete(&r, &ROOT, &g_t);
+        if (admin_no_body(&r))
+            admin_resource_delete(&r, &call);
         break;
     case OP_TRUST_POLICY:
         r.method = M_PUT;
-        admin_trust_policies(&r, &ROOT, &g_t, a && *a ? a : "k8s-agents");
+        call.arg = a && *a ? a : "k8s-agents";
+        admin_trust_put(&r, &call);
         break;
     case OP_AUDIT:
         r.method = M_GET;
         r.query = a;
-        admin_audit(&r, &ROOT, &g_t);
+        if (admin_no_body(&r))
+            admin_audit_list(&r, &call);
         break;
     case OP_SESSIONS:
         r.method = M_GET;
         r.query = a;
-        admin_sessions(&r, &ROOT, &g_t, NULL, NULL);
+        if (admin_no_body(&r))
+            admin_sessions_list(&r, &call);
         break;
     case OP_SESSION_REVOKE:
         r.method = M_POST;
-        admin_sessions(&r, &ROOT, &g_t, a && *a ? a : "ses_x", "revoke");
+        call.arg = a && *a ? a : "ses_x";
+        if (admin_no_body(&r))
+            admin_session_revoke(&r, &call);
         break;
     case OP_CONSENTS_GET:
     case OP_CONSENTS_DELETE:
         r.method = op == OP_CONSENTS_GET ? M_GET : M_DELETE;
         r.query = a;
-        admin_consents(&r, &ROOT, &g_t);
+        if (admin_no_body(&r))
+            (op == OP_CONSENTS_GET ? admin_consents_list : admin_consents_withdraw)(&r, &call);
         /* a user= that is no user id lists nothing: an answer with no database */
         if (r.status == 200) {
             FZ_CHECK(op == OP_CONSENTS_GET && !strcmp(r.resp_body, "{\"consents\":[]}"), "consents %s",

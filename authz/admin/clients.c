@@ -1,0 +1,485 @@
+/*
+ * clients.c: the tenant's clients in the admin API (SPEC §3, §7): POST
+ * /admin/v1/tenants/{t}/clients creates one (its secret shown once), GET
+ * lists them; GET, PATCH and DELETE /clients/{client_id}. A PATCH is checked
+ * as the whole document it makes; narrowing what a client may do ends the
+ * tokens that did more (client_change_ends), and deleting a client ends all
+ * of its tokens.
+ */
+#include "admin/admin.h"
+#include "admin/body.h"
+#include "http/http.h"
+#include "oauth/oauth.h"
+#include "policy/scope.h"
+#include "policy/uri.h"
+#include "storage/admin.h"
+#include "storage/db.h"
+#include "storage/grants.h"
+#include "storage/store.h"
+#include "crypto/crypto.h"
+#include "util/text.h"
+#include "cache.h"
+#include "config.h"
+#include "util/limits.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool ok_resource(const char *s) { return resource_uri_valid(s); }
+
+/* can_act_for: usernames, counted in characters as everywhere, or "*" */
+static bool ok_act_for(const char *s) { return text_printable_chars(s, AUTHZ_USERNAME_MAX); }
+
+/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host (policy/uri.h) */
+static bool ok_redirect(const char *s) { return uri_endpoint_ok(s); }
+
+static bool ok_grant(const char *s)
+{
+    static const char *g[] = {"authorization_code", "refresh_token", "client_credentials",
+                              "urn:ietf:params:oauth:grant-type:token-exchange",
+                              "urn:openid:params:grant-type:ciba"};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        if (!strcmp(s, g[i]))
+            return true;
+    return false;
+}
+
+static bool ok_response_type(const char *s) { return !strcmp(s, "code"); }
+
+/* POST .../clients and PATCH .../clients/{client_id}: RFC 7591 metadata
+ * that authz keeps, plus the fields of SPEC §3. client_validate() checks the
+ * values (on the merged document for a PATCH); the rest of a client answer
+ * is read-only. */
+static const struct body_member CLIENT_MEMBERS[] = {
+    {"client_name", BT_STRING | BT_NULL, 0, NULL, "name"},
+    {"token_endpoint_auth_method", BT_STRING, 0, NULL, "auth_method"},
+    {"grant_types", BT_ARRAY, 0, NULL, "grant_type grants"},
+    {"response_types", BT_ARRAY, 0, NULL, "response_type"},
+    {"redirect_uris", BT_ARRAY, 0, NULL, "redirect_uri"},
+    {"allowed_scopes", BT_ARRAY, 0, NULL, "scope scopes"},
+    {"allowed_resources", BT_ARRAY, 0, NULL, "resource resources"},
+    {"can_act_for", BT_ARRAY, 0, NULL, "act_for"},
+    {"introspects", BT_ARRAY, 0, NULL, "introspect"},
+    {"may_impersonate", BT_BOOLEAN, 0, NULL, "impersonate"},
+    {"jwks", BT_OBJECT | BT_NULL, 0, NULL, NULL},
+    {"jwks_uri", BT_STRING | BT_NULL, 0, NULL, NULL},
+    {"backchannel_token_delivery_mode", BT_STRING | BT_NULL, 0, NULL, "delivery_mode"},
+    {"backchannel_client_notification_endpoint", BT_STRING | BT_NULL, 0, NULL,
+     "notification_endpoint"},
+    {"client_id", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"client_secret", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"client_secret_expires_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"client_id_issued_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"dynamic", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+    {"updated_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
+};
+static const struct body_spec CLIENT_BODY = BODY_SPEC(CLIENT_MEMBERS);
+
+/* Validated client metadata, as statement parameters. */
+struct client_fields {
+    const char *client_name, *method, *grant_types, *response_types, *redirect_uris,
+        *allowed_scopes, *allowed_resources, *can_act_for, *introspects, *may_impersonate, *jwks,
+        *jwks_uri, *bc_delivery, *bc_endpoint;
+};
+
+static bool has_elem(json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
+    return false;
+}
+
+/* Checks a whole client document (RFC 7591 metadata + authz fields). */
+static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct client_fields *f)
+{
+    memset(f, 0, sizeof *f);
+    json_t *v;
+    if ((v = json_object_get(b, "client_name")) && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!text_printable(s, AUTHZ_CLIENT_TEXT_MAX)) {
+            admin_problem(r, 400, "invalid_client_metadata: client_name");
+            return false;
+        }
+        f->client_name = s;
+    }
+    f->method = "client_secret_basic";
+    if ((v = json_object_get(b, "token_endpoint_auth_method"))) {
+        const char *s = json_string_value(v);
+        if (!s || (strcmp(s, "client_secret_basic") && strcmp(s, "client_secret_post") &&
+                   strcmp(s, "private_key_jwt") && strcmp(s, "none"))) {
+            admin_problem(r, 400, "invalid_client_metadata: token_endpoint_auth_method");
+            return false;
+        }
+        f->method = s;
+    }
+    json_t *gt = json_object_get(b, "grant_types");
+    json_t *default_gt = NULL;
+    if (!gt)
+        gt = default_gt = json_pack("[s]", "authorization_code");
+    if (!(f->grant_types = admin_str_array(r, gt, "grant_types", ok_grant, 100))) {
+        json_decref(default_gt);
+        return false;
+    }
+    bool code = has_elem(gt, "authorization_code");
+    if (!strcmp(f->method, "none") &&
+        (has_elem(gt, "client_credentials") ||
+         has_elem(gt, "urn:ietf:params:oauth:grant-type:token-exchange") ||
+         has_elem(gt, "urn:openid:params:grant-type:ciba"))) {
+        json_decref(default_gt);
+        admin_problem(r, 400, "invalid_client_metadata: a public client may use only the "
+                        "authorization_code and refresh_token grants");
+        return false;
+    }
+    json_decref(default_gt);
+    json_t *rt = json_object_get(b, "response_types");
+    if (rt) {
+        if (!(f->response_types = admin_str_array(r, rt, "response_types", ok_response_type, 10)))
+            return false;
+    } else {
+        f->response_types = code ? "{code}" : "{}";
+    }
+    json_t *ru = json_object_get(b, "redirect_uris");
+    if (ru) {
+        if (!(f->redirect_uris = admin_str_array(r, ru, "redirect_uris", ok_redirect, AUTHZ_URI_MAX))) {
+            resp_reset(r);
+            admin_problem(r, 400, "invalid_redirect_uri: redirect URIs must be https, or http on a "
+                            "loopback host, without a fragment");
+            return false;
+        }
+    } else {
+        f->redirect_uris = "{}";
+    }
+    if (code && (!ru || json_array_size(ru) == 0)) {
+        admin_problem(r, 400, "invalid_redirect_uri: the authorization_code grant needs redirect_uris");
+        return false;
+    }
+    struct {
+        const char *name;
+        const char **dst;
+        bool (*ok)(const char *);
+        size_t max;
+    } lists[] = {
+        {"allowed_scopes", &f->allowed_scopes, scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX},
+        {"allowed_resources", &f->allowed_resources, ok_resource, AUTHZ_URI_MAX},
+        {"can_act_for", &f->can_act_for, ok_act_for, SIZE_MAX},
+        {"introspects", &f->introspects, ok_resource, AUTHZ_URI_MAX},
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        json_t *l = json_object_get(b, lists[i].name);
+        if (!l) {
+            *lists[i].dst = "{}";
+            continue;
+        }
+        if (!(*lists[i].dst = admin_str_array(r, l, lists[i].name, lists[i].ok, lists[i].max)))
+            return false;
+        if (!strcmp(lists[i].name, "allowed_resources") || !strcmp(lists[i].name, "introspects")) {
+            size_t k;
+            json_t *e;
+            json_array_foreach(l, k, e) if (!tenant_resource(t, json_string_value(e)))
+            {
+                admin_problem(r, 400, arena_sprintf(r->arena, "%s: %s is not a resource of this tenant",
+                                              lists[i].name, json_string_value(e)));
+                return false;
+            }
+        }
+    }
+    v = json_object_get(b, "may_impersonate");
+    if (v && !json_is_boolean(v)) {
+        admin_problem(r, 400, "may_impersonate must be a boolean");
+        return false;
+    }
+    f->may_impersonate = json_is_true(v) ? "true" : "false";
+    v = json_object_get(b, "jwks");
+    if (v && !json_is_null(v)) {
+        if (!json_is_object(v) || !json_is_array(json_object_get(v, "keys"))) {
+            admin_problem(r, 400, "invalid_client_metadata: jwks must be a JWK Set");
+            return false;
+        }
+        char *s = json_dumps(v, JSON_COMPACT);
+        f->jwks = arena_strdup(r->arena, s);
+        free(s);
+    }
+    v = json_object_get(b, "jwks_uri");
+    if (v && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!s || !uri_endpoint_ok(s)) {
+            admin_problem(r, 400, "invalid_client_metadata: jwks_uri must be https (or http on loopback)");
+            return false;
+        }
+        f->jwks_uri = s;
+    }
+    if (f->jwks && f->jwks_uri) {
+        admin_problem(r, 400, "invalid_client_metadata: jwks and jwks_uri are mutually exclusive");
+        return false;
+    }
+    /* OpenID CIBA Core §4: token delivery mode and ping endpoint */
+    f->bc_delivery = "poll";
+    v = json_object_get(b, "backchannel_token_delivery_mode");
+    if (v && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!s || (strcmp(s, "poll") && strcmp(s, "ping"))) {
+            admin_problem(r, 400, "invalid_client_metadata: backchannel_token_delivery_mode must be poll or ping");
+            return false;
+        }
+        f->bc_delivery = s;
+    }
+    v = json_object_get(b, "backchannel_client_notification_endpoint");
+    if (v && !json_is_null(v)) {
+        const char *s = json_string_value(v);
+        if (!s || !uri_endpoint_ok(s)) {
+            admin_problem(r, 400, "invalid_client_metadata: backchannel_client_notification_endpoint "
+                                  "must be https (or http on loopback)");
+            return false;
+        }
+        f->bc_endpoint = s;
+    }
+    if (!strcmp(f->bc_delivery, "ping") && !f->bc_endpoint) {
+        admin_problem(r, 400, "invalid_client_metadata: ping mode needs "
+                              "backchannel_client_notification_endpoint");
+        return false;
+    }
+    if (!strcmp(f->method, "private_key_jwt") && !f->jwks && !f->jwks_uri) {
+        admin_problem(r, 400, "invalid_client_metadata: private_key_jwt needs jwks or jwks_uri");
+        return false;
+    }
+    return true;
+}
+
+static bool secret_method(const char *m)
+{
+    return !strcmp(m, "client_secret_basic") || !strcmp(m, "client_secret_post");
+}
+
+static struct client_admin client_row(const char *tenant_id, const char *client_id,
+                                      const char *secret_hash, const struct client_fields *f)
+{
+    return (struct client_admin){
+        .tenant_id = tenant_id, .client_id = client_id, .secret_hash = secret_hash,
+        .client_name = f->client_name, .method = f->method, .grant_types = f->grant_types,
+        .response_types = f->response_types, .redirect_uris = f->redirect_uris,
+        .allowed_scopes = f->allowed_scopes, .allowed_resources = f->allowed_resources,
+        .can_act_for = f->can_act_for, .introspects = f->introspects,
+        .may_impersonate = f->may_impersonate, .jwks = f->jwks, .jwks_uri = f->jwks_uri,
+        .bc_delivery = f->bc_delivery, .bc_endpoint = f->bc_endpoint,
+    };
+}
+
+static void client_answer(struct req *r, struct tenant *t, const char *client_id, int status,
+                          const char *secret)
+{
+    const char *json;
+    int rc = store_client_json(&r->tx, t->id, client_id, &json);
+    if (rc < 0)
+        return;
+    if (rc == 0) {
+        admin_problem(r, 404, "no such client");
+        return;
+    }
+    json_error_t je;
+    json_t *j = json_loads(json, 0, &je);
+    if (!j) {
+        admin_problem(r, 500, "client could not be rendered");
+        return;
+    }
+    if (secret) {
+        json_object_set_new(j, "client_secret", json_string(secret));
+        json_object_set_new(j, "client_secret_expires_at", json_integer(0));
+    }
+    admin_answer_json(r, status, j);
+}
+
+void admin_client_get(struct req *r, const struct admin_call *c)
+{
+    client_answer(r, c->t, c->arg, 200, NULL);
+}
+
+void admin_client_create(struct req *r, const struct admin_call *c)
+{
+    const struct caller *who = c->who;
+    struct tenant *t = c->t;
+    json_t *b = admin_read_body(r, &CLIENT_BODY);
+    if (!b)
+        return;
+    struct client_fields f;
+    if (!client_validate(r, t, b, &f)) {
+        json_decref(b);
+        return;
+    }
+    char client_id[32], secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    crypto_random_id(client_id, 16);
+    const char *hash_p = NULL;
+    if (secret_method(f.method)) {
+        crypto_random_id(secret, 32);
+        crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
+        hash_p = hash;
+    }
+    if (db_begin(&r->tx) < 0) {
+        json_decref(b);
+        return;
+    }
+    struct client_admin row = client_row(t->id, client_id, hash_p, &f);
+    if (store_client_insert(&r->tx, &row) < 0) {
+        admin_tx_refused(r, &CLIENT_BODY, NULL);
+        json_decref(b);
+        return;
+    }
+    admin_audit_change(r, t->id, who, "client.create", client_id);
+    json_decref(b);
+    if (!admin_tx_commit(r, t->id))
+        return;
+    client_answer(r, t, client_id, 201, hash_p ? secret : NULL);
+}
+
+static void json_release(void *p)
+{
+    json_decref(p);
+}
+
+static bool str_array_has(const json_t *arr, const char *s)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(arr, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
+    return false;
+}
+
+/* true when the ceiling `now` is narrower than `was` (an empty list is no
+ * ceiling) */
+static bool ceiling_narrowed(const json_t *was, const json_t *now)
+{
+    if (!json_is_array(now) || json_array_size(now) == 0)
+        return false;
+    if (!json_is_array(was) || json_array_size(was) == 0)
+        return true;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(was, i, e) if (!str_array_has(now, json_string_value(e))) return true;
+    return false;
+}
+
+/* What a change to a client ends (SPEC §4.4 "Lineage", §5): narrowing its
+ * allowed_scopes (e.g. removing admin) or allowed_resources ends its tokens;
+ * removing a can_act_for entry ends the tokens exchanged under that entry;
+ * turning may_impersonate off ends its impersonation tokens. 0 or -1. */
+static int client_change_ends(struct req *r, const char *tenant_id, const char *client_id,
+                              const json_t *was, const json_t *now)
+{
+    int64_t until = revocation_horizon();
+    if (ceiling_narrowed(json_object_get(was, "allowed_scopes"), json_object_get(now, "allowed_scopes")) ||
+        ceiling_narrowed(json_object_get(was, "allowed_resources"),
+                         json_object_get(now, "allowed_resources")))
+        if (revocation_record(&r->tx, tenant_id, REV_CLIENT, client_id, until) < 0)
+            return -1;
+    size_t i;
+    const json_t *e;
+    const json_t *caf = json_object_get(was, "can_act_for");
+    json_array_foreach(caf, i, e)
+    {
+        const char *entry = json_string_value(e);
+        if (entry && !str_array_has(json_object_get(now, "can_act_for"), entry) &&
+            revocation_record(&r->tx, tenant_id, REV_ACT_FOR,
+                              arena_sprintf(r->arena, "%s %s", client_id, entry), until) < 0)
+            return -1;
+    }
+    if (json_is_true(json_object_get(was, "may_impersonate")) &&
+        !json_is_true(json_object_get(now, "may_impersonate")) &&
+        revocation_record(&r->tx, tenant_id, REV_IMPERSONATE, client_id, until) < 0)
+        return -1;
+    return 0;
+}
+
+void admin_client_patch(struct req *r, const struct admin_call *c)
+{
+    const struct caller *who = c->who;
+    struct tenant *t = c->t;
+    const char *client_id = c->arg;
+    json_t *b = admin_read_body(r, &CLIENT_BODY);
+    if (!b)
+        return;
+    const char *json;
+    int found = store_client_json(&r->tx, t->id, client_id, &json);
+    if (found <= 0) {
+        if (found == 0)
+            admin_problem(r, 404, "no such client");
+        json_decref(b);
+        return;
+    }
+    json_error_t je;
+    json_t *cur = json_loads(json, 0, &je);
+    const char *old_method =
+        arena_strdup(r->arena, json_string_value(json_object_get(cur, "token_endpoint_auth_method")));
+    json_t *before = json_deep_copy(cur);
+    arena_defer(r->arena, json_release, before);
+    json_object_update(cur, b);
+    json_decref(b);
+    struct client_fields f;
+    if (!client_validate(r, t, cur, &f)) {
+        json_decref(cur);
+        return;
+    }
+    char secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    bool new_secret = secret_method(f.method) && !secret_method(old_method);
+    if (new_secret) {
+        crypto_random_id(secret, 32);
+        crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
+    }
+    if (db_begin(&r->tx) < 0) {
+        json_decref(cur);
+        return;
+    }
+    struct client_admin row = client_row(t->id, client_id, new_secret ? hash : NULL, &f);
+    if (store_client_update(&r->tx, &row, secret_method(f.method)) < 0) {
+        admin_tx_refused(r, &CLIENT_BODY, NULL);
+        json_decref(cur);
+        return;
+    }
+    int ended = client_change_ends(r, t->id, client_id, before, cur);
+    json_decref(cur);
+    if (ended < 0) {
+        db_rollback(&r->tx);
+        return;
+    }
+    admin_audit_change(r, t->id, who, "client.update", client_id);
+    if (!admin_tx_commit(r, t->id))
+        return;
+    client_answer(r, t, client_id, 200, new_secret ? secret : NULL);
+}
+
+void admin_client_delete(struct req *r, const struct admin_call *c)
+{
+    const struct caller *who = c->who;
+    struct tenant *t = c->t;
+    const char *client_id = c->arg;
+    if (db_begin(&r->tx) < 0)
+        return;
+    int rc = store_client_delete(&r->tx, t->id, client_id);
+    if (rc < 0) {
+        db_rollback(&r->tx);
+        return;
+    }
+    if (rc == 0) {
+        db_rollback(&r->tx);
+        admin_problem(r, 404, "no such client");
+        return;
+    }
+    /* SPEC §5: "Deleting a client ... ends its tokens at once (an admin token
+     * of a deleted client is refused by the admin API)" */
+    if (revocation_record(&r->tx, t->id, REV_CLIENT, client_id, revocation_horizon()) < 0) {
+        db_rollback(&r->tx);
+        return;
+    }
+    admin_audit_change(r, t->id, who, "client.delete", client_id);
+    if (admin_tx_commit(r, t->id))
+        resp_set(r, 204, NULL, NULL, 0);
+}
+
+void admin_client_list(struct req *r, const struct admin_call *c)
+{
+    const char *json;
+    if (store_client_list(&r->tx, c->t->id, &json) < 0)
+        return;
+    admin_answer_text(r, 200, arena_sprintf(r->arena, "{\"clients\":%s}", json));
+}
