@@ -18,6 +18,7 @@
 #include "admin/body.h"
 #include "http/routes.h"
 #include "oauth/oauth.h"
+#include "policy/client_metadata.h"
 #include "policy/scope.h"
 #include "storage/db.h"
 #include "storage/pgarray.h"
@@ -54,38 +55,15 @@ void admin_answer_text(struct req *r, int status, const char *json)
     resp_header(r, "Cache-Control", "no-store");
 }
 
-const char *admin_str_array(struct req *r, json_t *v, const char *field,
-                            bool (*ok)(const char *), size_t maxlen)
+const char *admin_scope_list(struct req *r, json_t *v, const char *field)
 {
-    if (!json_is_array(v)) {
-        admin_problem(r, 400, arena_sprintf(r->arena, "%s must be an array of strings", field));
+    struct cm_list l;
+    const char *why = NULL;
+    if (cm_string_list(r->arena, v, field, &CM_SCOPE_TOKEN, AUTHZ_ADMIN_ARRAY_MAX, &l, &why) < 0) {
+        admin_problem(r, 400, why);
         return NULL;
     }
-    if (json_array_size(v) > AUTHZ_ADMIN_ARRAY_MAX) {
-        admin_problem(r, 400, arena_sprintf(r->arena, "%s has too many entries", field));
-        return NULL;
-    }
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_putc(&sb, '{');
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e)
-    {
-        const char *s = json_string_value(e);
-        if (!s || !*s || strlen(s) > maxlen || (ok && !ok(s))) {
-            sb_free(&sb);
-            admin_problem(r, 400, arena_sprintf(r->arena, "%s[%zu] is not valid", field, i));
-            return NULL;
-        }
-        if (i)
-            sb_putc(&sb, ',');
-        pgarray_append_elem(&sb, s);
-    }
-    sb_putc(&sb, '}');
-    char *out = arena_strdup(r->arena, sb.buf);
-    sb_free(&sb);
-    return out;
+    return pgarray_build(r->arena, l.v, l.n);
 }
 
 void admin_audit_change(struct req *r, const char *tenant_id, const struct caller *who,

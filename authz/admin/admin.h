@@ -54,11 +54,11 @@ void admin_audit_change(struct req *r, const char *tenant_id, const struct calle
                         const char *action, const char *target);
 /* Flushes audit rows, commits, and drops this node's cache of the tenant. */
 bool admin_tx_commit(struct req *r, const char *tenant_id);
-/* A JSON array of strings, each non-empty, at most maxlen bytes and
- * accepted by ok (when set), as a PostgreSQL text[] literal in the arena.
- * NULL (with a 400 answer naming field) when invalid. */
-const char *admin_str_array(struct req *r, json_t *v, const char *field,
-                            bool (*ok)(const char *), size_t maxlen);
+/* A list of scope tokens (SPEC §3: "a JSON array of strings"; people's and
+ * resources' scopes) by the list rule of policy/client_metadata.h: at most
+ * AUTHZ_ADMIN_ARRAY_MAX distinct scope tokens, as a PostgreSQL text[]
+ * literal in the arena. NULL (with a 400 answer naming field) when invalid. */
+const char *admin_scope_list(struct req *r, json_t *v, const char *field);
 /* A keyset-paged list answer {"<member>":[rows],"next_cursor":..}: column 0
  * of each row is its JSON; res holds limit+1 rows at most, and the cursor is
  * base64url("<column 1><sep><column 2>") of the last row shown. */

@@ -10,11 +10,12 @@
 #include "admin/body.h"
 #include "http/http.h"
 #include "oauth/oauth.h"
+#include "policy/client_metadata.h"
 #include "policy/scope.h"
-#include "policy/uri.h"
 #include "storage/admin.h"
 #include "storage/db.h"
 #include "storage/grants.h"
+#include "storage/pgarray.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
 #include "util/text.h"
@@ -25,27 +26,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool ok_resource(const char *s) { return resource_uri_valid(s); }
-
-/* can_act_for: usernames, counted in characters as everywhere, or "*" */
-static bool ok_act_for(const char *s) { return text_printable_chars(s, AUTHZ_USERNAME_MAX); }
-
-/* RFC 8252 / RFC 9700 §2.1: https, or http on a loopback host (policy/uri.h) */
-static bool ok_redirect(const char *s) { return uri_endpoint_ok(s); }
-
-static bool ok_grant(const char *s)
-{
-    static const char *g[] = {"authorization_code", "refresh_token", "client_credentials",
-                              "urn:ietf:params:oauth:grant-type:token-exchange",
-                              "urn:openid:params:grant-type:ciba"};
-    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
-        if (!strcmp(s, g[i]))
-            return true;
-    return false;
-}
-
-static bool ok_response_type(const char *s) { return !strcmp(s, "code"); }
 
 /* POST .../clients and PATCH .../clients/{client_id}: RFC 7591 metadata
  * that authz keeps, plus the fields of SPEC §3. client_validate() checks the
@@ -84,173 +64,53 @@ struct client_fields {
         *jwks_uri, *bc_delivery, *bc_endpoint;
 };
 
-static bool has_elem(json_t *arr, const char *s)
+/* SPEC §3, §5: allowed_resources and introspects name resources of the
+ * client's tenant */
+static bool resource_of_tenant(const void *ctx, const char *uri)
 {
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
-    return false;
+    return tenant_resource(ctx, uri) != NULL;
 }
 
-/* Checks a whole client document (RFC 7591 metadata + authz fields). */
+static const char *pg_list(struct req *r, const struct cm_list *l)
+{
+    return pgarray_build(r->arena, l->v, l->n);
+}
+
+/* Checks a whole client document (RFC 7591 metadata + SPEC §3's fields)
+ * with the table it shares with dynamic registration
+ * (policy/client_metadata.c, profile CM_ADMIN), into statement parameters.
+ * false with a 400 answer "<RFC 7591 §3.2.2 error>: <what is wrong>". */
 static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct client_fields *f)
 {
     memset(f, 0, sizeof *f);
-    json_t *v;
-    if ((v = json_object_get(b, "client_name")) && !json_is_null(v)) {
-        const char *s = json_string_value(v);
-        if (!text_printable(s, AUTHZ_CLIENT_TEXT_MAX)) {
-            admin_problem(r, 400, "invalid_client_metadata: client_name");
-            return false;
-        }
-        f->client_name = s;
-    }
-    f->method = "client_secret_basic";
-    if ((v = json_object_get(b, "token_endpoint_auth_method"))) {
-        const char *s = json_string_value(v);
-        if (!s || (strcmp(s, "client_secret_basic") && strcmp(s, "client_secret_post") &&
-                   strcmp(s, "private_key_jwt") && strcmp(s, "none"))) {
-            admin_problem(r, 400, "invalid_client_metadata: token_endpoint_auth_method");
-            return false;
-        }
-        f->method = s;
-    }
-    json_t *gt = json_object_get(b, "grant_types");
-    json_t *default_gt = NULL;
-    if (!gt)
-        gt = default_gt = json_pack("[s]", "authorization_code");
-    if (!(f->grant_types = admin_str_array(r, gt, "grant_types", ok_grant, 100))) {
-        json_decref(default_gt);
+    const struct cm_caller admin = {.profile = CM_ADMIN, .resource_known = resource_of_tenant,
+                                    .ctx = t};
+    struct client_metadata m;
+    struct cm_error e;
+    if (client_metadata_check(r->arena, &admin, b, &m, &e) < 0) {
+        admin_problem(r, 400, arena_sprintf(r->arena, "%s: %s", e.code, e.desc));
         return false;
     }
-    bool code = has_elem(gt, "authorization_code");
-    if (!strcmp(f->method, "none") &&
-        (has_elem(gt, "client_credentials") ||
-         has_elem(gt, "urn:ietf:params:oauth:grant-type:token-exchange") ||
-         has_elem(gt, "urn:openid:params:grant-type:ciba"))) {
-        json_decref(default_gt);
-        admin_problem(r, 400, "invalid_client_metadata: a public client may use only the "
-                        "authorization_code and refresh_token grants");
-        return false;
-    }
-    json_decref(default_gt);
-    json_t *rt = json_object_get(b, "response_types");
-    if (rt) {
-        if (!(f->response_types = admin_str_array(r, rt, "response_types", ok_response_type, 10)))
-            return false;
-    } else {
-        f->response_types = code ? "{code}" : "{}";
-    }
-    json_t *ru = json_object_get(b, "redirect_uris");
-    if (ru) {
-        if (!(f->redirect_uris = admin_str_array(r, ru, "redirect_uris", ok_redirect, AUTHZ_URI_MAX))) {
-            resp_reset(r);
-            admin_problem(r, 400, "invalid_redirect_uri: redirect URIs must be https, or http on a "
-                            "loopback host, without a fragment");
-            return false;
-        }
-    } else {
-        f->redirect_uris = "{}";
-    }
-    if (code && (!ru || json_array_size(ru) == 0)) {
-        admin_problem(r, 400, "invalid_redirect_uri: the authorization_code grant needs redirect_uris");
-        return false;
-    }
-    struct {
-        const char *name;
-        const char **dst;
-        bool (*ok)(const char *);
-        size_t max;
-    } lists[] = {
-        {"allowed_scopes", &f->allowed_scopes, scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX},
-        {"allowed_resources", &f->allowed_resources, ok_resource, AUTHZ_URI_MAX},
-        {"can_act_for", &f->can_act_for, ok_act_for, SIZE_MAX},
-        {"introspects", &f->introspects, ok_resource, AUTHZ_URI_MAX},
-    };
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-        json_t *l = json_object_get(b, lists[i].name);
-        if (!l) {
-            *lists[i].dst = "{}";
-            continue;
-        }
-        if (!(*lists[i].dst = admin_str_array(r, l, lists[i].name, lists[i].ok, lists[i].max)))
-            return false;
-        if (!strcmp(lists[i].name, "allowed_resources") || !strcmp(lists[i].name, "introspects")) {
-            size_t k;
-            json_t *e;
-            json_array_foreach(l, k, e) if (!tenant_resource(t, json_string_value(e)))
-            {
-                admin_problem(r, 400, arena_sprintf(r->arena, "%s: %s is not a resource of this tenant",
-                                              lists[i].name, json_string_value(e)));
-                return false;
-            }
-        }
-    }
-    v = json_object_get(b, "may_impersonate");
-    if (v && !json_is_boolean(v)) {
-        admin_problem(r, 400, "may_impersonate must be a boolean");
-        return false;
-    }
-    f->may_impersonate = json_is_true(v) ? "true" : "false";
-    v = json_object_get(b, "jwks");
-    if (v && !json_is_null(v)) {
-        if (!json_is_object(v) || !json_is_array(json_object_get(v, "keys"))) {
-            admin_problem(r, 400, "invalid_client_metadata: jwks must be a JWK Set");
-            return false;
-        }
-        char *s = json_dumps(v, JSON_COMPACT);
-        f->jwks = arena_strdup(r->arena, s);
-        free(s);
-    }
-    v = json_object_get(b, "jwks_uri");
-    if (v && !json_is_null(v)) {
-        const char *s = json_string_value(v);
-        if (!s || !uri_endpoint_ok(s)) {
-            admin_problem(r, 400, "invalid_client_metadata: jwks_uri must be https (or http on loopback)");
-            return false;
-        }
-        f->jwks_uri = s;
-    }
-    if (f->jwks && f->jwks_uri) {
-        admin_problem(r, 400, "invalid_client_metadata: jwks and jwks_uri are mutually exclusive");
-        return false;
-    }
-    /* OpenID CIBA Core §4: token delivery mode and ping endpoint */
-    f->bc_delivery = "poll";
-    v = json_object_get(b, "backchannel_token_delivery_mode");
-    if (v && !json_is_null(v)) {
-        const char *s = json_string_value(v);
-        if (!s || (strcmp(s, "poll") && strcmp(s, "ping"))) {
-            admin_problem(r, 400, "invalid_client_metadata: backchannel_token_delivery_mode must be poll or ping");
-            return false;
-        }
-        f->bc_delivery = s;
-    }
-    v = json_object_get(b, "backchannel_client_notification_endpoint");
-    if (v && !json_is_null(v)) {
-        const char *s = json_string_value(v);
-        if (!s || !uri_endpoint_ok(s)) {
-            admin_problem(r, 400, "invalid_client_metadata: backchannel_client_notification_endpoint "
-                                  "must be https (or http on loopback)");
-            return false;
-        }
-        f->bc_endpoint = s;
-    }
-    if (!strcmp(f->bc_delivery, "ping") && !f->bc_endpoint) {
-        admin_problem(r, 400, "invalid_client_metadata: ping mode needs "
-                              "backchannel_client_notification_endpoint");
-        return false;
-    }
-    if (!strcmp(f->method, "private_key_jwt") && !f->jwks && !f->jwks_uri) {
-        admin_problem(r, 400, "invalid_client_metadata: private_key_jwt needs jwks or jwks_uri");
-        return false;
-    }
+    f->client_name = m.client_name;
+    f->method = m.token_endpoint_auth_method;
+    f->grant_types = pg_list(r, &m.grant_types);
+    f->response_types = pg_list(r, &m.response_types);
+    f->redirect_uris = pg_list(r, &m.redirect_uris);
+    f->allowed_scopes = pg_list(r, &m.allowed_scopes);
+    f->allowed_resources = pg_list(r, &m.allowed_resources);
+    f->can_act_for = pg_list(r, &m.can_act_for);
+    f->introspects = pg_list(r, &m.introspects);
+    f->may_impersonate = m.may_impersonate ? "true" : "false";
+    f->jwks = m.jwks;
+    f->jwks_uri = m.jwks_uri;
+    f->bc_delivery = m.backchannel_token_delivery_mode;
+    f->bc_endpoint = m.backchannel_client_notification_endpoint;
     return true;
 }
 
 static bool secret_method(const char *m)
 {
-    return !strcmp(m, "client_secret_basic") || !strcmp(m, "client_secret_post");
+    return client_method_has_secret(m);
 }
 
 static struct client_admin client_row(const char *tenant_id, const char *client_id,

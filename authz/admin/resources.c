@@ -39,7 +39,7 @@ void admin_resource_create(struct req *r, const struct admin_call *c)
     const char *uri = json_string_value(json_object_get(b, "uri"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = admin_str_array(r, sc, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
+    if (sc && !(scopes = admin_scope_list(r, sc, "scopes"))) {
         json_decref(b);
         return;
     }

@@ -97,7 +97,7 @@ void admin_user_create(struct req *r, const struct admin_call *c)
     const char *pw = json_string_value(json_object_get(b, "password"));
     json_t *sc = json_object_get(b, "scopes");
     const char *scopes = "{}";
-    if (sc && !(scopes = admin_str_array(r, sc, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
+    if (sc && !(scopes = admin_scope_list(r, sc, "scopes"))) {
         /* answered */
     } else {
         char *hash = hash_password(r, pw);
@@ -155,7 +155,7 @@ void admin_user_patch(struct req *r, const struct admin_call *c)
     const char *nu = json_string_value(json_object_get(b, "username"));
     const char *hash = NULL, *scopes = NULL;
     if ((v = json_object_get(b, "scopes")) &&
-        !(scopes = admin_str_array(r, v, "scopes", scope_token_valid, AUTHZ_SCOPE_TOKEN_MAX))) {
+        !(scopes = admin_scope_list(r, v, "scopes"))) {
         json_decref(b);
         return;
     }

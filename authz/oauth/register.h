@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "policy/client_metadata.h"
+
 struct arena;
 
 /* What a valid registration request registers. Strings live in the arena. */
@@ -29,8 +31,8 @@ struct reg_meta {
 };
 
 /* RFC 7591 §3.2.2 error codes */
-#define REG_INVALID_REDIRECT_URI "invalid_redirect_uri"
-#define REG_INVALID_CLIENT_METADATA "invalid_client_metadata"
+#define REG_INVALID_REDIRECT_URI CM_INVALID_REDIRECT_URI
+#define REG_INVALID_CLIENT_METADATA CM_INVALID_CLIENT_METADATA
 
 /* true when content_type is application/json (parameters allowed). */
 bool register_content_type_ok(const char *content_type);
@@ -39,8 +41,8 @@ bool register_content_type_ok(const char *content_type);
  * member names. Returns the object (caller decrefs), or NULL with *desc. */
 json_t *register_parse_body(const char *body, size_t len, const char **desc);
 
-/* Checks the metadata of a registration request (RFC 7591 §2) and fills
- * *out. Unknown members are ignored (RFC 7591 §2: "The authorization server
+/* Checks the metadata of a registration request (RFC 7591 §2) with
+ * client_metadata_check under the CM_REGISTER profile and fills *out. Unknown members are ignored (RFC 7591 §2: "The authorization server
  * MUST ignore any client metadata sent by the client that it does not
  * understand"), and so are the fields only an administrator may set
  * (allowed_scopes, can_act_for, introspects, may_impersonate, ...). A null
