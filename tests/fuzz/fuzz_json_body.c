@@ -41,6 +41,7 @@
 #include "../../authz/admin/admin.c"
 #include "../../authz/admin/clients.c"
 #include "oauth/register.h"
+#include "policy/uri.h"
 
 #include "config.h"
 

@@ -210,6 +210,44 @@ refused "clients PATCH, read-only dynamic" 400 PATCH "$T/clients/$CID" '{"dynami
 refused "clients PATCH, allowed_scopes a string" 400 PATCH "$T/clients/$CID" '{"allowed_scopes":"read"}' \
   allowed_scopes
 refused "clients PATCH, jwks a string" 400 PATCH "$T/clients/$CID" '{"jwks":"keys"}' jwks
+# the client metadata check the admin API shares with dynamic registration
+# (policy/client_metadata.c): what the admin API took before and should not
+refused "clients POST, jwks holding a private key" 400 POST "$T/clients" \
+  '{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}]}}' \
+  'invalid_client_metadata: jwks'
+refused "clients POST, a symmetric key in jwks" 400 POST "$T/clients" \
+  '{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}}' \
+  'invalid_client_metadata: jwks'
+refused "clients POST, a repeated grant type" 400 POST "$T/clients" \
+  '{"grant_types":["client_credentials","client_credentials"]}' 'grant_types[1] repeats'
+refused "clients POST, the code grant without the code response type" 400 POST "$T/clients" \
+  '{"redirect_uris":["https://app.example/cb"],"response_types":[]}' response_types
+refused "clients POST, 51 redirect_uris" 400 POST "$T/clients" \
+  "$(jq -nc '{redirect_uris:[range(51)|"https://app.example/cb\(.)"]}')" 'invalid_redirect_uri: redirect_uris'
+refused "clients POST, a redirect_uris entry that is no string" 400 POST "$T/clients" \
+  '{"redirect_uris":[42]}' redirect_uris
+refused "clients PATCH, a public client with client_credentials" 400 PATCH "$T/clients/$CID" \
+  '{"token_endpoint_auth_method":"none"}' 'grant_types of a public client'
+refused "clients PATCH, allowed_resources of no resource of the tenant" 400 PATCH "$T/clients/$CID" \
+  '{"allowed_resources":["https://other.example/"]}' 'not a resource of this tenant'
+
+# the route table: a path it knows answers 405 with the methods of its rows
+call PUT "$T/clients" '{}'
+status_is "clients PUT is 405" 405
+check_eq "clients: Allow lists the table's methods" "GET, HEAD, POST" "$(header allow)"
+call POST "$T/users/alice" '{}'
+status_is "users/{username} POST is 405" 405
+check_eq "users/{username}: Allow" "GET, HEAD, PATCH, DELETE" "$(header allow)"
+call DELETE "$T" ''
+status_is "tenant DELETE is 405" 405
+check_eq "tenant: Allow" "GET, HEAD, PATCH" "$(header allow)"
+call GET "$T/keys/rotate" ''
+check_eq "keys/rotate: Allow" "POST" "$(header allow)"
+call GET "$T/no-such-collection" ''
+status_is "an unknown path under the tenant is 404" 404
+call GET "$T/sessions/ses_x" ''
+status_is "sessions/{sid} without revoke is 404" 404
+
 sqlname="x'); DELETE FROM clients; --"
 n_before=$(psql_db -c "SELECT count(*) FROM clients")
 call POST "$T/clients" "$(jq -nc --arg n "$sqlname" '{grant_types:["client_credentials"],client_name:$n}')"
