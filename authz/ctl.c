@@ -39,18 +39,6 @@ static int usage(FILE *to, int rc)
     return rc;
 }
 
-/* The slug rule of SPEC §1: [a-z0-9][a-z0-9-]{0,62}. */
-static bool slug_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return false;
-    return true;
-}
-
 /*
  * Writes the admin.changed audit row of a change made here: details
  * {"action", "by": "authzctl", "os_user", "target"} like the admin API's
@@ -113,8 +101,8 @@ int main(int argc, char **argv)
         cmd = CMD_ROOT_TOKEN;
     } else if (!strcmp(argv[0], "tenant") && argc >= 3 && argc <= 4 && !strcmp(argv[1], "create")) {
         cmd = CMD_TENANT_CREATE;
-        if (!slug_ok(argv[2])) {
-            fprintf(stderr, "authzctl: tenant create: the slug must match [a-z0-9][a-z0-9-]{0,62}\n");
+        if (!store_tenant_slug_valid(argv[2])) { /* SPEC §1 */
+            fprintf(stderr, "authzctl: tenant create: the slug must match " TENANT_SLUG_PATTERN "\n");
             return 2;
         }
         if (argc == 4 && !store_tenant_display_name_valid(argv[3])) {

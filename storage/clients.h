@@ -1,6 +1,7 @@
 /*
  * clients.h: clients registered through RFC 7591 dynamic registration
- * (storage/clients.c). Admin-created clients are written by the admin API.
+ * (storage/clients.c). Admin-created clients are written by
+ * storage/admin_clients.c (storage/admin.h).
  */
 #ifndef AUTHZ_CLIENTS_H
 #define AUTHZ_CLIENTS_H
