@@ -1026,20 +1026,6 @@ static void client_delete(struct req *r, const struct caller *who, struct tenant
         resp_set(r, 204, NULL, NULL, 0);
 }
 
-static void client_list(struct req *r, struct tenant *t)
-{
-    const char *p[1] = {t->id};
-    PGresult *res = db_q(&r->tx,
-                         "SELECT coalesce(json_agg(json_build_object('client_id', client_id, "
-                         "'client_name', client_name, 'token_endpoint_auth_method', "
-                         "token_endpoint_auth_method, 'grant_types', grant_types, 'dynamic', "
-                         "dynamic) ORDER BY created_at), '[]')::text FROM clients WHERE tenant_id = $1",
-                         1, p);
-    if (!res)
-        return;
-    resp_json(r, 200, strdup(arena_sprintf(r->arena, "{\"clients\":%s}", PQgetvalue(res, 0, 0))));
-}
-
 /* ---------------------------------------------------------------- */
 /* users                                                             */
 
@@ -1309,8 +1295,10 @@ enum hres h_admin(struct req *r)
             tenant_create(r, &who);
         else if (!who.root)
             admin_problem(r, 404, "no such endpoint");
+        else if (m == M_GET)
+            admin_tenants_list(r, &who);
         else
-            method_not_allowed(r, "POST");
+            method_not_allowed(r, "GET, HEAD, POST");
         return H_DONE;
     }
     struct tenant *t = reach_tenant(r, &who, seg[1]);
@@ -1352,7 +1340,7 @@ enum hres h_admin(struct req *r)
         else if (m != M_GET)
             method_not_allowed(r, "GET, HEAD, POST");
         else if (admin_no_body(r))
-            client_list(r, t);
+            admin_clients_list(r, &who, t);
     } else if (!strcmp(coll, "clients") && n == 4) {
         if (m == M_PATCH)
             client_patch(r, &who, t, seg[3]);
@@ -1375,8 +1363,10 @@ enum hres h_admin(struct req *r)
     } else if (!strcmp(coll, "users") && n == 3) {
         if (m == M_POST)
             user_create(r, &who, t);
-        else
-            method_not_allowed(r, "POST");
+        else if (m != M_GET)
+            method_not_allowed(r, "GET, HEAD, POST");
+        else if (admin_no_body(r))
+            admin_users_list(r, &who, t);
     } else if (!strcmp(coll, "users") && n == 4) {
         if (m == M_PATCH)
             user_patch(r, &who, t, seg[3]);

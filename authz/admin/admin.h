@@ -37,10 +37,28 @@ void admin_sessions(struct req *r, const struct caller *who, struct tenant *t, c
  * of each row is its JSON; res holds limit+1 rows at most, and the cursor is
  * base64url("<column 1><sep><column 2>") of the last row shown. */
 void admin_page_answer(struct req *r, PGresult *res, const char *member, int limit, char sep);
+/* The lists of SPEC §13 (admin/lists.c): GET /admin/v1/tenants (root),
+ * GET .../users and GET .../clients, keyset-paged (limit, cursor). */
+void admin_tenants_list(struct req *r, const struct caller *who);
+void admin_users_list(struct req *r, const struct caller *who, struct tenant *t);
+void admin_clients_list(struct req *r, const struct caller *who, struct tenant *t);
+/* A list cursor base64url("<digits>:<uuid>") into its parts (in a); false
+ * when malformed. */
+struct arena;
+bool admin_list_cursor(const char *cursor, struct arena *a, const char **us, const char **id);
 /* GET /admin/v1/tenants/{t}/audit (admin/audit.c) */
 void admin_audit(struct req *r, const struct caller *who, struct tenant *t);
 /* GET/DELETE /admin/v1/tenants/{t}/consents?user=&client= (admin/consents.c) */
 void admin_consents(struct req *r, const struct caller *who, struct tenant *t);
+/* Withdraws the consents of user (a sub) to client (either may be NULL, not
+ * both), inside the caller's open transaction: deletes them, revokes every
+ * live grant made under them and the consents themselves (what was exchanged
+ * under them dies with them), with a consent.withdrawn row each whose
+ * details.by is `by` ("root", "tenant-admin", "person"). Returns how many
+ * (0: none, nothing done), or -1 after rolling back. The caller commits.
+ * (admin/consents.c; also the approvals page's withdraw button) */
+int consents_withdraw(struct req *r, const struct tenant *t, const char *user, const char *client,
+                      const char *by);
 /* PUT/GET/DELETE .../trust-policies/{name} and GET .../trust-policies
  * (name NULL) (admin/trust.c) */
 void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t,

@@ -6,6 +6,7 @@
 #include "admin/admin.h"
 #include "admin/body.h"
 #include "storage/db.h"
+#include "storage/lists.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
@@ -128,24 +129,8 @@ void admin_audit(struct req *r, const struct caller *who, struct tenant *t)
         cur_at = arena_strdup(r->arena, buf);
         cur_id = arena_strdup(r->arena, colon + 1);
     }
-    char lim[16];
-    snprintf(lim, sizeof lim, "%ld", limit + 1);
-    const char *p[10] = {t->id, v[0], v[1], v[2], v[3], v[4], v[5], cur_at, cur_id, lim};
-    PGresult *res = db_q(
-        &r->tx,
-        "SELECT json_build_object('id', id::text, 'at', " SQL_TS("at") ", 'event', event, "
-        "'outcome', outcome, 'client_id', client_id, 'subject', subject, 'actor_chain', "
-        "actor_chain, 'session_id', session_id, 'resources', resources, 'scope', scope, "
-        "'reason', reason, 'request_id', request_id, 'source', source, 'details', details)::text, "
-        "(extract(epoch from at) * 1000000)::bigint, id FROM audit "
-        "WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR at >= $2::timestamptz) "
-        "AND ($3::timestamptz IS NULL OR at < $3::timestamptz) "
-        "AND ($4::text IS NULL OR subject = $4) AND ($5::text IS NULL OR client_id = $5) "
-        "AND ($6::text IS NULL OR session_id = $6) AND ($7::text IS NULL OR event = $7) "
-        "AND ($8::bigint IS NULL OR ((extract(epoch from at) * 1000000)::bigint, id) < "
-        "($8::bigint, $9::bigint)) "
-        "ORDER BY (extract(epoch from at) * 1000000)::bigint DESC, id DESC LIMIT $10::int",
-        10, p);
+    PGresult *res = store_audit_page(&r->tx, t->id, v[0], v[1], v[2], v[3], v[4], v[5], cur_at,
+                                     cur_id, (int)limit + 1);
     if (!res) {
         if (!r->tx.down)
             admin_problem(r, 400, "malformed since or until (RFC 3339 expected)");

@@ -32,6 +32,53 @@ static bool uuid_like(const char *s)
     return true;
 }
 
+int consents_withdraw(struct req *r, const struct tenant *t, const char *user, const char *client,
+                      const char *by)
+{
+    const char *p[3] = {t->id, user, client};
+    PGresult *res = db_q(&r->tx,
+                         "DELETE FROM consents WHERE tenant_id = $1 AND ($2::uuid IS NULL OR "
+                         "user_id = $2::uuid) AND ($3::text IS NULL OR client_id = $3) "
+                         "RETURNING user_id, client_id, scopes::text, resources::text, id",
+                         3, p);
+    if (!res) {
+        db_rollback(&r->tx);
+        return -1;
+    }
+    int n = PQntuples(res);
+    /* revoke every live grant made under the withdrawn consents and the
+     * consent itself (tokens exchanged under it name it in their lineage);
+     * their tokens live at most the longest token lifetime */
+    int64_t until = revocation_horizon();
+    for (int i = 0; i < n; i++) {
+        const char *q[3] = {t->id, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)};
+        PGresult *g = db_q(&r->tx,
+                           "SELECT id FROM grants WHERE tenant_id = $1 AND user_id = $2::uuid AND "
+                           "client_id = $3 AND revoked_at IS NULL",
+                           3, q);
+        if (!g) {
+            db_rollback(&r->tx);
+            return -1;
+        }
+        for (int k = 0; k < PQntuples(g); k++)
+            if (grant_revoke(&r->tx, t->id, PQgetvalue(g, k, 0), "consent withdrawn", until) < 0) {
+                db_rollback(&r->tx);
+                return -1;
+            }
+        if (revocation_record(&r->tx, t->id, REV_CONSENT, PQgetvalue(res, i, 4), until) < 0) {
+            db_rollback(&r->tx);
+            return -1;
+        }
+        struct audit_event *e = audit_add(r, "consent.withdrawn", true);
+        e->tenant_id = t->id;
+        e->subject = arena_strdup(r->arena, PQgetvalue(res, i, 0));
+        e->client_id = arena_strdup(r->arena, PQgetvalue(res, i, 1));
+        e->details = arena_sprintf(r->arena, "{\"by\":\"%s\",\"grants_revoked\":%d}", by,
+                                   PQntuples(g));
+    }
+    return n;
+}
+
 void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
 {
     /* neither call takes a body (a POST is refused below with 405) */
@@ -86,50 +133,13 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t)
     }
     if (db_begin(&r->tx) < 0)
         return;
-    PGresult *res = db_q(&r->tx,
-                         "DELETE FROM consents WHERE tenant_id = $1 AND ($2::uuid IS NULL OR "
-                         "user_id = $2::uuid) AND ($3::text IS NULL OR client_id = $3) "
-                         "RETURNING user_id, client_id, scopes::text, resources::text, id",
-                         3, p);
-    if (!res) {
-        db_rollback(&r->tx);
+    int n = consents_withdraw(r, t, user, client, who->root ? "root" : "tenant-admin");
+    if (n < 0)
         return;
-    }
-    int n = PQntuples(res);
     if (n == 0) {
         db_rollback(&r->tx);
         admin_problem(r, 404, "no such consent");
         return;
-    }
-    /* revoke every live grant made under the withdrawn consents and the
-     * consent itself (tokens exchanged under it name it in their lineage);
-     * their tokens live at most the longest token lifetime */
-    int64_t until = revocation_horizon();
-    for (int i = 0; i < n; i++) {
-        const char *q[3] = {t->id, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)};
-        PGresult *g = db_q(&r->tx,
-                           "SELECT id FROM grants WHERE tenant_id = $1 AND user_id = $2::uuid AND "
-                           "client_id = $3 AND revoked_at IS NULL",
-                           3, q);
-        if (!g) {
-            db_rollback(&r->tx);
-            return;
-        }
-        for (int k = 0; k < PQntuples(g); k++)
-            if (grant_revoke(&r->tx, t->id, PQgetvalue(g, k, 0), "consent withdrawn", until) < 0) {
-                db_rollback(&r->tx);
-                return;
-            }
-        if (revocation_record(&r->tx, t->id, REV_CONSENT, PQgetvalue(res, i, 4), until) < 0) {
-            db_rollback(&r->tx);
-            return;
-        }
-        struct audit_event *e = audit_add(r, "consent.withdrawn", true);
-        e->tenant_id = t->id;
-        e->subject = arena_strdup(r->arena, PQgetvalue(res, i, 0));
-        e->client_id = arena_strdup(r->arena, PQgetvalue(res, i, 1));
-        e->details = arena_sprintf(r->arena, "{\"by\":\"%s\",\"grants_revoked\":%d}",
-                                   who->root ? "root" : "tenant-admin", PQntuples(g));
     }
     if (admin_tx_commit(r, t->id))
         resp_json(r, 200, strdup(arena_sprintf(r->arena, "{\"withdrawn\":%d}", n)));
