@@ -49,6 +49,14 @@ PGresult *store_users_page(struct dbtx *tx, const char *tenant_id, const char *s
                 4, p);
 }
 
+/* a client's row: its JSON, then its position */
+#define CLIENT_ROW                                                                                 \
+    "SELECT json_build_object('client_id', c.client_id, 'client_name', c.client_name, "          \
+    "'token_endpoint_auth_method', c.token_endpoint_auth_method, 'grant_types', c.grant_types, " \
+    "'scope', array_to_string(c.allowed_scopes, ' '), 'dynamic', c.dynamic, "                     \
+    "'created_at', " SQL_TS("c.created_at") ")::text, " US("c.created_at") ", c.id::text "        \
+    "FROM clients c "
+
 PGresult *store_clients_page(struct dbtx *tx, const char *tenant_id, const char *owner,
                              const char *status, const char *cur_us, const char *cur_id, int limit)
 {
@@ -56,14 +64,16 @@ PGresult *store_clients_page(struct dbtx *tx, const char *tenant_id, const char 
     (void)status; /* no owner nor status before migration 011 */
     const char *p[4] = {tenant_id, cur_us, cur_id, lim_text(tx, limit)};
     return db_q(tx,
-                "SELECT json_build_object('client_id', client_id, 'client_name', client_name, "
-                "'token_endpoint_auth_method', token_endpoint_auth_method, 'grant_types', "
-                "grant_types, 'scope', array_to_string(allowed_scopes, ' '), 'dynamic', dynamic, "
-                "'created_at', " SQL_TS("created_at") ")::text, " US("created_at") ", id::text "
-                "FROM clients WHERE tenant_id = $1 "
-                "AND ($2::bigint IS NULL OR (" US("created_at") ", id) > ($2::bigint, $3::uuid)) "
-                "ORDER BY " US("created_at") ", id LIMIT $4::int",
+                CLIENT_ROW "WHERE c.tenant_id = $1 "
+                "AND ($2::bigint IS NULL OR (" US("c.created_at") ", c.id) > ($2::bigint, $3::uuid)) "
+                "ORDER BY " US("c.created_at") ", c.id LIMIT $4::int",
                 4, p);
+}
+
+PGresult *store_client_row(struct dbtx *tx, const char *tenant_id, const char *client_id)
+{
+    const char *p[2] = {tenant_id, client_id};
+    return db_q(tx, CLIENT_ROW "WHERE c.tenant_id = $1 AND c.client_id = $2", 2, p);
 }
 
 PGresult *store_audit_page(struct dbtx *tx, const char *tenant_id, const char *since,

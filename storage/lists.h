@@ -35,6 +35,9 @@ PGresult *store_users_page(struct dbtx *tx, const char *tenant_id, const char *s
  * ("active"/"disabled") filter when not NULL. */
 PGresult *store_clients_page(struct dbtx *tx, const char *tenant_id, const char *owner,
                              const char *status, const char *cur_us, const char *cur_id, int limit);
+/* One client of the tenant, as a row of store_clients_page (0 rows when
+ * there is none). */
+PGresult *store_client_row(struct dbtx *tx, const char *tenant_id, const char *client_id);
 /* The tenant's audit trail, newest first, with the filters of SPEC §7 (each
  * NULL when absent; since/until RFC 3339), after the position (cur_us,
  * cur_id). NULL on failure (also when PostgreSQL refuses a date-time). */

@@ -46,6 +46,10 @@ static const struct route R_APPROVAL_REVOKE = {"approval_revoke", M_OTHER, RK_WE
                                                h_approval_revoke};
 static const struct route R_APPROVAL_WITHDRAW = {"approval_withdraw", M_OTHER, RK_WEB, false,
                                                  h_approval_withdraw};
+/* the operator console (web/console.c): every page looks up its sign-in */
+static const struct route R_CONSOLE = {"console", M_OTHER, RK_WEB, true, h_console};
+static const struct route R_CONSOLE_SIGNIN = {"console_signin", M_OTHER, RK_WEB, true,
+                                              h_console_signin};
 /* any method: the handler answers POST, the CORS preflight (OPTIONS) and 405 */
 static const struct route R_REGISTER = {"register", M_OTHER, RK_OAUTH, false, h_register};
 
@@ -185,6 +189,8 @@ static const struct route *match(struct req *r)
         return &R_METRICS;
     if (!strncmp(p, "/admin/", 7) || !strcmp(p, "/admin"))
         return &R_ADMIN;
+    if (!strncmp(p, "/console/", 9) || !strcmp(p, "/console"))
+        return &R_CONSOLE;
     static const char *wk[] = {"/.well-known/oauth-authorization-server",
                                "/.well-known/openid-configuration"};
     for (int i = 0; i < 2; i++) {
@@ -218,6 +224,8 @@ static const struct route *match(struct req *r)
         return &R_BC_AUTHORIZE;
     if (!strcmp(rest, "/approvals"))
         return &R_APPROVALS;
+    if (!strcmp(rest, "/console"))
+        return &R_CONSOLE_SIGNIN;
     /* /approvals/{auth_req_id}/decision (JSON callback),
      * /approvals/sessions/{sid}/revoke, /approvals/consents/{client_id}/withdraw
      * and /approvals/{auth_req_id} (pages) */

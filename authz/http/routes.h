@@ -39,6 +39,10 @@ enum hres h_approval_revoke(struct req *r);
 /* POST {ISSUER}/approvals/consents/{client_id}/withdraw: the person
  * withdraws their consent to an agent (web/approvals.c) */
 enum hres h_approval_withdraw(struct req *r);
+/* the operator console (web/console.c): {public_url}/console/... and
+ * {ISSUER}/console, where a tenant administrator opens it */
+enum hres h_console(struct req *r);
+enum hres h_console_signin(struct req *r);
 /* RFC 7591 dynamic client registration (oauth/register.c) */
 enum hres h_register(struct req *r);
 
