@@ -524,6 +524,8 @@ void console_audit_page(struct req *r, const struct console_session *s)
     sb_init(&keep);
     for (int i = 0; i < NFILTERS; i++) {
         v[i] = req_query_param(r, FILTERS[i]);
+        if (v[i] && !*v[i])
+            v[i] = NULL;
         /* an empty field of the filter form filters nothing; a value that
          * does not decode is refused */
         if (!v[i] && req_query_has(r, FILTERS[i]) && !query_empty(r, FILTERS[i])) {
