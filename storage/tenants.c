@@ -8,6 +8,7 @@
 #include "storage/db.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
+#include "crypto/cred.h"
 #include "log.h"
 #include "storage/pgarray.h"
 #include "util/arena.h"
@@ -389,9 +390,10 @@ int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size
 {
     if (outlen < 64)
         return -1;
-    char rnd[48];
-    crypto_random_id(rnd, 32);
-    snprintf(out, outlen, "azr_%s", rnd);
+    /* SPEC §13: a recognisable credential (crypto/cred.h) */
+    char tok[CRED_MAX];
+    cred_new(CRED_ROOT, tok);
+    snprintf(out, outlen, "%s", tok);
     char hash[CRYPTO_SECRET_HASH_HEX + 1];
     crypto_secret_hash(g_secret_pepper, out, strlen(out), hash);
     const char *v[1] = {hash};
@@ -409,7 +411,7 @@ int store_root_token_check(struct dbtx *tx, const char *token)
     const char *v[1] = {hash};
     /* the lookup is by a keyed hash of the token: an index match on the
      * hash reveals nothing usable about the token through timing */
-    PGresult *res = db_q(tx, "SELECT 1 FROM root_tokens WHERE token_hash = $1", 1, v);
+    PGresult *res = db_q(tx, "SELECT 1 FROM root_tokens WHERE token_hash = $1 AND revoked_at IS NULL", 1, v);
     if (!res)
         return -1;
     return PQntuples(res) == 1;

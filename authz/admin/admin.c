@@ -24,6 +24,7 @@
 #include "web/web.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
+#include "crypto/cred.h"
 #include "crypto/password.h"
 #include "cache.h"
 #include "config.h"
@@ -159,7 +160,8 @@ static bool authenticate(struct req *r, struct caller *who)
     while (*tok == ' ')
         tok++;
     memset(who, 0, sizeof *who);
-    if (!strncmp(tok, "azr_", 4)) {
+    /* root tokens: azroot_ (SPEC §13), and azr_ as made before it */
+    if (!strncmp(tok, "azroot_", 7) || !strncmp(tok, "azr_", 4)) {
         int ok = store_root_token_check(&r->tx, tok);
         if (ok == 1) {
             who->root = true;
@@ -833,11 +835,11 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
         json_decref(b);
         return;
     }
-    char client_id[32], secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    char client_id[32], secret[CRED_MAX], hash[CRYPTO_SECRET_HASH_HEX + 1];
     crypto_random_id(client_id, 16);
     const char *hash_p = NULL;
     if (secret_method(f.method)) {
-        crypto_random_id(secret, 32);
+        cred_new(CRED_CLIENT_SECRET, secret);
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
         hash_p = hash;
     }
@@ -957,10 +959,10 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         json_decref(cur);
         return;
     }
-    char secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    char secret[CRED_MAX], hash[CRYPTO_SECRET_HASH_HEX + 1];
     bool new_secret = secret_method(f.method) && !secret_method(old_method);
     if (new_secret) {
-        crypto_random_id(secret, 32);
+        cred_new(CRED_CLIENT_SECRET, secret);
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
     }
     if (db_begin(&r->tx) < 0) {
