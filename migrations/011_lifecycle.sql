@@ -66,3 +66,7 @@ CREATE TRIGGER client_secrets_cache_update AFTER UPDATE ON client_secrets
 -- Leak reports revoke root tokens (SPEC §13): a revoked one stays as a row,
 -- so that the report can say what it was.
 ALTER TABLE root_tokens ADD COLUMN revoked_at timestamptz;
+
+-- The cascades of SPEC §13 find a client's live grants and its consents.
+CREATE INDEX grants_client_live ON grants (tenant_id, client_id) WHERE revoked_at IS NULL;
+CREATE INDEX consents_client ON consents (tenant_id, client_id);

@@ -65,7 +65,8 @@ struct person {
     const char **scopes;
     int nscopes;
 };
-/* A person of the tenant by id (when id is set) or username. 1 found, 0 not,
+/* An active person of the tenant (SPEC §13: a disabled one is not found) by
+ * id (when id is set) or username. 1 found, 0 not,
  * -1 database failure. Strings in r's arena. */
 int person_find(struct dbtx *tx, const char *tenant_id, const char *id, const char *username,
                 struct person *out);

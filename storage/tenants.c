@@ -275,6 +275,8 @@ void client_free(struct client *c)
     free(c->jwks_uri);
     free(c->bc_delivery);
     free(c->bc_endpoint);
+    free(c->owner);
+    free(c->secrets);
     free(c);
 }
 
@@ -288,8 +290,14 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
         "SELECT client_id, secret_hash, token_endpoint_auth_method, client_name, grant_types, "
         "response_types, redirect_uris, allowed_scopes, allowed_resources, can_act_for, "
         "introspects, may_impersonate, dynamic, jwks::text, jwks_uri, "
-        "backchannel_token_delivery_mode, backchannel_client_notification_endpoint "
-        "FROM clients WHERE tenant_id = $1 AND client_id = $2",
+        "backchannel_token_delivery_mode, backchannel_client_notification_endpoint, owner, "
+        /* SPEC §13: the secrets that still work, newest first */
+        "(SELECT coalesce(string_agg(s.id || ' ' || s.hash || ' ' || "
+        "coalesce(extract(epoch FROM s.expires_at)::bigint, 0), ',' ORDER BY s.created_at DESC), '') "
+        "FROM client_secrets s WHERE s.client_id = clients.client_id AND "
+        "(s.expires_at IS NULL OR s.expires_at > now())) "
+        /* SPEC §13: "A disabled client gets invalid_client": it is as unknown */
+        "FROM clients WHERE tenant_id = $1 AND client_id = $2 AND status = 'active'",
         2, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
@@ -319,6 +327,25 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
     c->jwks_uri = dupv(res, 0, 14);
     c->bc_delivery = dupv(res, 0, 15);
     c->bc_endpoint = dupv(res, 0, 16);
+    c->owner = dupv(res, 0, 17);
+    /* "<id> <hash> <expires>,..." */
+    const char *s = PQgetvalue(res, 0, 18);
+    int n = *s ? 1 : 0;
+    for (const char *p = s; *p; p++)
+        n += *p == ',';
+    c->secrets = n ? calloc((size_t)n, sizeof *c->secrets) : NULL;
+    for (const char *p = s; *p && c->nsecrets < n;) {
+        struct client_secret *cs = &c->secrets[c->nsecrets];
+        long long ex = 0;
+        if (sscanf(p, "%39s %64s %lld", cs->id, cs->hash, &ex) == 3) {
+            cs->expires_at = ex;
+            c->nsecrets++;
+        }
+        const char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
     PQclear(res);
     return c;
 }

@@ -12,6 +12,8 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "admin/lifecycle.h"
+#include "storage/lifecycle.h"
 #include "oauth/register.h"
 #include "http/routes.h"
 #include "oauth/oauth.h"
@@ -592,7 +594,9 @@ static const char *CLIENT_JSON_SQL =
     "jwks_uri, 'dynamic', dynamic, 'client_id_issued_at', extract(epoch from created_at)::bigint, "
     "'backchannel_token_delivery_mode', backchannel_token_delivery_mode, "
     "'backchannel_client_notification_endpoint', backchannel_client_notification_endpoint, "
-    "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text "
+    "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ", "
+    /* SPEC §13 */
+    "'owner', owner, 'status', status, 'last_used_at', " SQL_TS("last_used_at") ")::text "
     "FROM clients WHERE tenant_id = $1 AND client_id = $2";
 
 /* POST .../clients and PATCH .../clients/{client_id}: RFC 7591 metadata
@@ -615,6 +619,10 @@ static const struct body_member CLIENT_MEMBERS[] = {
     {"backchannel_token_delivery_mode", BT_STRING | BT_NULL, 0, NULL, "delivery_mode"},
     {"backchannel_client_notification_endpoint", BT_STRING | BT_NULL, 0, NULL,
      "notification_endpoint"},
+    /* SPEC §13 (admin/lifecycle.c) */
+    {"status", BT_STRING, 0, lifecycle_check_status, "state disabled enabled"},
+    {"owner", BT_STRING | BT_NULL, 0, lifecycle_check_owner, "owned_by owner_sub"},
+    {"last_used_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_id", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_secret", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_secret_expires_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
@@ -864,6 +872,14 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
         json_decref(b);
         return;
     }
+    int lc = lifecycle_client_patch_tx(r, who, t, client_id, json_object_get(b, "status"),
+                                       json_object_get(b, "owner"));
+    if (lc != 0) {
+        if (lc < 0)
+            db_rollback(&r->tx);
+        json_decref(b);
+        return;
+    }
     admin_audit_change(r, t->id, who, "client.create", client_id);
     json_decref(b);
     if (!admin_tx_commit(r, t->id))
@@ -952,6 +968,12 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         arena_strdup(r->arena, json_string_value(json_object_get(cur, "token_endpoint_auth_method")));
     json_t *before = json_deep_copy(cur);
     arena_defer(r->arena, json_release, before);
+    /* SPEC §13 owner and status: applied by admin/lifecycle.c */
+    json_t *lc_status = json_object_get(b, "status"), *lc_owner = json_object_get(b, "owner");
+    if (lc_status)
+        arena_defer(r->arena, json_release, json_incref(lc_status));
+    if (lc_owner)
+        arena_defer(r->arena, json_release, json_incref(lc_owner));
     json_object_update(cur, b);
     json_decref(b);
     struct client_fields f;
@@ -994,6 +1016,12 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         db_rollback(&r->tx);
         return;
     }
+    int lc = lifecycle_client_patch_tx(r, who, t, client_id, lc_status, lc_owner);
+    if (lc != 0) {
+        if (lc < 0)
+            db_rollback(&r->tx);
+        return;
+    }
     admin_audit_change(r, t->id, who, "client.update", client_id);
     if (!admin_tx_commit(r, t->id))
         return;
@@ -1018,8 +1046,9 @@ static void client_delete(struct req *r, const struct caller *who, struct tenant
         return;
     }
     /* SPEC §5: "Deleting a client ... ends its tokens at once (an admin token
-     * of a deleted client is refused by the admin API)" */
-    if (revocation_record(&r->tx, t->id, REV_CLIENT, client_id, revocation_horizon()) < 0) {
+     * of a deleted client is refused by the admin API)"; SPEC §13: and every
+     * refresh token, session and right it holds (admin/lifecycle.c) */
+    if (lifecycle_client_end_tx(r, who, t, client_id, NULL, "deleted") < 0) {
         db_rollback(&r->tx);
         return;
     }
@@ -1046,7 +1075,7 @@ static void client_list(struct req *r, struct tenant *t)
 /* users                                                             */
 
 static const char *USER_JSON_SQL =
-    "SELECT json_build_object('id', id, 'username', username, 'scopes', scopes, 'created_at', "
+    "SELECT json_build_object('id', id, 'username', username, 'scopes', scopes, 'status', status, 'created_at', "
     SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text FROM users "
     "WHERE tenant_id = $1 AND username = $2";
 
@@ -1101,6 +1130,8 @@ static const struct body_spec USER_CREATE_BODY = BODY_SPEC(USER_CREATE_MEMBERS);
 
 /* PATCH .../users/{username}: the same members, each optional */
 static const struct body_member USER_PATCH_MEMBERS[] = {
+    /* SPEC §13 (admin/lifecycle.c) */
+    {"status", BT_STRING, 0, lifecycle_check_status, "state disabled enabled"},
     {"username", BT_STRING, 0, check_username, "user name login"},
     {"password", BT_STRING, 0, check_password, "pass passwd"},
     {"scopes", BT_ARRAY, 0, NULL, "scope"},
@@ -1189,6 +1220,9 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     }
     if (nu)
         nu = arena_strdup(r->arena, nu);
+    json_t *lc_status = json_object_get(b, "status");
+    if (lc_status)
+        arena_defer(r->arena, json_release, json_incref(lc_status));
     json_decref(b);
     if (db_begin(&r->tx) < 0)
         return;
@@ -1212,7 +1246,8 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     }
     const char *uid = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     const char *old_scopes = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0) {
+    if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0 ||
+        lifecycle_person_patch_tx(r, who, t, uid, lc_status) < 0) {
         db_rollback(&r->tx);
         return;
     }
@@ -1225,6 +1260,15 @@ static void user_delete(struct req *r, const struct caller *who, struct tenant *
 {
     if (db_begin(&r->tx) < 0)
         return;
+    /* SPEC §13: deleting a person disables every agent the person owns
+     * (before the row goes, which clears their owner) and ends what the
+     * person holds (admin/lifecycle.c) */
+    const char *sub = NULL;
+    int found = store_person_lookup(&r->tx, t->id, NULL, username, &sub, NULL);
+    if (found < 0 || (found == 1 && lifecycle_person_end_tx(r, who, t, sub, NULL, "deleted") < 0)) {
+        db_rollback(&r->tx);
+        return;
+    }
     const char *p[2] = {t->id, username};
     PGresult *res = db_q(&r->tx, "DELETE FROM users WHERE tenant_id = $1 AND username = $2 RETURNING id", 2, p);
     if (!res) {
