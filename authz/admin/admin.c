@@ -205,6 +205,14 @@ static bool authenticate(struct req *r, struct caller *who)
                     who->tenant_slug = arena_strdup(r->arena, t->slug);
                     who->not_admin = true;
                     ok = true;
+                    /* SPEC §13: "a client with scope leaks:report may
+                     * report for its tenant" (POST /admin/v1/leaks only) */
+                    if (aud && !strcmp(aud, t->issuer) && scope &&
+                        scope_parse(r->arena, scope, &ss) == 0 && scope_has(&ss, "leaks:report") &&
+                        cid && sub && !strcmp(sub, cid) && !json_object_get(claims, "act")) {
+                        who->leak_reporter = true;
+                        who->who = arena_strdup(r->arena, cid);
+                    }
                 }
                 json_decref(claims);
             }
@@ -1340,6 +1348,12 @@ enum hres h_admin(struct req *r)
     }
     char *seg[8];
     int n = segments(r, r->path + strlen(prefix), seg, 8);
+    if (n == 1 && !strcmp(seg[0], "leaks")) {
+        struct caller lw;
+        if (authenticate(r, &lw))
+            admin_leaks(r, &lw);
+        return H_DONE;
+    }
     if (n < 1 || strcmp(seg[0], "tenants") != 0) {
         admin_problem(r, 404, "no such endpoint");
         return H_DONE;
@@ -1410,6 +1424,8 @@ enum hres h_admin(struct req *r)
             client_answer(r, t, seg[3], 200, NULL);
         else
             client_delete(r, &who, t, seg[3]);
+    } else if (!strcmp(coll, "clients") && (n == 5 || n == 6) && !strcmp(seg[4], "secrets")) {
+        admin_client_secrets(r, &who, t, seg[3], n == 6 ? seg[5] : NULL);
     } else if (!strcmp(coll, "sessions") && n >= 3 && n <= 5) {
         admin_sessions(r, &who, t, n >= 4 ? seg[3] : NULL, n == 5 ? seg[4] : NULL);
     } else if (!strcmp(coll, "audit") && n == 3) {
