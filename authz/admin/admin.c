@@ -12,6 +12,8 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "admin/lifecycle.h"
+#include "storage/lifecycle.h"
 #include "oauth/register.h"
 #include "http/routes.h"
 #include "oauth/oauth.h"
@@ -24,6 +26,7 @@
 #include "web/web.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
+#include "crypto/cred.h"
 #include "crypto/password.h"
 #include "cache.h"
 #include "config.h"
@@ -159,7 +162,8 @@ static bool authenticate(struct req *r, struct caller *who)
     while (*tok == ' ')
         tok++;
     memset(who, 0, sizeof *who);
-    if (!strncmp(tok, "azr_", 4)) {
+    /* root tokens: azroot_ (SPEC §13), and azr_ as made before it */
+    if (!strncmp(tok, "azroot_", 7) || !strncmp(tok, "azr_", 4)) {
         int ok = store_root_token_check(&r->tx, tok);
         if (ok == 1) {
             who->root = true;
@@ -201,6 +205,14 @@ static bool authenticate(struct req *r, struct caller *who)
                     who->tenant_slug = arena_strdup(r->arena, t->slug);
                     who->not_admin = true;
                     ok = true;
+                    /* SPEC §13: "a client with scope leaks:report may
+                     * report for its tenant" (POST /admin/v1/leaks only) */
+                    if (aud && !strcmp(aud, t->issuer) && scope &&
+                        scope_parse(r->arena, scope, &ss) == 0 && scope_has(&ss, "leaks:report") &&
+                        cid && sub && !strcmp(sub, cid) && !json_object_get(claims, "act")) {
+                        who->leak_reporter = true;
+                        who->who = arena_strdup(r->arena, cid);
+                    }
                 }
                 json_decref(claims);
             }
@@ -590,7 +602,9 @@ static const char *CLIENT_JSON_SQL =
     "jwks_uri, 'dynamic', dynamic, 'client_id_issued_at', extract(epoch from created_at)::bigint, "
     "'backchannel_token_delivery_mode', backchannel_token_delivery_mode, "
     "'backchannel_client_notification_endpoint', backchannel_client_notification_endpoint, "
-    "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text "
+    "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ", "
+    /* SPEC §13 */
+    "'owner', owner, 'status', status, 'last_used_at', " SQL_TS("last_used_at") ")::text "
     "FROM clients WHERE tenant_id = $1 AND client_id = $2";
 
 /* POST .../clients and PATCH .../clients/{client_id}: RFC 7591 metadata
@@ -613,6 +627,10 @@ static const struct body_member CLIENT_MEMBERS[] = {
     {"backchannel_token_delivery_mode", BT_STRING | BT_NULL, 0, NULL, "delivery_mode"},
     {"backchannel_client_notification_endpoint", BT_STRING | BT_NULL, 0, NULL,
      "notification_endpoint"},
+    /* SPEC §13 (admin/lifecycle.c) */
+    {"status", BT_STRING, 0, lifecycle_check_status, "state disabled enabled"},
+    {"owner", BT_STRING | BT_NULL, 0, lifecycle_check_owner, "owned_by owner_sub"},
+    {"last_used_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_id", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_secret", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_secret_expires_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
@@ -833,11 +851,11 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
         json_decref(b);
         return;
     }
-    char client_id[32], secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    char client_id[32], secret[CRED_MAX], hash[CRYPTO_SECRET_HASH_HEX + 1];
     crypto_random_id(client_id, 16);
     const char *hash_p = NULL;
     if (secret_method(f.method)) {
-        crypto_random_id(secret, 32);
+        cred_new(CRED_CLIENT_SECRET, secret);
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
         hash_p = hash;
     }
@@ -859,6 +877,14 @@ static void client_create(struct req *r, const struct caller *who, struct tenant
               "$16, $17)",
               17, p)) {
         admin_tx_refused(r, &CLIENT_BODY, NULL);
+        json_decref(b);
+        return;
+    }
+    int lc = lifecycle_client_patch_tx(r, who, t, client_id, json_object_get(b, "status"),
+                                       json_object_get(b, "owner"));
+    if (lc != 0) {
+        if (lc < 0)
+            db_rollback(&r->tx);
         json_decref(b);
         return;
     }
@@ -950,6 +976,12 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         arena_strdup(r->arena, json_string_value(json_object_get(cur, "token_endpoint_auth_method")));
     json_t *before = json_deep_copy(cur);
     arena_defer(r->arena, json_release, before);
+    /* SPEC §13 owner and status: applied by admin/lifecycle.c */
+    json_t *lc_status = json_object_get(b, "status"), *lc_owner = json_object_get(b, "owner");
+    if (lc_status)
+        arena_defer(r->arena, json_release, json_incref(lc_status));
+    if (lc_owner)
+        arena_defer(r->arena, json_release, json_incref(lc_owner));
     json_object_update(cur, b);
     json_decref(b);
     struct client_fields f;
@@ -957,10 +989,10 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         json_decref(cur);
         return;
     }
-    char secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    char secret[CRED_MAX], hash[CRYPTO_SECRET_HASH_HEX + 1];
     bool new_secret = secret_method(f.method) && !secret_method(old_method);
     if (new_secret) {
-        crypto_random_id(secret, 32);
+        cred_new(CRED_CLIENT_SECRET, secret);
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
     }
     if (db_begin(&r->tx) < 0) {
@@ -992,6 +1024,12 @@ static void client_patch(struct req *r, const struct caller *who, struct tenant 
         db_rollback(&r->tx);
         return;
     }
+    int lc = lifecycle_client_patch_tx(r, who, t, client_id, lc_status, lc_owner);
+    if (lc != 0) {
+        if (lc < 0)
+            db_rollback(&r->tx);
+        return;
+    }
     admin_audit_change(r, t->id, who, "client.update", client_id);
     if (!admin_tx_commit(r, t->id))
         return;
@@ -1016,8 +1054,9 @@ static void client_delete(struct req *r, const struct caller *who, struct tenant
         return;
     }
     /* SPEC §5: "Deleting a client ... ends its tokens at once (an admin token
-     * of a deleted client is refused by the admin API)" */
-    if (revocation_record(&r->tx, t->id, REV_CLIENT, client_id, revocation_horizon()) < 0) {
+     * of a deleted client is refused by the admin API)"; SPEC §13: and every
+     * refresh token, session and right it holds (admin/lifecycle.c) */
+    if (lifecycle_client_end_tx(r, who, t, client_id, NULL, "deleted") < 0) {
         db_rollback(&r->tx);
         return;
     }
@@ -1030,7 +1069,7 @@ static void client_delete(struct req *r, const struct caller *who, struct tenant
 /* users                                                             */
 
 static const char *USER_JSON_SQL =
-    "SELECT json_build_object('id', id, 'username', username, 'scopes', scopes, 'created_at', "
+    "SELECT json_build_object('id', id, 'username', username, 'scopes', scopes, 'status', status, 'created_at', "
     SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text FROM users "
     "WHERE tenant_id = $1 AND username = $2";
 
@@ -1085,6 +1124,8 @@ static const struct body_spec USER_CREATE_BODY = BODY_SPEC(USER_CREATE_MEMBERS);
 
 /* PATCH .../users/{username}: the same members, each optional */
 static const struct body_member USER_PATCH_MEMBERS[] = {
+    /* SPEC §13 (admin/lifecycle.c) */
+    {"status", BT_STRING, 0, lifecycle_check_status, "state disabled enabled"},
     {"username", BT_STRING, 0, check_username, "user name login"},
     {"password", BT_STRING, 0, check_password, "pass passwd"},
     {"scopes", BT_ARRAY, 0, NULL, "scope"},
@@ -1173,6 +1214,9 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     }
     if (nu)
         nu = arena_strdup(r->arena, nu);
+    json_t *lc_status = json_object_get(b, "status");
+    if (lc_status)
+        arena_defer(r->arena, json_release, json_incref(lc_status));
     json_decref(b);
     if (db_begin(&r->tx) < 0)
         return;
@@ -1196,7 +1240,8 @@ static void user_patch(struct req *r, const struct caller *who, struct tenant *t
     }
     const char *uid = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     const char *old_scopes = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
-    if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0) {
+    if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0 ||
+        lifecycle_person_patch_tx(r, who, t, uid, lc_status) < 0) {
         db_rollback(&r->tx);
         return;
     }
@@ -1209,6 +1254,15 @@ static void user_delete(struct req *r, const struct caller *who, struct tenant *
 {
     if (db_begin(&r->tx) < 0)
         return;
+    /* SPEC §13: deleting a person disables every agent the person owns
+     * (before the row goes, which clears their owner) and ends what the
+     * person holds (admin/lifecycle.c) */
+    const char *sub = NULL;
+    int found = store_person_lookup(&r->tx, t->id, NULL, username, &sub, NULL);
+    if (found < 0 || (found == 1 && lifecycle_person_end_tx(r, who, t, sub, NULL, "deleted") < 0)) {
+        db_rollback(&r->tx);
+        return;
+    }
     const char *p[2] = {t->id, username};
     PGresult *res = db_q(&r->tx, "DELETE FROM users WHERE tenant_id = $1 AND username = $2 RETURNING id", 2, p);
     if (!res) {
@@ -1280,6 +1334,12 @@ enum hres h_admin(struct req *r)
     }
     char *seg[8];
     int n = segments(r, r->path + strlen(prefix), seg, 8);
+    if (n == 1 && !strcmp(seg[0], "leaks")) {
+        struct caller lw;
+        if (authenticate(r, &lw))
+            admin_leaks(r, &lw);
+        return H_DONE;
+    }
     if (n < 1 || strcmp(seg[0], "tenants") != 0) {
         admin_problem(r, 404, "no such endpoint");
         return H_DONE;
@@ -1352,6 +1412,8 @@ enum hres h_admin(struct req *r)
             client_answer(r, t, seg[3], 200, NULL);
         else
             client_delete(r, &who, t, seg[3]);
+    } else if (!strcmp(coll, "clients") && (n == 5 || n == 6) && !strcmp(seg[4], "secrets")) {
+        admin_client_secrets(r, &who, t, seg[3], n == 6 ? seg[5] : NULL);
     } else if (!strcmp(coll, "sessions") && n >= 3 && n <= 5) {
         admin_sessions(r, &who, t, n >= 4 ? seg[3] : NULL, n == 5 ? seg[4] : NULL);
     } else if (!strcmp(coll, "audit") && n == 3) {

@@ -18,6 +18,7 @@ struct caller {
     const char *tenant_slug;   /* tenant admin: the only tenant reachable */
     const char *who;           /* for audit: "root" or the client id */
     bool not_admin;            /* an active token of tenant_slug without admin rights */
+    bool leak_reporter;        /* with not_admin: a client with scope leaks:report */
 };
 
 /* RFC 9457 problem answer. */
@@ -63,5 +64,12 @@ int consents_withdraw(struct req *r, const struct tenant *t, const char *user, c
  * (name NULL) (admin/trust.c) */
 void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t,
                           const char *name);
+
+/* POST/GET .../clients/{id}/secrets and DELETE .../secrets/{secret_id}
+ * (secret_id NULL: the collection) (admin/secrets.c, SPEC §13) */
+void admin_client_secrets(struct req *r, const struct caller *who, struct tenant *t,
+                          const char *client_id, const char *secret_id);
+/* POST /admin/v1/leaks (admin/leaks.c, SPEC §13) */
+void admin_leaks(struct req *r, const struct caller *who);
 
 #endif
