@@ -38,15 +38,15 @@ PGresult *store_tenants_page(struct dbtx *tx, const char *cur_us, const char *cu
 PGresult *store_users_page(struct dbtx *tx, const char *tenant_id, const char *status,
                            const char *cur_us, const char *cur_id, int limit)
 {
-    (void)status; /* people have no status before migration 011 */
-    const char *p[4] = {tenant_id, cur_us, cur_id, lim_text(tx, limit)};
+    const char *p[5] = {tenant_id, cur_us, cur_id, lim_text(tx, limit), status};
     return db_q(tx,
                 "SELECT json_build_object('id', id, 'username', username, 'scopes', scopes, "
-                "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at")
-                ")::text, " US("created_at") ", id::text FROM users WHERE tenant_id = $1 "
+                "'status', status, 'created_at', " SQL_TS("created_at") ", 'updated_at', "
+                SQL_TS("updated_at") ")::text, " US("created_at") ", id::text FROM users "
+                "WHERE tenant_id = $1 AND ($5::text IS NULL OR status = $5) "
                 "AND ($2::bigint IS NULL OR (" US("created_at") ", id) > ($2::bigint, $3::uuid)) "
                 "ORDER BY " US("created_at") ", id LIMIT $4::int",
-                4, p);
+                5, p);
 }
 
 /* a client's row: its JSON, then its position */
@@ -54,20 +54,22 @@ PGresult *store_users_page(struct dbtx *tx, const char *tenant_id, const char *s
     "SELECT json_build_object('client_id', c.client_id, 'client_name', c.client_name, "          \
     "'token_endpoint_auth_method', c.token_endpoint_auth_method, 'grant_types', c.grant_types, " \
     "'scope', array_to_string(c.allowed_scopes, ' '), 'dynamic', c.dynamic, "                     \
+    "'owner', c.owner, 'owner_username', o.username, 'status', c.status, 'last_used_at', "       \
+    "CASE WHEN c.last_used_at IS NULL THEN NULL ELSE " SQL_TS("c.last_used_at") " END, "          \
     "'created_at', " SQL_TS("c.created_at") ")::text, " US("c.created_at") ", c.id::text "        \
-    "FROM clients c "
+    "FROM clients c LEFT JOIN users o ON o.id = c.owner AND o.tenant_id = c.tenant_id "
 
 PGresult *store_clients_page(struct dbtx *tx, const char *tenant_id, const char *owner,
                              const char *status, const char *cur_us, const char *cur_id, int limit)
 {
-    (void)owner;
-    (void)status; /* no owner nor status before migration 011 */
-    const char *p[4] = {tenant_id, cur_us, cur_id, lim_text(tx, limit)};
+    const char *p[6] = {tenant_id, cur_us, cur_id, lim_text(tx, limit), owner, status};
+    /* owner compares as text: a value that is no sub matches nothing */
     return db_q(tx,
-                CLIENT_ROW "WHERE c.tenant_id = $1 "
+                CLIENT_ROW "WHERE c.tenant_id = $1 AND ($5::text IS NULL OR c.owner::text = $5) "
+                "AND ($6::text IS NULL OR c.status = $6) "
                 "AND ($2::bigint IS NULL OR (" US("c.created_at") ", c.id) > ($2::bigint, $3::uuid)) "
                 "ORDER BY " US("c.created_at") ", c.id LIMIT $4::int",
-                4, p);
+                6, p);
 }
 
 PGresult *store_client_row(struct dbtx *tx, const char *tenant_id, const char *client_id)
@@ -160,6 +162,7 @@ int store_console_session_find(struct dbtx *tx, const char *id_hash, struct cons
                          "array_to_json(u.scopes)::text, s.csrf_token "
                          "FROM console_sessions s LEFT JOIN tenants t ON t.id = s.tenant_id "
                          "LEFT JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id "
+                         "AND u.status = 'active' "
                          "WHERE s.id_hash = $1 AND s.expires_at > now()",
                          1, p);
     if (!res)

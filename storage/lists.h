@@ -75,7 +75,8 @@ struct console_session {
  * 0 or -1. */
 int store_console_session_create(struct dbtx *tx, const char *id_hash, const char *tenant_id,
                                  const char *user_id, const char *csrf_token, int ttl);
-/* 1 found and not expired, 0 not, -1 failure. */
+/* 1 found and not expired, 0 not (also: the person is gone or disabled),
+ * -1 failure. */
 int store_console_session_find(struct dbtx *tx, const char *id_hash, struct console_session *out);
 /* Deletes a sign-in (signing out). 0 or -1. */
 int store_console_session_delete(struct dbtx *tx, const char *id_hash);

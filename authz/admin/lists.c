@@ -97,7 +97,7 @@ static bool page_params(struct req *r, long *limit, const char **cur_us, const c
 static bool filter(struct req *r, const char *name, const char **out)
 {
     *out = req_query_param(r, name);
-    if (!*out && req_query_has(r, name)) {
+    if ((!*out && req_query_has(r, name)) || (*out && !**out)) {
         admin_problem(r, 400, arena_sprintf(r->arena, "malformed or empty %s", name));
         return false;
     }

@@ -23,10 +23,7 @@
  */
 #include "web/console.h"
 #include "admin/admin.h"
-#if __has_include("admin/lifecycle.h")
 #include "admin/lifecycle.h"
-#define CONSOLE_HAVE_LIFECYCLE 1
-#endif
 #include "cache.h"
 #include "crypto/crypto.h"
 #include "http/form.h"
@@ -485,33 +482,29 @@ static void disable(struct req *r, const struct console_session *s, const char *
     struct form f;
     if (!form_with_token(r, s, s->csrf_token, &f))
         return;
+    /* the audit rows name the console; the reason says who, in their words
+     * when they gave some */
+    const char *by = s->root ? "the root operator" : s->username;
     const char *reason = form_get(&f, "reason");
-    if (reason && (!*reason || strlen(reason) > 200))
-        reason = NULL;
-    if (!reason)
-        reason = arena_sprintf(r->arena, "disabled in the console by %s",
-                               s->root ? "the root operator" : s->username);
-#ifdef CONSOLE_HAVE_LIFECYCLE
-    int rc = !strcmp(what, "agents")
-                 ? lifecycle_client_set_status(r, r->tenant, id, true, reason)
-                 : lifecycle_person_set_status(r, r->tenant, id, true, reason);
-    if (rc < 0) {
-        if (!resp_is_set(r))
-            storage_failed(r);
-        return;
-    }
-    if (rc == 0) {
+    if (reason && *reason && strlen(reason) <= 200)
+        reason = arena_sprintf(r->arena, "%s (in the console, by %s)", reason, by);
+    else
+        reason = arena_sprintf(r->arena, "disabled in the console by %s", by);
+    int rc = !strcmp(what, "agents") ? lifecycle_client_set_status(r, r->tenant, id, true, reason)
+                                     : lifecycle_person_set_status(r, r->tenant, id, true, reason);
+    if (rc == 404) {
         console_message(r, 404, s, "Not found", "There is nothing to disable at this address.");
         return;
     }
-    resp_reset(r);
+    if (rc != 0) {
+        resp_reset(r);
+        if (!r->tx.down)
+            console_message(r, 500, s, "Something went wrong",
+                            "This could not be completed. Nothing was changed.");
+        return;
+    }
     web_redirect(r, arena_sprintf(r->arena, "%s?notice=disabled",
                                   console_tenant_url(r, r->tenant->slug, what, NULL, NULL)));
-#else
-    (void)id;
-    (void)who_for_audit;
-    console_message(r, 503, s, "Not available", "Disabling is not available in this build.");
-#endif
 }
 
 /* ---- routing ---- */
