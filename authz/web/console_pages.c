@@ -514,6 +514,41 @@ static bool query_empty(const struct req *r, const char *name)
     return false;
 }
 
+/* A date-time of the filter form: RFC 3339, or what a datetime-local field
+ * sends (YYYY-MM-DDTHH:MM[:SS], taken as UTC). The value to filter with, or
+ * NULL when it is neither (PostgreSQL alone would also take "yesterday"). */
+static const char *date_time(struct req *r, const char *s)
+{
+    const char *shape = "dddd-dd-ddTdd:dd";
+    size_t i = 0;
+    for (; shape[i]; i++) {
+        char c = s[i];
+        if (shape[i] == 'd' ? !(c >= '0' && c <= '9') : (shape[i] == 'T' ? (c != 'T' && c != 't' && c != ' ') : c != shape[i]))
+            return NULL;
+    }
+    const char *p = s + i;
+    if (p[0] == ':') {
+        if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9'))
+            return NULL;
+        p += 3;
+        if (*p == '.') {
+            p++;
+            if (!(*p >= '0' && *p <= '9'))
+                return NULL;
+            while (*p >= '0' && *p <= '9')
+                p++;
+        }
+    }
+    if (*p == '\0')
+        return arena_sprintf(r->arena, "%sZ", s);
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+        return s;
+    if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+        p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' && p[5] <= '9' && p[6] == '\0')
+        return s;
+    return NULL;
+}
+
 static const char *FILTERS[] = {"since", "until", "user", "client", "session", "event"};
 #define NFILTERS 6
 
@@ -545,6 +580,19 @@ void console_audit_page(struct req *r, const struct console_session *s)
                 sb_putc(&keep, '&');
             sb_printf(&keep, "%s=", FILTERS[i]);
             uri_encode_component(&keep, v[i]);
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!v[i])
+            continue;
+        v[i] = date_time(r, v[i]);
+        if (!v[i]) {
+            sb_free(&keep);
+            console_message(r, 400, s, "Bad request",
+                            arena_sprintf(r->arena, "%s must be a date-time, for example "
+                                                    "2026-12-05T18:00:00Z.",
+                                          FILTERS[i]));
+            return;
         }
     }
     /* the audit cursor: base64url("<microseconds>:<row id>") */
