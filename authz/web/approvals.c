@@ -661,22 +661,34 @@ enum hres h_approval(struct req *r)
 
 /* ---- POST {ISSUER}/approvals/sessions/{sid}/revoke ---- */
 
-enum hres h_approval_revoke(struct req *r)
+/* The start of a signed-in person's POST to .../{id}/<action>: the
+ * method, the tenant, an id of the right shape (else 404 with missing),
+ * the sign-in and a form with the session's CSRF token. GATE_IN when the
+ * handler goes on. */
+static enum gate person_post(struct req *r, const char *missing, struct web_session *s,
+                             struct form *f)
 {
     if (!method_ok(r, false, true, "POST"))
-        return H_DONE;
+        return GATE_DONE;
     if (req_tenant(r) == H_BLOCK)
-        return H_BLOCK;
+        return GATE_BLOCK;
     if (!r->tenant)
-        return H_DONE;
-    struct tenant *t = r->tenant;
-    const char *sid = r->params[1];
-    if (!id_shaped(sid)) {
-        web_message(r, 404, "Not found", "There is no session of yours at this address.");
-        return H_DONE;
+        return GATE_DONE;
+    if (!id_shaped(r->params[1])) {
+        web_message(r, 404, "Not found", missing);
+        return GATE_DONE;
     }
+    enum gate g = signed_in(r, "/approvals", s);
+    if (g != GATE_IN)
+        return g;
+    return form_ok(r, s, f) ? GATE_IN : GATE_DONE;
+}
+
+enum hres h_approval_revoke(struct req *r)
+{
     struct web_session s;
-    switch (signed_in(r, "/approvals", &s)) {
+    struct form f;
+    switch (person_post(r, "There is no session of yours at this address.", &s, &f)) {
     case GATE_BLOCK:
         return H_BLOCK;
     case GATE_DONE:
@@ -684,9 +696,8 @@ enum hres h_approval_revoke(struct req *r)
     case GATE_IN:
         break;
     }
-    struct form f;
-    if (!form_ok(r, &s, &f))
-        return H_DONE;
+    struct tenant *t = r->tenant;
+    const char *sid = r->params[1];
     /* the person's own session only, locked until the commit so that two
      * revocations do not both happen */
     if (db_begin(&r->tx) < 0) {
@@ -730,20 +741,9 @@ enum hres h_approval_revoke(struct req *r)
  * another person's consent to the same agent is never touched. */
 enum hres h_approval_withdraw(struct req *r)
 {
-    if (!method_ok(r, false, true, "POST"))
-        return H_DONE;
-    if (req_tenant(r) == H_BLOCK)
-        return H_BLOCK;
-    if (!r->tenant)
-        return H_DONE;
-    struct tenant *t = r->tenant;
-    const char *client_id = r->params[1];
-    if (!id_shaped(client_id)) {
-        web_message(r, 404, "Not found", "There is no consent of yours at this address.");
-        return H_DONE;
-    }
     struct web_session s;
-    switch (signed_in(r, "/approvals", &s)) {
+    struct form f;
+    switch (person_post(r, "There is no consent of yours at this address.", &s, &f)) {
     case GATE_BLOCK:
         return H_BLOCK;
     case GATE_DONE:
@@ -751,9 +751,8 @@ enum hres h_approval_withdraw(struct req *r)
     case GATE_IN:
         break;
     }
-    struct form f;
-    if (!form_ok(r, &s, &f))
-        return H_DONE;
+    struct tenant *t = r->tenant;
+    const char *client_id = r->params[1];
     if (db_begin(&r->tx) < 0) {
         web_storage_failed(r);
         return H_DONE;

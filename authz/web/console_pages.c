@@ -423,9 +423,12 @@ void console_people_page(struct req *r, const struct console_session *s)
 
 /* ---- sessions ---- */
 
-/* a sessions cursor: base64url("<microseconds>:<sid>"), sid base64url */
-static bool sessions_cursor(struct req *r, const struct console_session *s, const char **us,
-                            const char **id)
+/* The query's cursor of the sessions or audit list: base64url("<time>:<id>")
+ * with time a whole number (negative when neg) and id base64url (sessions)
+ * or digits (audit rows). Absent: true with both NULL; malformed: a 400 page
+ * and false. */
+static bool pos_cursor(struct req *r, const struct console_session *s, bool neg, bool digits_id,
+                       const char **us, const char **id)
 {
     *us = *id = NULL;
     const char *c = req_query_param(r, "cursor");
@@ -438,13 +441,16 @@ static bool sessions_cursor(struct req *r, const struct console_session *s, cons
     if (ok) {
         buf[n] = '\0';
         colon = strchr(buf, ':');
-        ok = colon && colon != buf && colon[1] && strlen(buf) == (size_t)n && colon - buf <= 19;
+        ok = colon && colon != buf && colon[1] && strlen(buf) == (size_t)n && colon - buf <= 20 &&
+             strlen(colon + 1) <= 128;
     }
     for (char *p = buf; ok && p < colon; p++)
-        ok = *p >= '0' && *p <= '9';
+        ok = (*p >= '0' && *p <= '9') || (neg && p == buf && *p == '-' && p + 1 < colon);
     for (char *p = ok ? colon + 1 : buf; ok && *p; p++)
-        ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-             *p == '-' || *p == '_';
+        ok = (*p >= '0' && *p <= '9') ||
+             (!digits_id && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '-' || *p == '_'));
+    if (ok && digits_id && strlen(colon + 1) > 19)
+        ok = false;
     if (!ok) {
         console_message(r, 400, s, "Bad request", "The page cursor is malformed.");
         return false;
@@ -458,7 +464,7 @@ static bool sessions_cursor(struct req *r, const struct console_session *s, cons
 void console_sessions_page(struct req *r, const struct console_session *s)
 {
     const char *us, *id;
-    if (!sessions_cursor(r, s, &us, &id))
+    if (!pos_cursor(r, s, false, false, &us, &id))
         return;
     PGresult *res = store_console_sessions_page(&r->tx, r->tenant->id, us, id, CONSOLE_PAGE + 1);
     if (!res) {
@@ -596,30 +602,10 @@ void console_audit_page(struct req *r, const struct console_session *s)
         }
     }
     /* the audit cursor: base64url("<microseconds>:<row id>") */
-    const char *cur_us = NULL, *cur_id = NULL;
-    const char *c = req_query_param(r, "cursor");
-    if (c || req_query_has(r, "cursor")) {
-        char buf[128];
-        ssize_t n = c ? b64url_decode(c, strlen(c), buf, sizeof buf - 1) : -1;
-        bool ok = n > 2;
-        char *colon = NULL;
-        if (ok) {
-            buf[n] = '\0';
-            colon = strchr(buf, ':');
-            ok = colon && colon != buf && colon[1] && strlen(buf) == (size_t)n && colon - buf <= 20;
-        }
-        for (char *p = buf; ok && p < colon; p++)
-            ok = (*p >= '0' && *p <= '9') || (p == buf && *p == '-');
-        for (char *p = ok ? colon + 1 : buf; ok && *p; p++)
-            ok = *p >= '0' && *p <= '9';
-        if (!ok || strlen(colon + 1) > 19) {
-            sb_free(&keep);
-            console_message(r, 400, s, "Bad request", "The page cursor is malformed.");
-            return;
-        }
-        *colon = '\0';
-        cur_us = arena_strdup(r->arena, buf);
-        cur_id = arena_strdup(r->arena, colon + 1);
+    const char *cur_us, *cur_id;
+    if (!pos_cursor(r, s, true, true, &cur_us, &cur_id)) {
+        sb_free(&keep);
+        return;
     }
     PGresult *res = store_audit_page(&r->tx, r->tenant->id, v[0], v[1], v[2], v[3], v[4], v[5],
                                      cur_us, cur_id, CONSOLE_PAGE + 1);
@@ -663,6 +649,8 @@ void console_audit_page(struct req *r, const struct console_session *s)
         sb_printf(&sb, "<tr class=\"event outcome-%s\" data-event=\"",
                   outcome && !strcmp(outcome, "failure") ? "failure" : "success");
         web_escape_into(&sb, jstr(j, "event"));
+        sb_puts(&sb, "\" data-id=\"");
+        web_escape_into(&sb, jstr(j, "id"));
         sb_puts(&sb, "\">");
         cell(&sb, "at", jstr(j, "at"));
         cell(&sb, "event", jstr(j, "event"));

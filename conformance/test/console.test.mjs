@@ -287,6 +287,33 @@ test('headers and cookies of SPEC §4.1 on every console page; the sign-in refus
   }
 });
 
+test('the audit view pages with its filters kept: every row once, newest first', async () => {
+  const busy = okJson(await admin(`/tenants/${t.slug}/clients`, { method: 'POST', body: agentClientBody({ client_name: 'Busy Agent' }) }), 201);
+  for (let i = 0; i < 60; i++) assert.equal(await ccStatus(t, busy), 200);
+  const ua = await rootConsole();
+  const ids = [];
+  let url = `${CONSOLE}/t/${t.slug}/audit?client=${busy.client_id}&event=token.issued`;
+  for (let pages = 0; url && pages < 10; pages++) {
+    const res = await ua.get(url);
+    assert.equal(res.status, 200, pageText(res.text).slice(0, 200));
+    for (const m of res.text.matchAll(/<tr class="event[^"]*" data-event="([^"]*)" data-id="(\d+)"/g)) {
+      assert.equal(m[1], 'token.issued', 'the event filter holds on every page');
+      ids.push(Number(m[2]));
+    }
+    const next = res.text.match(/<a id="next-page" href="([^"]+)"/);
+    url = next ? new URL(next[1].replaceAll('&amp;', '&'), res.url).href : null;
+  }
+  assert.equal(ids.length, 60, 'sixty token.issued rows of the agent, over two pages');
+  assert.equal(new Set(ids).size, 60, 'no row twice');
+  assert.deepEqual([...ids].sort((a, b) => b - a), ids, 'newest first');
+  // a cursor from the admin API of another tenant's audit is only a position
+  const theirs = okJson(await admin(`/tenants/${other.slug}/audit?limit=1`)).next_cursor;
+  if (theirs) {
+    const res = await ua.get(`${CONSOLE}/t/${t.slug}/audit?cursor=${enc(theirs)}&client=${busy.client_id}`);
+    assert.equal(res.status, 200);
+  }
+});
+
 test('CSRF: a console POST without the token, with a wrong one, or replayed after signing out is 403 and changes nothing', async () => {
   const victim = okJson(await admin(`/tenants/${t.slug}/clients`, { method: 'POST', body: agentClientBody({ client_name: 'CSRF target' }) }), 201);
   const ua = await rootConsole();
