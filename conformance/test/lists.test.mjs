@@ -206,9 +206,13 @@ test('approvals page: the person sees the agents she consented to and withdraws 
   }
   const bobToken = (await approvalsPage(bobUa)).forms[0].input('csrf_token').value;
   assert.equal((await aliceUa.post(form1.action, [['csrf_token', bobToken]])).status, 403, 'another session’s token');
-  // bob's token with bob's cookie, naming a consent only alice has? bob has both:
-  // use a client nobody consented to, and an unknown id
-  const app3 = await createCodeClient(t, { client_name: 'Unused Agent' });
+  // another person's consent: carol alone consented to app3; bob, signed in
+  // with his own valid token, names it: there is no such consent of his
+  const app3 = await createCodeClient(t, { client_name: 'Carol Only Agent' });
+  const carol = await createUser(t);
+  await personTokens(t, app3, carol);
+  const before3 = (await consents(t, { client: app3.client_id })).map((c) => c.subject);
+  assert.deepEqual(before3, [carol.id]);
   for (const cid of [app3.client_id, 'no-such-client', '..%2F..']) {
     const res = await bobUa.post(`${t.issuer}/approvals/consents/${cid}/withdraw`, [['csrf_token', bobToken]]);
     assert.equal(res.status, 404, `withdraw of ${cid}: ${res.status}`);
@@ -216,14 +220,15 @@ test('approvals page: the person sees the agents she consented to and withdraws 
   // a JSON body or a stranger without a sign-in
   const anon = await new UserAgent().post(form1.action, [['csrf_token', token]]);
   assert.ok(anon.status === 303 || anon.status === 403, `not signed in: ${anon.status}`);
-  assert.equal((await consents(t)).length, before, 'none of that changed a consent');
+  assert.deepEqual((await consents(t, { client: app3.client_id })).map((c) => c.subject), [carol.id], 'carol’s consent stays');
+  assert.equal((await consents(t)).length, before + 1, 'none of that changed a consent (carol’s is new)');
 
   // the real withdrawal: alice's consent to app1 only
   const res = await aliceUa.submit(form1, {}, form1.buttons[0]);
   assert.ok(isRedirect(res), `withdraw answers a redirect: ${res.status} ${pageText(res.text).slice(0, 200)}`);
   assert.match(locationOf(res).href, /notice=withdrawn/);
   const left = await consents(t);
-  assert.equal(left.length, before - 1);
+  assert.equal(left.length, before);
   assert.ok(!left.some((c) => c.subject === alice.id && c.client_id === app1.client_id), 'alice’s consent to app1 is gone');
   assert.ok(left.some((c) => c.subject === bob.id && c.client_id === app1.client_id), 'bob’s consent to the same agent stays');
   assert.ok(left.some((c) => c.subject === alice.id && c.client_id === app2.client_id), 'her other consent stays');
