@@ -43,6 +43,8 @@ void admin_page_answer(struct req *r, PGresult *res, const char *member, int lim
 void admin_tenants_list(struct req *r, const struct caller *who);
 void admin_users_list(struct req *r, const struct caller *who, struct tenant *t);
 void admin_clients_list(struct req *r, const struct caller *who, struct tenant *t);
+/* true when digits (only '0'-'9') fit a PostgreSQL bigint */
+bool admin_bigint_ok(const char *digits);
 /* A list cursor base64url("<digits>:<uuid>") into its parts (in a); false
  * when malformed. */
 struct arena;

@@ -43,6 +43,12 @@ static bool uuid_shaped(const char *s)
     return true;
 }
 
+bool admin_bigint_ok(const char *digits)
+{
+    size_t n = strlen(digits);
+    return n >= 1 && (n < 19 || (n == 19 && strcmp(digits, "9223372036854775807") <= 0));
+}
+
 bool admin_list_cursor(const char *cursor, struct arena *a, const char **us, const char **id)
 {
     char buf[128];
@@ -59,7 +65,7 @@ bool admin_list_cursor(const char *cursor, struct arena *a, const char **us, con
     for (char *p = buf; *p; p++)
         if (*p < '0' || *p > '9')
             return false;
-    if (!uuid_shaped(colon + 1))
+    if (!admin_bigint_ok(buf) || !uuid_shaped(colon + 1))
         return false;
     *us = arena_strdup(a, buf);
     *id = arena_strdup(a, colon + 1);

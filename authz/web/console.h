@@ -24,6 +24,8 @@
 #include "storage/lists.h"
 #include "web/web.h"
 
+struct arena;
+
 #define CONSOLE_COOKIE "authz_console"
 #define CONSOLE_LOGIN_CSRF_COOKIE "authz_console_csrf"
 #define CONSOLE_TTL (8 * 3600)   /* seconds a console sign-in lasts */
@@ -44,6 +46,17 @@ void console_message(struct req *r, int status, const struct console_session *s,
 /* <form method=post action=..> with the csrf_token and one button */
 void console_button_form(struct strbuf *sb, const char *action, const char *csrf,
                          const char *cls, const char *id, const char *label, bool with_reason);
+
+/* A date-time of the audit filter form: RFC 3339, or what a datetime-local
+ * field sends (YYYY-MM-DDTHH:MM[:SS[.frac]], taken as UTC: "Z" is added).
+ * The value to filter with (in a), or NULL when it is neither. */
+const char *console_date_time(struct arena *a, const char *s);
+/* A sessions or audit cursor, base64url("<time>:<id>"): time a whole
+ * number of at most 20 characters (a leading '-' when neg), id base64url
+ * characters (at most 128) or, when digits_id, at most 19 digits. true with
+ * both parts in a; false when malformed. */
+bool console_cursor_parse(struct arena *a, const char *c, bool neg, bool digits_id,
+                          const char **us, const char **id);
 
 /* The pages (console_pages.c). r->tenant is the tenant of the path. */
 void console_tenants_page(struct req *r, const struct console_session *s);

@@ -423,17 +423,9 @@ void console_people_page(struct req *r, const struct console_session *s)
 
 /* ---- sessions ---- */
 
-/* The query's cursor of the sessions or audit list: base64url("<time>:<id>")
- * with time a whole number (negative when neg) and id base64url (sessions)
- * or digits (audit rows). Absent: true with both NULL; malformed: a 400 page
- * and false. */
-static bool pos_cursor(struct req *r, const struct console_session *s, bool neg, bool digits_id,
-                       const char **us, const char **id)
+bool console_cursor_parse(struct arena *a, const char *c, bool neg, bool digits_id,
+                          const char **us, const char **id)
 {
-    *us = *id = NULL;
-    const char *c = req_query_param(r, "cursor");
-    if (!c && !req_query_has(r, "cursor"))
-        return true;
     char buf[200];
     ssize_t n = c ? b64url_decode(c, strlen(c), buf, sizeof buf - 1) : -1;
     bool ok = n > 2;
@@ -449,15 +441,31 @@ static bool pos_cursor(struct req *r, const struct console_session *s, bool neg,
     for (char *p = ok ? colon + 1 : buf; ok && *p; p++)
         ok = (*p >= '0' && *p <= '9') ||
              (!digits_id && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '-' || *p == '_'));
-    if (ok && digits_id && strlen(colon + 1) > 19)
+    if (ok && digits_id && !admin_bigint_ok(colon + 1))
         ok = false;
-    if (!ok) {
+    if (!ok)
+        return false;
+    *colon = '\0';
+    if (!admin_bigint_ok(buf[0] == '-' ? buf + 1 : buf))
+        return false;
+    *us = arena_strdup(a, buf);
+    *id = arena_strdup(a, colon + 1);
+    return true;
+}
+
+/* The query's cursor of the sessions or audit list (console_cursor_parse).
+ * Absent: true with both NULL; malformed: a 400 page and false. */
+static bool pos_cursor(struct req *r, const struct console_session *s, bool neg, bool digits_id,
+                       const char **us, const char **id)
+{
+    *us = *id = NULL;
+    const char *c = req_query_param(r, "cursor");
+    if (!c && !req_query_has(r, "cursor"))
+        return true;
+    if (!c || !console_cursor_parse(r->arena, c, neg, digits_id, us, id)) {
         console_message(r, 400, s, "Bad request", "The page cursor is malformed.");
         return false;
     }
-    *colon = '\0';
-    *us = arena_strdup(r->arena, buf);
-    *id = arena_strdup(r->arena, colon + 1);
     return true;
 }
 
@@ -520,10 +528,8 @@ static bool query_empty(const struct req *r, const char *name)
     return false;
 }
 
-/* A date-time of the filter form: RFC 3339, or what a datetime-local field
- * sends (YYYY-MM-DDTHH:MM[:SS], taken as UTC). The value to filter with, or
- * NULL when it is neither (PostgreSQL alone would also take "yesterday"). */
-static const char *date_time(struct req *r, const char *s)
+/* (console.h) PostgreSQL alone would also take "yesterday". */
+const char *console_date_time(struct arena *a, const char *s)
 {
     const char *shape = "dddd-dd-ddTdd:dd";
     size_t i = 0;
@@ -546,7 +552,7 @@ static const char *date_time(struct req *r, const char *s)
         }
     }
     if (*p == '\0')
-        return arena_sprintf(r->arena, "%sZ", s);
+        return arena_sprintf(a, "%sZ", s);
     if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
         return s;
     if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
@@ -591,7 +597,7 @@ void console_audit_page(struct req *r, const struct console_session *s)
     for (int i = 0; i < 2; i++) {
         if (!v[i])
             continue;
-        v[i] = date_time(r, v[i]);
+        v[i] = console_date_time(r->arena, v[i]);
         if (!v[i]) {
             sb_free(&keep);
             console_message(r, 400, s, "Bad request",

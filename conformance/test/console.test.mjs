@@ -280,7 +280,8 @@ test('headers and cookies of SPEC §4.1 on every console page; the sign-in refus
     assert.doesNotMatch(res.text, /<script/i, `${path} has no script`);
   }
   // bad input on the console pages: clear 4xx, never a 5xx
-  for (const path of [`/t/${t.slug}/audit?since=yesterday`, `/t/${t.slug}/audit?cursor=zzz`, `/t/${t.slug}/agents?cursor=%00`,
+  for (const path of [`/t/${t.slug}/audit?since=yesterday`, `/t/${t.slug}/audit?cursor=zzz`, `/t/${t.slug}/audit?cursor=${Buffer.from('9223372036854775808:1').toString('base64url')}`,
+    `/t/${t.slug}/sessions?cursor=${Buffer.from('1:a b').toString('base64url')}`, `/t/${t.slug}/agents?cursor=%00`,
     `/t/${t.slug}/people?cursor=${Buffer.from("1:x' OR 1=1").toString('base64url')}`, `/t/${t.slug}/agents/x?by=week`, `/t/${t.slug}/nothing`, '/t/no-such-tenant/agents', `/t/${t.slug}/agents/%zz`]) {
     const res = await signed.get(`${CONSOLE}${path}`);
     assert.ok(res.status >= 400 && res.status < 500, `${path}: ${res.status}`);

@@ -138,6 +138,7 @@ test('bad limits, cursors and filters are 400 problems on every list', async () 
     Buffer.from("1:x' OR '1'='1").toString('base64url'),
     Buffer.from('1:00000000-0000-0000-0000-00000000000g').toString('base64url'),
     Buffer.from('99999999999999999999999:00000000-0000-0000-0000-000000000000').toString('base64url'),
+    Buffer.from('9223372036854775808:00000000-0000-0000-0000-000000000000').toString('base64url'),
   ];
   for (const path of lists) {
     for (const q of ['limit=0', 'limit=1001', 'limit=-1', 'limit=1.5', 'limit=abc', 'limit=', 'cursor=', 'limit=%zz']) {
