@@ -63,6 +63,7 @@ before(async () => {
       '--disable-sync',
     ],
     viewport: { width: 1280, height: 900 },
+    ignoreHTTPSErrors: baseUrl().startsWith('https:'), // the test CA of scripts/test's TLS stage
   });
 });
 
@@ -258,6 +259,9 @@ test('headers and cookies of SPEC §4.1 on every console page; the sign-in refus
   }
   const csrfCookie = ua.jar.list().find((c) => c.name === 'authz_console_csrf');
   assert.ok(csrfCookie?.httpOnly && /strict/i.test(csrfCookie.sameSite) && csrfCookie.path === '/console', JSON.stringify(csrfCookie));
+  // Secure exactly when the console is served over https
+  const https = baseUrl().startsWith('https:');
+  assert.equal(csrfCookie.secure, https, `Secure on ${baseUrl()}: ${csrfCookie.raw}`);
   const form = parseForms(login.text, login.url).find((f) => f.input('root_token'));
   const wrong = await ua.submit(form, { root_token: `${rootToken()}x` });
   assert.equal(wrong.status, 401);
@@ -271,6 +275,9 @@ test('headers and cookies of SPEC §4.1 on every console page; the sign-in refus
   assert.equal(failures.status, 200);
 
   const signed = await rootConsole();
+  const sess = signed.jar.list().find((c) => c.name === 'authz_console');
+  assert.ok(sess?.httpOnly && /strict/i.test(sess.sameSite) && sess.path === '/console', sess?.raw);
+  assert.equal(sess.secure, https, `the session cookie is Secure on https: ${sess.raw}`);
   for (const path of ['/', `/t/${t.slug}/agents`, `/t/${t.slug}/people`, `/t/${t.slug}/sessions`, `/t/${t.slug}/audit`]) {
     const res = await signed.get(`${CONSOLE}${path}`);
     assert.equal(res.status, 200, `${path}: ${pageText(res.text).slice(0, 200)}`);
