@@ -258,11 +258,12 @@ int store_secret_delete(struct dbtx *tx, const char *tenant_id, const char *clie
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    /* clients.secret_hash stays the newest secret that works (NULL: none) */
+    /* clients.secret_hash stays the newest secret left (NULL: none; an
+     * expired one still counts, so that its row and last_used_at stay) */
     if (!db_q(tx,
               "UPDATE clients c SET secret_hash = n.hash, updated_at = now() FROM (SELECT "
-              "(SELECT hash FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 AND "
-              "(expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC LIMIT 1) AS hash) n "
+              "(SELECT hash FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 "
+              "ORDER BY created_at DESC LIMIT 1) AS hash) n "
               "WHERE c.tenant_id = $1 AND c.client_id = $2 AND c.secret_hash IS DISTINCT FROM n.hash",
               2, v))
         return -1;
