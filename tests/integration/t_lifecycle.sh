@@ -289,4 +289,40 @@ check_eq "audit: credential.leaked with the url and source" "https://paste.examp
   "$(jq -r '.events[] | select(.details.url == "https://paste.example/2") | .details | "\(.url) \(.source) \(.token_type)"' <<<"$AZT_BODY")"
 check_not "audit: never the credential" grep -q "$lrt" <<<"$AZT_BODY"
 
+# ---- authzctl: list / show / disable / audit tail, every change audited
+help=$(authzctl --help)
+for c in "tenants list" "clients list SLUG" "users disable SLUG USERNAME" "audit tail SLUG"; do
+  check_contains "authzctl --help covers '$c'" "$c" "$help"
+done
+check_match "authzctl tenants list" $'(^|\n)lc\t[0-9a-f-]{36}\tactive\tLifecycle' "$(authzctl tenants list)"
+check_contains "authzctl tenants show" '"slug": "lc"' "$(authzctl tenants show lc)"
+check_not "authzctl tenants show: no webhook secret" grep -q approval_webhook_secret <<<"$(authzctl tenants show lc)"
+check_match "authzctl clients list: agent-1 disabled, its owner" "$a1"$'\tdisabled\t'"$ALICE" "$(authzctl clients list lc)"
+check_match "authzctl clients list: an agent without owner shows '-'" "$a6"$'\tactive\t-\t' "$(authzctl clients list lc)"
+check_contains "authzctl clients show" "\"client_id\": \"$a6\"" "$(authzctl clients show lc "$a6")"
+check_not "authzctl clients show: no secret hash" grep -q secret_hash <<<"$(authzctl clients show lc "$a6")"
+check_match "authzctl users list" "$BOB"$'\tbob\tactive' "$(authzctl users list lc)"
+check_contains "authzctl users show: the agents bob owns" "\"$a3\"" "$(authzctl users show lc bob)"
+cc6b=$(curl -s -u "$a6:$s6" "$TA/token" -d grant_type=client_credentials --data-urlencode "resource=$RES" | jq -r .access_token)
+check_eq "authzctl clients disable" "client $a6 disabled" "$(authzctl clients disable lc "$a6" "retired at a shell")"
+sleep 0.5
+check_eq "... its token is inactive on node B" false "$(active_b "$cc6b")"
+check_eq "... it gets invalid_client" 401 "$(curl -s -o /dev/null -w '%{http_code}' -u "$a6:$s6" "$TB/token" -d grant_type=client_credentials)"
+check_eq "authzctl clients disable of an unknown client: exit 1" 1 "$(authzctl clients disable lc nope >/dev/null 2>&1; echo $?)"
+check_eq "authzctl users disable bob" "user bob disabled" "$(authzctl users disable lc bob)"
+check_eq "... bob's agent is disabled with him" disabled "$(sql "SELECT status FROM clients WHERE client_id = '$a3'")"
+tail=$(authzctl audit tail lc -n 5)
+check_eq "authzctl audit tail -n 5: five JSON lines" 5 "$(jq -s length <<<"$tail")"
+check_contains "audit tail: the agent disabled with its owner" '"owner_offboarded"' "$tail"
+admin GET "/admin/v1/tenants/lc/audit?event=admin.changed&limit=5"
+check_eq "changes made with authzctl are audited with source authzctl" "authzctl authzctl" \
+  "$(jq -r '[.events[] | select(.details.by == "authzctl") | .source] | .[0:2] | join(" ")' <<<"$AZT_BODY")"
+admin GET "/admin/v1/tenants/lc/audit?event=client.disabled&client=$a6"
+check_eq "... the client.disabled row carries the reason" "retired at a shell authzctl" \
+  "$(jq -r '.events[0] | "\(.reason) \(.details.by)"' <<<"$AZT_BODY")"
+check_eq "authzctl tenants disable" "tenant other disabled" "$(authzctl tenants disable other)"
+check_eq "... the tenant is gone for the API" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$B/.well-known/oauth-authorization-server/t/other")"
+check_eq "authzctl tenants enable" "tenant other enabled" "$(authzctl tenants enable other)"
+check_eq "authzctl with a wrong verb: usage, exit 2" 2 "$(authzctl clients explode lc >/dev/null 2>&1; echo $?)"
+
 done_testing
