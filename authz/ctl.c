@@ -239,24 +239,31 @@ static int lifecycle_cmd(PGconn *c, int argc, char **argv)
             return rc;
         }
         bool disabled = !strcmp(verb, "disable");
-        if (!exec_ok(c, "BEGIN"))
-            return 1;
-        PGresult *res = store_ctl_tenant_status(c, argv[2], disabled ? "disabled" : "active", err,
-                                                sizeof err);
-        if (!res || PQntuples(res) != 1) {
+        /* the change and its audit row commit together */
+        struct dbtx tx = {.conn = c};
+        tx.arena = arena_new();
+        int rc = db_begin(&tx);
+        PGresult *res = rc ? NULL
+                           : store_ctl_tenant_status(c, argv[2], disabled ? "disabled" : "active",
+                                                     err, sizeof err);
+        if (res && PQntuples(res) == 1) {
+            snprintf(tid, sizeof tid, "%s", PQgetvalue(res, 0, 0));
+            if (ctl_audit(c, tid, disabled ? "tenant.disable" : "tenant.enable", argv[2]) < 0 ||
+                db_commit(&tx) < 0) {
+                fprintf(stderr, "authzctl: %s", PQerrorMessage(c));
+                rc = -1;
+            }
+        } else {
             fprintf(stderr, "authzctl: no tenant '%s'\n", argv[2]);
-            PQclear(res);
-            exec_ok(c, "ROLLBACK");
-            return 1;
+            rc = -1;
         }
-        snprintf(tid, sizeof tid, "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
-        if (ctl_audit(c, tid, disabled ? "tenant.disable" : "tenant.enable", argv[2]) < 0 ||
-            !exec_ok(c, "COMMIT")) {
-            fprintf(stderr, "authzctl: %s", PQerrorMessage(c));
-            exec_ok(c, "ROLLBACK");
+        if (rc)
+            db_rollback(&tx);
+        dbtx_end(&tx);
+        arena_free(tx.arena);
+        if (rc)
             return 1;
-        }
         printf("tenant %s %s\n", argv[2], disabled ? "disabled" : "enabled");
         return 0;
     }
