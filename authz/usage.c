@@ -1,8 +1,8 @@
 /*
  * usage.c: last_used_at of clients and client secrets (usage.h). A small
  * table keyed by client id (seeded SipHash: the ids come from requests, but
- * only authenticated ones get here), one entry per client holding the
- * latest use and the latest secret; usage_flush swaps the table out under
+ * only authenticated ones get here), one entry per client and secret used
+ * (during a rotation a client uses two) holding the latest use; usage_flush swaps the table out under
  * the lock and writes it with one statement per kind.
  */
 #include "usage.h"
@@ -31,25 +31,22 @@ static int pending;
 void usage_note(const char *client_id, const char *secret_id)
 {
     int64_t now = (int64_t)time(NULL);
-    unsigned b = (unsigned)(hash_str(client_id) % USAGE_BUCKETS);
+    const char *sid = secret_id ? secret_id : "";
+    unsigned b = (unsigned)(hash_more(hash_str(client_id), sid) % USAGE_BUCKETS);
     pthread_mutex_lock(&lock);
     struct use *u = buckets[b];
-    while (u && strcmp(u->client_id, client_id) != 0)
+    while (u && (strcmp(u->client_id, client_id) != 0 || strcmp(u->secret_id, sid) != 0))
         u = u->next;
     if (!u && pending < AUTHZ_USAGE_PENDING_MAX) {
         u = calloc(1, sizeof *u);
         u->client_id = strdup(client_id);
+        strncpy(u->secret_id, sid, sizeof u->secret_id - 1);
         u->next = buckets[b];
         buckets[b] = u;
         pending++;
     }
-    if (u) {
+    if (u)
         u->at = now;
-        if (secret_id) {
-            strncpy(u->secret_id, secret_id, sizeof u->secret_id - 1);
-            u->secret_id[sizeof u->secret_id - 1] = '\0';
-        }
-    }
     pthread_mutex_unlock(&lock);
 }
 

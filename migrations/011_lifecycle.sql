@@ -70,3 +70,8 @@ ALTER TABLE root_tokens ADD COLUMN revoked_at timestamptz;
 -- The cascades of SPEC §13 find a client's live grants and its consents.
 CREATE INDEX grants_client_live ON grants (tenant_id, client_id) WHERE revoked_at IS NULL;
 CREATE INDEX consents_client ON consents (tenant_id, client_id);
+
+-- authzctl tenants disable: a disabled tenant is as unknown (every token of
+-- it ends, nothing is issued) until it is enabled again.
+ALTER TABLE tenants ADD COLUMN status text NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'disabled'));

@@ -258,11 +258,12 @@ int store_secret_delete(struct dbtx *tx, const char *tenant_id, const char *clie
         return -1;
     if (PQntuples(res) != 1)
         return 0;
-    /* clients.secret_hash stays the newest secret that works (NULL: none) */
+    /* clients.secret_hash stays the newest secret left (NULL: none; an
+     * expired one still counts, so that its row and last_used_at stay) */
     if (!db_q(tx,
               "UPDATE clients c SET secret_hash = n.hash, updated_at = now() FROM (SELECT "
-              "(SELECT hash FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 AND "
-              "(expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC LIMIT 1) AS hash) n "
+              "(SELECT hash FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 "
+              "ORDER BY created_at DESC LIMIT 1) AS hash) n "
               "WHERE c.tenant_id = $1 AND c.client_id = $2 AND c.secret_hash IS DISTINCT FROM n.hash",
               2, v))
         return -1;
@@ -385,4 +386,93 @@ int store_usage_write(PGconn *c, const struct usage_row *rows, int n)
     sb_free(&sids);
     sb_free(&sats);
     return rc;
+}
+
+/* ---- authzctl ---- */
+
+PGresult *store_ctl_tenants(PGconn *c, char *err, size_t errlen)
+{
+    return pq_exec(c,
+                   "SELECT slug, id::text, status, display_name, " SQL_TS("created_at")
+                   " FROM tenants ORDER BY slug",
+                   0, NULL, err, errlen);
+}
+
+PGresult *store_ctl_tenant(PGconn *c, const char *slug, char *err, size_t errlen)
+{
+    const char *v[1] = {slug};
+    return pq_exec(c,
+                   "SELECT id::text, jsonb_pretty(to_jsonb(t) - 'approval_webhook_secret' - "
+                   "'key_encryption_salt') FROM tenants t WHERE slug = $1",
+                   1, v, err, errlen);
+}
+
+PGresult *store_ctl_tenant_status(PGconn *c, const char *slug, const char *status, char *err,
+                                  size_t errlen)
+{
+    const char *v[2] = {slug, status};
+    return pq_exec(c,
+                   "UPDATE tenants SET status = $2, updated_at = now() WHERE slug = $1 RETURNING id::text",
+                   2, v, err, errlen);
+}
+
+PGresult *store_ctl_clients(PGconn *c, const char *tenant_id, char *err, size_t errlen)
+{
+    const char *v[1] = {tenant_id};
+    return pq_exec(c,
+                   "SELECT client_id, status, coalesce(owner::text, '-'), coalesce(" SQL_TS("last_used_at")
+                   ", '-'), coalesce(client_name, '') FROM clients WHERE tenant_id = $1 "
+                   "ORDER BY created_at, client_id",
+                   1, v, err, errlen);
+}
+
+PGresult *store_ctl_client(PGconn *c, const char *tenant_id, const char *client_id, char *err,
+                           size_t errlen)
+{
+    const char *v[2] = {tenant_id, client_id};
+    return pq_exec(c,
+                   "SELECT jsonb_pretty(to_jsonb(c) - 'secret_hash' - 'id' - 'tenant_id' || "
+                   "jsonb_build_object('secrets', (SELECT count(*) FROM client_secrets s WHERE "
+                   "s.client_id = c.client_id AND (s.expires_at IS NULL OR s.expires_at > now())))) "
+                   "FROM clients c WHERE tenant_id = $1 AND client_id = $2",
+                   2, v, err, errlen);
+}
+
+PGresult *store_ctl_users(PGconn *c, const char *tenant_id, char *err, size_t errlen)
+{
+    const char *v[1] = {tenant_id};
+    return pq_exec(c,
+                   "SELECT id::text, username, status, " SQL_TS("created_at")
+                   " FROM users WHERE tenant_id = $1 ORDER BY username",
+                   1, v, err, errlen);
+}
+
+PGresult *store_ctl_user(PGconn *c, const char *tenant_id, const char *username, char *err,
+                         size_t errlen)
+{
+    const char *v[2] = {tenant_id, username};
+    return pq_exec(c,
+                   "SELECT jsonb_pretty(to_jsonb(u) - 'password_hash' - 'tenant_id' || "
+                   "jsonb_build_object('owns', (SELECT coalesce(jsonb_agg(client_id ORDER BY client_id), "
+                   "'[]') FROM clients c WHERE c.owner = u.id))), id::text "
+                   "FROM users u WHERE tenant_id = $1 AND username = $2",
+                   2, v, err, errlen);
+}
+
+PGresult *store_ctl_audit(PGconn *c, const char *tenant_id, long long after_id, int n, char *err,
+                          size_t errlen)
+{
+    char after[24], lim[16];
+    snprintf(after, sizeof after, "%lld", after_id);
+    snprintf(lim, sizeof lim, "%d", n);
+    const char *v[3] = {tenant_id, after, lim};
+    /* the row as GET .../audit answers it (admin/audit.c) */
+    return pq_exec(c,
+                   "SELECT id, j FROM (SELECT id, json_build_object('id', id::text, 'at', " SQL_TS("at")
+                   ", 'event', event, 'outcome', outcome, 'client_id', client_id, 'subject', subject, "
+                   "'actor_chain', actor_chain, 'session_id', session_id, 'resources', resources, "
+                   "'scope', scope, 'reason', reason, 'request_id', request_id, 'source', source, "
+                   "'details', details)::text AS j FROM audit WHERE tenant_id = $1 AND id > $2::bigint "
+                   "ORDER BY id DESC LIMIT $3::int) x ORDER BY id",
+                   3, v, err, errlen);
 }

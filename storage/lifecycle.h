@@ -88,6 +88,29 @@ int store_leak_find_refresh(struct dbtx *tx, const char *hash, const char *tenan
  * -1 failure. */
 int store_root_token_revoke(struct dbtx *tx, const char *hash);
 
+/* ---- authzctl (blocking connection; NULL with err on failure) ---- */
+/* tenants: slug, id, status, display_name, created_at */
+PGresult *store_ctl_tenants(PGconn *c, char *err, size_t errlen);
+/* one tenant: id, JSON text (0 rows: none) */
+PGresult *store_ctl_tenant(PGconn *c, const char *slug, char *err, size_t errlen);
+/* Sets a tenant's status: 1 row (its id) or 0 rows (none) */
+PGresult *store_ctl_tenant_status(PGconn *c, const char *slug, const char *status, char *err,
+                                  size_t errlen);
+/* clients of a tenant: client_id, status, owner, last_used_at, client_name */
+PGresult *store_ctl_clients(PGconn *c, const char *tenant_id, char *err, size_t errlen);
+/* one client as JSON text (never its secrets) */
+PGresult *store_ctl_client(PGconn *c, const char *tenant_id, const char *client_id, char *err,
+                           size_t errlen);
+/* people of a tenant: id, username, status, created_at */
+PGresult *store_ctl_users(PGconn *c, const char *tenant_id, char *err, size_t errlen);
+/* one person (by username) as JSON text, and its id */
+PGresult *store_ctl_user(PGconn *c, const char *tenant_id, const char *username, char *err,
+                         size_t errlen);
+/* audit rows of a tenant after id after_id (0: the last n), oldest first:
+ * id, JSON text as the admin API answers them */
+PGresult *store_ctl_audit(PGconn *c, const char *tenant_id, long long after_id, int n, char *err,
+                          size_t errlen);
+
 /* ---- last_used_at (authz/usage.c) ---- */
 struct usage_row {
     const char *client_id, *secret_id; /* secret_id NULL: no secret used */

@@ -156,7 +156,7 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
         c,
         "SELECT id, slug, display_name, registration_policy, access_token_ttl, max_session_ttl, "
         "approval_webhook_url, approval_webhook_secret IS NOT NULL, signing_alg, " SQL_TS("created_at") ", "
-        SQL_TS("updated_at") " FROM tenants WHERE slug = $1",
+        SQL_TS("updated_at") " FROM tenants WHERE slug = $1 AND status = 'active'",  /* SPEC §13: authzctl tenants disable */
         1, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;

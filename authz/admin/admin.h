@@ -19,6 +19,8 @@ struct caller {
     const char *who;           /* for audit: "root" or the client id */
     bool not_admin;            /* an active token of tenant_slug without admin rights */
     bool leak_reporter;        /* with not_admin: a client with scope leaks:report */
+    const char *by;            /* callers outside the admin API: "console", "authzctl"
+                                * (the audit rows' "by"; NULL for the admin API) */
 };
 
 /* RFC 9457 problem answer. */

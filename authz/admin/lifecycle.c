@@ -18,18 +18,21 @@
 #include <stdio.h>
 #include <string.h>
 
-/* "by" as admin_audit_change writes it; the console when no caller */
+static const struct caller CONSOLE = {.by = "console"};
+
+/* "by" as admin_audit_change writes it, or the caller's own (console,
+ * authzctl) */
 static const char *by_name(const struct caller *who)
 {
-    if (!who)
-        return "console";
+    if (who->by)
+        return who->by;
     return who->root ? "root" : who->who;
 }
 
 static void change_row(struct req *r, const struct caller *who, const char *tenant_id,
                        const char *action, const char *target)
 {
-    if (who) {
+    if (!who->by) {
         admin_audit_change(r, tenant_id, who, action, target);
         return;
     }
@@ -39,7 +42,9 @@ static void change_row(struct req *r, const struct caller *who, const char *tena
     sb_init(&sb);
     sb_puts(&sb, "{\"action\":");
     sb_json_str(&sb, action);
-    sb_puts(&sb, ",\"by\":\"console\",\"target\":");
+    sb_puts(&sb, ",\"by\":");
+    sb_json_str(&sb, who->by);
+    sb_puts(&sb, ",\"target\":");
     sb_json_str(&sb, target);
     sb_putc(&sb, '}');
     e->details = arena_strdup(r->arena, sb.buf);
@@ -240,11 +245,11 @@ int lifecycle_person_set_status_by(struct req *r, const struct caller *who, cons
 int lifecycle_client_set_status(struct req *r, const struct tenant *t, const char *client_id,
                                 bool disabled, const char *reason)
 {
-    return lifecycle_client_set_status_by(r, NULL, t, client_id, disabled, reason);
+    return lifecycle_client_set_status_by(r, &CONSOLE, t, client_id, disabled, reason);
 }
 
 int lifecycle_person_set_status(struct req *r, const struct tenant *t, const char *sub,
                                 bool disabled, const char *reason)
 {
-    return lifecycle_person_set_status_by(r, NULL, t, sub, disabled, reason);
+    return lifecycle_person_set_status_by(r, &CONSOLE, t, sub, disabled, reason);
 }

@@ -28,7 +28,8 @@ struct caller;
 /* The whole change in its own transaction, audited, committed: 0, or an
  * HTTP status (404 no such client / person in the tenant, 503 database
  * down, 500). No answer is written to r. The audit rows name the caller
- * "console"; the _by forms name who (struct caller, admin.h). reason: free
+ * "console"; the _by forms name who (struct caller, admin.h; its `by`
+ * names callers outside the admin API, e.g. "authzctl"). reason: free
  * text for the audit rows (NULL: none). Enabling (disabled false) ends
  * nothing and re-enables no agent. */
 int lifecycle_client_set_status(struct req *r, const struct tenant *t, const char *client_id,
