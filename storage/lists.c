@@ -29,7 +29,7 @@ PGresult *store_tenants_page(struct dbtx *tx, const char *cur_us, const char *cu
     const char *p[3] = {cur_us, cur_id, lim_text(tx, limit)};
     return db_q(tx,
                 "SELECT json_build_object('id', id, 'slug', slug, 'display_name', display_name, "
-                "'created_at', " SQL_TS("created_at") ")::text, " US("created_at") ", id::text "
+                "'status', status, 'created_at', " SQL_TS("created_at") ")::text, " US("created_at") ", id::text "
                 "FROM tenants WHERE ($1::bigint IS NULL OR (" US("created_at") ", id) > "
                 "($1::bigint, $2::uuid)) ORDER BY " US("created_at") ", id LIMIT $3::int",
                 3, p);

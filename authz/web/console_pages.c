@@ -114,6 +114,24 @@ static void pager(struct req *r, struct strbuf *sb, const char *base, const char
     sb_puts(sb, "\">Next page</a></p>\n");
 }
 
+/* <td class="cls"><a href="{audit}?name=value">text</a></td>: a cell that
+ * opens the audit trail filtered by what it shows */
+static void audit_cell(struct req *r, struct strbuf *sb, const char *cls, const char *name,
+                       const char *value, const char *text)
+{
+    struct strbuf q;
+    sb_init(&q);
+    sb_puts(&q, console_tenant_url(r, r->tenant->slug, "audit", NULL, NULL));
+    sb_printf(&q, "?%s=", name);
+    uri_encode_component(&q, value);
+    sb_printf(sb, "<td class=\"%s\"><a href=\"", cls);
+    web_escape_into(sb, q.buf);
+    sb_puts(sb, "\">");
+    web_escape_into(sb, text);
+    sb_puts(sb, "</a></td>");
+    sb_free(&q);
+}
+
 /* ---- tenants (root) ---- */
 
 void console_tenants_page(struct req *r, const struct console_session *s)
@@ -133,7 +151,7 @@ void console_tenants_page(struct req *r, const struct console_session *s)
         sb_puts(&sb, "<p class=\"empty\">There are no tenants yet.</p>\n");
     else
         sb_puts(&sb, "<table id=\"tenants\"><thead><tr><th>Tenant</th><th>Name</th>"
-                     "<th>Created</th></tr></thead><tbody>\n");
+                     "<th>Status</th><th>Created</th></tr></thead><tbody>\n");
     for (int i = 0; i < n && i < CONSOLE_PAGE; i++) {
         json_t *j = row_json(r, res, i);
         const char *slug = jstr(j, "slug");
@@ -147,6 +165,7 @@ void console_tenants_page(struct req *r, const struct console_session *s)
         web_escape_into(&sb, slug);
         sb_puts(&sb, "</a></td>");
         cell(&sb, "name", jstr(j, "display_name"));
+        cell(&sb, "status", jstr(j, "status"));
         cell(&sb, "created", jstr(j, "created_at"));
         sb_puts(&sb, "</tr>\n");
     }
@@ -345,17 +364,17 @@ void console_agent_page(struct req *r, const struct console_session *s, const ch
     sb_puts(&sb, "</p>\n");
     if (n > 0)
         chart(&sb, b, n, hourly);
-    sb_puts(&sb, "<p><a id=\"agent-audit\" href=\"");
-    web_escape_into(&sb, console_tenant_url(r, r->tenant->slug, "audit", NULL, NULL));
-    sb_puts(&sb, "?client=");
     {
-        struct strbuf e;
-        sb_init(&e);
-        uri_encode_component(&e, client_id);
-        web_escape_into(&sb, e.buf);
-        sb_free(&e);
+        struct strbuf q;
+        sb_init(&q);
+        sb_puts(&q, console_tenant_url(r, r->tenant->slug, "audit", NULL, NULL));
+        sb_puts(&q, "?client=");
+        uri_encode_component(&q, client_id);
+        sb_puts(&sb, "<p><a id=\"agent-audit\" href=\"");
+        web_escape_into(&sb, q.buf);
+        sb_puts(&sb, "\">This agent's audit trail</a></p>\n");
+        sb_free(&q);
     }
-    sb_puts(&sb, "\">This agent's audit trail</a></p>\n");
     console_page(r, 200, s, r->tenant->slug,
                  jstr(j, "client_name") ? jstr(j, "client_name") : client_id, notice(r),
                  sb_done(r, &sb));
@@ -391,7 +410,7 @@ void console_people_page(struct req *r, const struct console_session *s)
                   !strcmp(status, "disabled") ? "disabled" : "active");
         web_escape_into(&sb, sub);
         sb_puts(&sb, "\">");
-        cell(&sb, "username", jstr(j, "username"));
+        audit_cell(r, &sb, "username", "user", sub, jstr(j, "username"));
         cell(&sb, "sub", sub);
         cell(&sb, "status", status);
         struct strbuf sc;
@@ -493,7 +512,7 @@ void console_sessions_page(struct req *r, const struct console_session *s)
         sb_puts(&sb, "<tr class=\"session\" data-sid=\"");
         web_escape_into(&sb, sid);
         sb_puts(&sb, "\">");
-        cell(&sb, "sid", sid);
+        audit_cell(r, &sb, "sid", "session", sid, sid);
         cell(&sb, "client", PQgetvalue(res, i, 1));
         cell(&sb, "username", PQgetvalue(res, i, 2));
         cell(&sb, "scope", PQgetvalue(res, i, 3));

@@ -203,6 +203,12 @@ test('chromium: sessions are revoked and people disabled from the console', asyn
   assert.equal(await page.locator(`tr[data-sub="${person.id}"] .status`).innerText(), 'disabled');
   assert.equal(okJson(await admin(`/tenants/${t.slug}/users/${enc(person.username)}`)).status, 'disabled');
   await shot(page, 'console-people.png');
+  // the person's name opens the audit trail filtered by their sub
+  await Promise.all([page.waitForURL(/\/audit\?user=/), page.click(`tr[data-sub="${person.id}"] .username a`)]);
+  const events = await page.locator('tr.event').evaluateAll((els) => els.map((e) => e.getAttribute('data-event')));
+  assert.ok(events.includes('person.disabled'), `person.disabled among ${events}`);
+  assert.ok(events.includes('session.revoked'), `session.revoked among ${events}`);
+  assert.equal(await page.locator('#filter-user').inputValue(), person.id);
 
   // signing out: the console is closed again
   await Promise.all([page.waitForURL(/\/console\/login$/), page.click('#signout')]);
