@@ -16,6 +16,9 @@
 #include <string.h>
 
 #define US(col) "(extract(epoch from " col ") * 1000000)::bigint"
+/* the timestamptz of a position's microseconds, exactly (the inverse of US),
+ * so that a page is an index range scan on (tenant_id, created_at, id) */
+#define AT(param) "('epoch'::timestamptz + " param "::bigint * interval '1 microsecond')"
 
 static const char *lim_text(struct dbtx *tx, int limit)
 {
@@ -30,8 +33,8 @@ PGresult *store_tenants_page(struct dbtx *tx, const char *cur_us, const char *cu
     return db_q(tx,
                 "SELECT json_build_object('id', id, 'slug', slug, 'display_name', display_name, "
                 "'status', status, 'created_at', " SQL_TS("created_at") ")::text, " US("created_at") ", id::text "
-                "FROM tenants WHERE ($1::bigint IS NULL OR (" US("created_at") ", id) > "
-                "($1::bigint, $2::uuid)) ORDER BY " US("created_at") ", id LIMIT $3::int",
+                "FROM tenants WHERE ($1::bigint IS NULL OR (created_at, id) > (" AT("$1") ", $2::uuid)) "
+                "ORDER BY created_at, id LIMIT $3::int",
                 3, p);
 }
 
@@ -44,8 +47,8 @@ PGresult *store_users_page(struct dbtx *tx, const char *tenant_id, const char *s
                 "'status', status, 'created_at', " SQL_TS("created_at") ", 'updated_at', "
                 SQL_TS("updated_at") ")::text, " US("created_at") ", id::text FROM users "
                 "WHERE tenant_id = $1 AND ($5::text IS NULL OR status = $5) "
-                "AND ($2::bigint IS NULL OR (" US("created_at") ", id) > ($2::bigint, $3::uuid)) "
-                "ORDER BY " US("created_at") ", id LIMIT $4::int",
+                "AND ($2::bigint IS NULL OR (created_at, id) > (" AT("$2") ", $3::uuid)) "
+                "ORDER BY created_at, id LIMIT $4::int",
                 5, p);
 }
 
@@ -67,8 +70,8 @@ PGresult *store_clients_page(struct dbtx *tx, const char *tenant_id, const char 
     return db_q(tx,
                 CLIENT_ROW "WHERE c.tenant_id = $1 AND ($5::text IS NULL OR c.owner::text = $5) "
                 "AND ($6::text IS NULL OR c.status = $6) "
-                "AND ($2::bigint IS NULL OR (" US("c.created_at") ", c.id) > ($2::bigint, $3::uuid)) "
-                "ORDER BY " US("c.created_at") ", c.id LIMIT $4::int",
+                "AND ($2::bigint IS NULL OR (c.created_at, c.id) > (" AT("$2") ", $3::uuid)) "
+                "ORDER BY c.created_at, c.id LIMIT $4::int",
                 6, p);
 }
 
@@ -96,9 +99,8 @@ PGresult *store_audit_page(struct dbtx *tx, const char *tenant_id, const char *s
         "AND ($3::timestamptz IS NULL OR at < $3::timestamptz) "
         "AND ($4::text IS NULL OR subject = $4) AND ($5::text IS NULL OR client_id = $5) "
         "AND ($6::text IS NULL OR session_id = $6) AND ($7::text IS NULL OR event = $7) "
-        "AND ($8::bigint IS NULL OR ((extract(epoch from at) * 1000000)::bigint, id) < "
-        "($8::bigint, $9::bigint)) "
-        "ORDER BY (extract(epoch from at) * 1000000)::bigint DESC, id DESC LIMIT $10::int",
+        "AND ($8::bigint IS NULL OR (at, id) < (" AT("$8") ", $9::bigint)) "
+        "ORDER BY at DESC, id DESC LIMIT $10::int",
         10, p);
 }
 
