@@ -60,6 +60,17 @@ struct client {
     char *jwks_uri;
     char *bc_delivery;                /* CIBA: "poll" or "ping" */
     char *bc_endpoint;                /* CIBA ping notification endpoint */
+    char *owner;                      /* SPEC §13: the owner's sub, or NULL */
+    /* SPEC §13: every secret that still works (rotation overlap), newest
+     * first; a disabled client is never loaded (it is as unknown) */
+    struct client_secret *secrets;
+    int nsecrets;
+};
+
+struct client_secret {
+    char id[40];
+    char hash[65];                    /* keyed hash (crypto_secret_hash) */
+    int64_t expires_at;               /* 0: does not expire */
 };
 
 extern uint8_t g_master_key[32];

@@ -10,7 +10,12 @@
 #include "config.h"
 #include "storage/admin.h"
 #include "storage/db.h"
+#include "storage/lifecycle.h"
 #include "storage/store.h"
+#include "admin/admin.h"
+#include "admin/lifecycle.h"
+#include "http/http.h"
+#include "util/arena.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -28,6 +33,28 @@ static const char usage_text[] =
     "  root-token                        print a new operator root token for the admin API\n"
     "  tenant create SLUG [DISPLAY_NAME] create a tenant (issuer {public_url}/t/SLUG)\n"
     "  keys rotate SLUG                  give the tenant a new signing key\n"
+    "\n"
+    "  tenants list                      every tenant: slug, id, status, display name, created\n"
+    "  tenants show SLUG                 one tenant's settings (never a secret)\n"
+    "  tenants disable SLUG              the tenant is as unknown: every token of it ends\n"
+    "  tenants enable SLUG\n"
+    "  clients list SLUG                 the tenant's clients: id, status, owner, last used, name\n"
+    "                                    (owner '-': an agent without an owner)\n"
+    "  clients show SLUG CLIENT_ID       one client (never its secrets)\n"
+    "  clients disable SLUG CLIENT_ID [REASON]\n"
+    "                                    end every token, refresh token, session and right\n"
+    "                                    of the client on every authzd; it gets invalid_client\n"
+    "  clients enable SLUG CLIENT_ID\n"
+    "  users list SLUG                   the tenant's people: sub, username, status, created\n"
+    "  users show SLUG USERNAME          one person and the agents the person owns\n"
+    "  users disable SLUG USERNAME [REASON]\n"
+    "                                    offboard: end everything of the person and disable\n"
+    "                                    every agent the person owns\n"
+    "  users enable SLUG USERNAME        (agents stay disabled)\n"
+    "  audit tail SLUG [-n N] [-f]       the tenant's last N audit rows (default 20) as JSON\n"
+    "                                    lines, oldest first; -f: keep printing new ones\n"
+    "\n"
+    "  Every change is audited like the admin API's, with source \"authzctl\".\n"
     "\n"
     "  -c FILE     configuration file (default: the installation's authzd.conf);\n"
     "              AUTHZ_<KEY> environment variables override it\n"
@@ -71,7 +98,217 @@ static int ctl_audit(PGconn *c, const char *tenant_id, const char *action, const
     return rc;
 }
 
-enum cmd { CMD_MIGRATE, CMD_ROOT_TOKEN, CMD_TENANT_CREATE, CMD_KEYS_ROTATE };
+enum cmd { CMD_MIGRATE, CMD_ROOT_TOKEN, CMD_TENANT_CREATE, CMD_KEYS_ROTATE, CMD_LIFECYCLE };
+
+static void print_rows(PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++) {
+        for (int k = 0; k < PQnfields(res); k++)
+            printf("%s%s", k ? "\t" : "", PQgetvalue(res, i, k));
+        putchar('\n');
+    }
+}
+
+/* The tenant's id by slug into id (40 bytes): 0, or 1 with a message. */
+static int tenant_id(PGconn *c, const char *slug, char id[40])
+{
+    char err[512] = "";
+    PGresult *res = store_ctl_tenant(c, slug, err, sizeof err);
+    if (!res || PQntuples(res) != 1) {
+        fprintf(stderr, "authzctl: no tenant '%s'%s%s\n", slug, *err ? ": " : "", err);
+        PQclear(res);
+        return 1;
+    }
+    snprintf(id, 40, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+/* clients|users disable|enable through admin/lifecycle.c, the admin API's
+ * own cascade: a unit of work on this connection standing for a request
+ * from "authzctl" (the audit rows' source and by). */
+static int set_status(PGconn *c, const char *tid, bool client, const char *key, bool disabled,
+                      const char *reason)
+{
+    struct req r;
+    memset(&r, 0, sizeof r);
+    r.arena = arena_new();
+    r.tx.conn = c;
+    r.tx.arena = r.arena;
+    r.remote_ip = "authzctl";
+    r.can_block = true;
+    struct tenant t;
+    memset(&t, 0, sizeof t);
+    t.id = (char *)tid;
+    struct caller who = {.by = "authzctl"};
+    const char *id = key;
+    int rc = 0;
+    if (!client) {
+        /* people are named by username at a shell; the cascade takes the sub */
+        char err[512] = "";
+        PGresult *res = store_ctl_user(c, tid, key, err, sizeof err);
+        if (!res || PQntuples(res) != 1) {
+            PQclear(res);
+            rc = 404;
+        } else {
+            id = arena_strdup(r.arena, PQgetvalue(res, 0, 1));
+            PQclear(res);
+        }
+    }
+    if (!rc)
+        rc = client ? lifecycle_client_set_status_by(&r, &who, &t, id, disabled, reason)
+                    : lifecycle_person_set_status_by(&r, &who, &t, id, disabled, reason);
+    dbtx_end(&r.tx);
+    arena_free(r.arena);
+    if (rc == 404)
+        fprintf(stderr, "authzctl: no such %s '%s'\n", client ? "client" : "user", key);
+    else if (rc)
+        fprintf(stderr, "authzctl: the change could not be made (%d): %s", rc, PQerrorMessage(c));
+    else
+        printf("%s %s %s\n", client ? "client" : "user", key, disabled ? "disabled" : "enabled");
+    return rc ? 1 : 0;
+}
+
+static int audit_tail(PGconn *c, const char *tid, int n, bool follow)
+{
+    char err[512] = "";
+    long long last = 0;
+    for (;;) {
+        PGresult *res = store_ctl_audit(c, tid, last, last ? 1000 : n, err, sizeof err);
+        if (!res) {
+            fprintf(stderr, "authzctl: audit tail: %s\n", err);
+            return 1;
+        }
+        for (int i = 0; i < PQntuples(res); i++) {
+            puts(PQgetvalue(res, i, 1));
+            last = atoll(PQgetvalue(res, i, 0));
+        }
+        PQclear(res);
+        fflush(stdout);
+        if (!follow)
+            return 0;
+        if (!last)
+            last = 0; /* nothing yet: the next round takes everything after 0 */
+        sleep(1);
+    }
+}
+
+/* tenants|clients|users list|show|disable|enable, audit tail */
+static int lifecycle_cmd(PGconn *c, int argc, char **argv)
+{
+    char err[512] = "", tid[40];
+    const char *noun = argv[0], *verb = argv[1];
+    if (!strcmp(noun, "tenants")) {
+        if (!strcmp(verb, "list")) {
+            PGresult *res = store_ctl_tenants(c, err, sizeof err);
+            if (!res) {
+                fprintf(stderr, "authzctl: %s\n", err);
+                return 1;
+            }
+            print_rows(res);
+            PQclear(res);
+            return 0;
+        }
+        if (!strcmp(verb, "show")) {
+            PGresult *res = store_ctl_tenant(c, argv[2], err, sizeof err);
+            int rc = res && PQntuples(res) == 1 ? 0 : 1;
+            if (rc)
+                fprintf(stderr, "authzctl: no tenant '%s'\n", argv[2]);
+            else
+                puts(PQgetvalue(res, 0, 1));
+            PQclear(res);
+            return rc;
+        }
+        bool disabled = !strcmp(verb, "disable");
+        /* the change and its audit row commit together */
+        struct dbtx tx = {.conn = c};
+        tx.arena = arena_new();
+        int rc = db_begin(&tx);
+        PGresult *res = rc ? NULL
+                           : store_ctl_tenant_status(c, argv[2], disabled ? "disabled" : "active",
+                                                     err, sizeof err);
+        if (res && PQntuples(res) == 1) {
+            snprintf(tid, sizeof tid, "%s", PQgetvalue(res, 0, 0));
+            if (ctl_audit(c, tid, disabled ? "tenant.disable" : "tenant.enable", argv[2]) < 0 ||
+                db_commit(&tx) < 0) {
+                fprintf(stderr, "authzctl: %s", PQerrorMessage(c));
+                rc = -1;
+            }
+        } else {
+            fprintf(stderr, "authzctl: no tenant '%s'\n", argv[2]);
+            rc = -1;
+        }
+        PQclear(res);
+        if (rc)
+            db_rollback(&tx);
+        dbtx_end(&tx);
+        arena_free(tx.arena);
+        if (rc)
+            return 1;
+        printf("tenant %s %s\n", argv[2], disabled ? "disabled" : "enabled");
+        return 0;
+    }
+    if (tenant_id(c, argv[2], tid))
+        return 1;
+    if (!strcmp(noun, "audit")) {
+        int n = 20;
+        bool follow = false;
+        for (int i = 3; i < argc; i++) {
+            if (!strcmp(argv[i], "-f"))
+                follow = true;
+            else if (!strcmp(argv[i], "-n") && i + 1 < argc && atoi(argv[i + 1]) > 0 &&
+                     atoi(argv[i + 1]) <= 1000)
+                n = atoi(argv[++i]);
+            else
+                return usage(stderr, 2);
+        }
+        return audit_tail(c, tid, n, follow);
+    }
+    bool client = !strcmp(noun, "clients");
+    if (!strcmp(verb, "list")) {
+        PGresult *res = client ? store_ctl_clients(c, tid, err, sizeof err)
+                               : store_ctl_users(c, tid, err, sizeof err);
+        if (!res) {
+            fprintf(stderr, "authzctl: %s\n", err);
+            return 1;
+        }
+        print_rows(res);
+        PQclear(res);
+        return 0;
+    }
+    if (!strcmp(verb, "show")) {
+        PGresult *res = client ? store_ctl_client(c, tid, argv[3], err, sizeof err)
+                               : store_ctl_user(c, tid, argv[3], err, sizeof err);
+        int rc = res && PQntuples(res) == 1 ? 0 : 1;
+        if (rc)
+            fprintf(stderr, "authzctl: no such %s '%s'\n", client ? "client" : "user", argv[3]);
+        else
+            puts(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return rc;
+    }
+    return set_status(c, tid, client, argv[3], !strcmp(verb, "disable"), argc == 5 ? argv[4] : NULL);
+}
+
+/* Whether argv is a lifecycle command with the right arguments. */
+static bool lifecycle_args_ok(int argc, char **argv)
+{
+    if (argc < 2)
+        return false;
+    const char *noun = argv[0], *verb = argv[1];
+    if (!strcmp(noun, "audit"))
+        return !strcmp(verb, "tail") && argc >= 3;
+    bool tenants = !strcmp(noun, "tenants");
+    if (!tenants && strcmp(noun, "clients") && strcmp(noun, "users"))
+        return false;
+    if (!strcmp(verb, "list"))
+        return argc == (tenants ? 2 : 3);
+    if (!strcmp(verb, "show") || !strcmp(verb, "enable"))
+        return argc == (tenants ? 3 : 4);
+    if (!strcmp(verb, "disable"))
+        return tenants ? argc == 3 : (argc == 4 || argc == 5);
+    return false;
+}
 
 int main(int argc, char **argv)
 {
@@ -112,6 +349,8 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(argv[0], "keys") && argc == 3 && !strcmp(argv[1], "rotate")) {
         cmd = CMD_KEYS_ROTATE;
+    } else if (lifecycle_args_ok(argc, argv)) {
+        cmd = CMD_LIFECYCLE;
     } else {
         fprintf(stderr, "authzctl: unknown command or wrong arguments: %s\n", argv[0]);
         return usage(stderr, 2);
@@ -131,6 +370,9 @@ int main(int argc, char **argv)
     }
     int rc = 0;
     switch (cmd) {
+    case CMD_LIFECYCLE:
+        rc = lifecycle_cmd(c, argc, argv);
+        break;
     case CMD_MIGRATE:
         if (store_migrate(c, config_data_dir(), err, sizeof err) < 0) {
             fprintf(stderr, "authzctl: migrate: %s\n", err);

@@ -73,9 +73,6 @@ int store_client_update(struct dbtx *tx, const struct client_admin *c, bool keep
  * 0 none, -1 failure. */
 int store_client_json(struct dbtx *tx, const char *tenant_id, const char *client_id,
                       const char **json);
-/* The tenant's clients, a JSON array of {client_id, client_name,
- * token_endpoint_auth_method, grant_types, dynamic} oldest first. 0 or -1. */
-int store_client_list(struct dbtx *tx, const char *tenant_id, const char **json);
 /* 1 deleted, 0 no such client, -1 failure. */
 int store_client_delete(struct dbtx *tx, const char *tenant_id, const char *client_id);
 
@@ -126,18 +123,9 @@ struct sessions_filter {
 PGresult *store_sessions_page(struct dbtx *tx, const char *tenant_id,
                               const struct sessions_filter *f);
 
-/* ---- the audit trail (storage/admin_audit.c) ---- */
+/* ---- the audit trail ---- */
 
-/* A page of the tenant's audit rows, newest first. Filters (NULL: any):
- * since and until (RFC 3339), subject, client_id, session_id, event, the
- * keyset cursor (cur_us, microseconds, and cur_id, a row id): rows before
- * it. limit rows at most (decimal text). Columns: the row's JSON, its time
- * in microseconds, its id. NULL on failure (a malformed time among them,
- * SQLSTATE 22xxx). */
-struct audit_filter {
-    const char *since, *until, *subject, *client_id, *session_id, *event, *cur_us, *cur_id,
-        *limit;
-};
-PGresult *store_audit_page(struct dbtx *tx, const char *tenant_id, const struct audit_filter *f);
+/* The audit trail's page: store_audit_page (storage/lists.h), shared with
+ * the console. */
 
 #endif

@@ -64,7 +64,9 @@ int store_client_json(struct dbtx *tx, const char *tenant_id, const char *client
         "jwks_uri, 'dynamic', dynamic, 'client_id_issued_at', extract(epoch from created_at)::bigint, "
         "'backchannel_token_delivery_mode', backchannel_token_delivery_mode, "
         "'backchannel_client_notification_endpoint', backchannel_client_notification_endpoint, "
-        "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ")::text "
+        "'created_at', " SQL_TS("created_at") ", 'updated_at', " SQL_TS("updated_at") ", "
+        /* SPEC §13 */
+        "'owner', owner, 'status', status, 'last_used_at', " SQL_TS("last_used_at") ")::text "
         "FROM clients WHERE tenant_id = $1 AND client_id = $2",
         2, p);
     if (!res)
@@ -73,21 +75,6 @@ int store_client_json(struct dbtx *tx, const char *tenant_id, const char *client
         return 0;
     *json = PQgetvalue(res, 0, 0);
     return 1;
-}
-
-int store_client_list(struct dbtx *tx, const char *tenant_id, const char **json)
-{
-    const char *p[1] = {tenant_id};
-    PGresult *res = db_q(tx,
-                         "SELECT coalesce(json_agg(json_build_object('client_id', client_id, "
-                         "'client_name', client_name, 'token_endpoint_auth_method', "
-                         "token_endpoint_auth_method, 'grant_types', grant_types, 'dynamic', "
-                         "dynamic) ORDER BY created_at), '[]')::text FROM clients WHERE tenant_id = $1",
-                         1, p);
-    if (!res)
-        return -1;
-    *json = PQgetvalue(res, 0, 0);
-    return 0;
 }
 
 int store_client_delete(struct dbtx *tx, const char *tenant_id, const char *client_id)

@@ -17,7 +17,7 @@ int store_user_json(struct dbtx *tx, const char *tenant_id, const char *username
     const char *p[2] = {tenant_id, username};
     PGresult *res = db_q(tx,
                          "SELECT json_build_object('id', id, 'username', username, 'scopes', "
-                         "scopes, 'created_at', " SQL_TS("created_at") ", 'updated_at', "
+                         "scopes, 'status', status, 'created_at', " SQL_TS("created_at") ", 'updated_at', "
                          SQL_TS("updated_at") ")::text FROM users "
                          "WHERE tenant_id = $1 AND username = $2",
                          2, p);

@@ -7,6 +7,7 @@
 #include "util/arena.h"
 #include "storage/pgarray.h"
 #include "crypto/crypto.h"
+#include "crypto/cred.h"
 #include "cache.h"
 
 #include <stdio.h>
@@ -157,9 +158,10 @@ int code_take(struct dbtx *tx, const char *tenant_id, const char *code, struct g
 
 void refresh_token_new(char token_out[64])
 {
-    char rnd[48];
-    crypto_random_id(rnd, 32);
-    snprintf(token_out, 64, "azrt_%s", rnd);
+    /* SPEC §13: a recognisable credential (crypto/cred.h); refresh tokens
+     * made before it (azrt_ and base64url, no checksum) keep working: they
+     * are looked up by their keyed hash like these */
+    cred_new(CRED_REFRESH, token_out);
 }
 
 int refresh_issue(struct dbtx *tx, const char *tenant_id, const char *grant_id,

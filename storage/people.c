@@ -23,7 +23,10 @@ int person_find(struct dbtx *tx, const char *tenant_id, const char *id, const ch
     memset(out, 0, sizeof *out);
     const char *v[3] = {tenant_id, id, username};
     PGresult *res = db_q(tx,
+                         /* SPEC §13: a disabled person is found by no
+                          * grant (CIBA login_hint, exchange as subject) */
                          "SELECT id, username, scopes::text FROM users WHERE tenant_id = $1 AND "
+                         "status = 'active' AND "
                          "(($2::text IS NOT NULL AND id::text = $2) OR "
                          "($3::text IS NOT NULL AND username = $3))",
                          3, v);

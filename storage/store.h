@@ -53,7 +53,8 @@ int store_tenant_create(PGconn *c, const char *slug, const char *display_name, c
 json_t *store_tenant_json(struct dbtx *tx, const char *slug);
 
 /* root tokens */
-/* Creates a root token: writes it (43 chars + NUL) to out. */
+/* Creates a root token (azroot_..., crypto/cred.h): writes it to out (at
+ * least CRED_MAX bytes). */
 int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size_t errlen);
 /* 1 valid, 0 not, -1 database failure. */
 int store_root_token_check(struct dbtx *tx, const char *token);
@@ -64,7 +65,8 @@ struct person {
     const char **scopes;
     int nscopes;
 };
-/* A person of the tenant by id (when id is set) or username. 1 found, 0 not,
+/* An active person of the tenant (SPEC §13: a disabled one is not found) by
+ * id (when id is set) or username. 1 found, 0 not,
  * -1 database failure. Strings in r's arena. */
 int person_find(struct dbtx *tx, const char *tenant_id, const char *id, const char *username,
                 struct person *out);

@@ -8,6 +8,7 @@
 #include "storage/db.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
+#include "crypto/cred.h"
 #include "log.h"
 #include "storage/pgarray.h"
 #include "util/arena.h"
@@ -155,7 +156,7 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
         c,
         "SELECT id, slug, display_name, registration_policy, access_token_ttl, max_session_ttl, "
         "approval_webhook_url, approval_webhook_secret IS NOT NULL, signing_alg, " SQL_TS("created_at") ", "
-        SQL_TS("updated_at") " FROM tenants WHERE slug = $1",
+        SQL_TS("updated_at") " FROM tenants WHERE slug = $1 AND status = 'active'",  /* SPEC §13: authzctl tenants disable */
         1, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
@@ -274,6 +275,8 @@ void client_free(struct client *c)
     free(c->jwks_uri);
     free(c->bc_delivery);
     free(c->bc_endpoint);
+    free(c->owner);
+    free(c->secrets);
     free(c);
 }
 
@@ -287,8 +290,14 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
         "SELECT client_id, secret_hash, token_endpoint_auth_method, client_name, grant_types, "
         "response_types, redirect_uris, allowed_scopes, allowed_resources, can_act_for, "
         "introspects, may_impersonate, dynamic, jwks::text, jwks_uri, "
-        "backchannel_token_delivery_mode, backchannel_client_notification_endpoint "
-        "FROM clients WHERE tenant_id = $1 AND client_id = $2",
+        "backchannel_token_delivery_mode, backchannel_client_notification_endpoint, owner, "
+        /* SPEC §13: the secrets that still work, newest first */
+        "(SELECT coalesce(string_agg(s.id || ' ' || s.hash || ' ' || "
+        "coalesce(extract(epoch FROM s.expires_at)::bigint, 0), ',' ORDER BY s.created_at DESC), '') "
+        "FROM client_secrets s WHERE s.client_id = clients.client_id AND "
+        "(s.expires_at IS NULL OR s.expires_at > now())) "
+        /* SPEC §13: "A disabled client gets invalid_client": it is as unknown */
+        "FROM clients WHERE tenant_id = $1 AND client_id = $2 AND status = 'active'",
         2, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
@@ -318,6 +327,25 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
     c->jwks_uri = dupv(res, 0, 14);
     c->bc_delivery = dupv(res, 0, 15);
     c->bc_endpoint = dupv(res, 0, 16);
+    c->owner = dupv(res, 0, 17);
+    /* "<id> <hash> <expires>,..." */
+    const char *s = PQgetvalue(res, 0, 18);
+    int n = *s ? 1 : 0;
+    for (const char *p = s; *p; p++)
+        n += *p == ',';
+    c->secrets = n ? calloc((size_t)n, sizeof *c->secrets) : NULL;
+    for (const char *p = s; *p && c->nsecrets < n;) {
+        struct client_secret *cs = &c->secrets[c->nsecrets];
+        long long ex = 0;
+        if (sscanf(p, "%39s %64s %lld", cs->id, cs->hash, &ex) == 3) {
+            cs->expires_at = ex;
+            c->nsecrets++;
+        }
+        const char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
     PQclear(res);
     return c;
 }
@@ -389,9 +417,10 @@ int store_root_token_create(PGconn *c, char *out, size_t outlen, char *err, size
 {
     if (outlen < 64)
         return -1;
-    char rnd[48];
-    crypto_random_id(rnd, 32);
-    snprintf(out, outlen, "azr_%s", rnd);
+    /* SPEC §13: a recognisable credential (crypto/cred.h) */
+    char tok[CRED_MAX];
+    cred_new(CRED_ROOT, tok);
+    snprintf(out, outlen, "%s", tok);
     char hash[CRYPTO_SECRET_HASH_HEX + 1];
     crypto_secret_hash(g_secret_pepper, out, strlen(out), hash);
     const char *v[1] = {hash};
@@ -409,7 +438,7 @@ int store_root_token_check(struct dbtx *tx, const char *token)
     const char *v[1] = {hash};
     /* the lookup is by a keyed hash of the token: an index match on the
      * hash reveals nothing usable about the token through timing */
-    PGresult *res = db_q(tx, "SELECT 1 FROM root_tokens WHERE token_hash = $1", 1, v);
+    PGresult *res = db_q(tx, "SELECT 1 FROM root_tokens WHERE token_hash = $1 AND revoked_at IS NULL", 1, v);
     if (!res)
         return -1;
     return PQntuples(res) == 1;

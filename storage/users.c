@@ -41,8 +41,9 @@ int store_user_login(struct dbtx *tx, const char *tenant_id, const char *usernam
     memset(out, 0, sizeof *out);
     const char *p[2] = {tenant_id, username};
     PGresult *res = db_q(tx,
+                         /* SPEC §13: "a disabled person cannot sign in" */
                          "SELECT id::text, password_hash FROM users "
-                         "WHERE tenant_id = $1 AND username = $2",
+                         "WHERE tenant_id = $1 AND username = $2 AND status = 'active'",
                          2, p);
     if (!res)
         return -1;

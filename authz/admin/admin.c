@@ -16,6 +16,7 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "admin/lifecycle.h"
 #include "http/routes.h"
 #include "oauth/oauth.h"
 #include "policy/client_metadata.h"
@@ -117,7 +118,8 @@ static bool authenticate(struct req *r, struct caller *who)
     while (*tok == ' ')
         tok++;
     memset(who, 0, sizeof *who);
-    if (!strncmp(tok, "azr_", 4)) {
+    /* root tokens: azroot_ (SPEC §13), and azr_ as made before it */
+    if (!strncmp(tok, "azroot_", 7) || !strncmp(tok, "azr_", 4)) {
         int ok = store_root_token_check(&r->tx, tok);
         if (ok == 1) {
             who->root = true;
@@ -157,6 +159,14 @@ static bool authenticate(struct req *r, struct caller *who)
                     who->tenant_slug = arena_strdup(r->arena, t->slug);
                     who->not_admin = true;
                     ok = true;
+                    /* SPEC §13: "a client with scope leaks:report may
+                     * report for its tenant" (POST /admin/v1/leaks only) */
+                    if (aud && !strcmp(aud, t->issuer) && scope &&
+                        scope_parse(r->arena, scope, &ss) == 0 && scope_has(&ss, "leaks:report") &&
+                        cid && sub && !strcmp(sub, cid) && !json_object_get(claims, "act")) {
+                        who->leak_reporter = true;
+                        who->who = arena_strdup(r->arena, cid);
+                    }
                 }
                 json_decref(claims);
             }
@@ -240,11 +250,15 @@ static const struct admin_route ROUTES[] = {
     {M_GET, "resources", AR_NO_BODY, admin_resource_list},
     {M_POST, "resources", 0, admin_resource_create},
     {M_DELETE, "resources", AR_NO_BODY, admin_resource_delete},
-    {M_GET, "clients", AR_NO_BODY, admin_client_list},
+    {M_GET, "clients", AR_NO_BODY, admin_clients_list},
     {M_POST, "clients", 0, admin_client_create},
     {M_GET, "clients/*", AR_NO_BODY, admin_client_get},
     {M_PATCH, "clients/*", 0, admin_client_patch},
     {M_DELETE, "clients/*", AR_NO_BODY, admin_client_delete},
+    {M_GET, "clients/*/secrets", AR_NO_BODY, admin_secret_list},
+    {M_POST, "clients/*/secrets", 0, admin_secret_rotate},
+    {M_DELETE, "clients/*/secrets/*", AR_NO_BODY, admin_secret_delete},
+    {M_GET, "users", AR_NO_BODY, admin_users_list},
     {M_POST, "users", 0, admin_user_create},
     {M_GET, "users/*", AR_NO_BODY, admin_user_get},
     {M_PATCH, "users/*", 0, admin_user_patch},
@@ -261,8 +275,9 @@ static const struct admin_route ROUTES[] = {
     {M_DELETE, "trust-policies/*", AR_NO_BODY, admin_trust_delete},
 };
 
-/* Whether seg[0..n) is the route's path; *arg gets its "*" segment. */
-static bool route_matches(const char *path, char **seg, int n, const char **arg)
+/* Whether seg[0..n) is the route's path; arg[0] and arg[1] get its "*"
+ * segments, in order. */
+static bool route_matches(const char *path, char **seg, int n, const char *arg[2])
 {
     int i = 0;
     const char *p = path;
@@ -272,7 +287,7 @@ static bool route_matches(const char *path, char **seg, int n, const char **arg)
         if (i == n)
             return false;
         if (l == 1 && *p == '*')
-            *arg = seg[i];
+            arg[arg[0] ? 1 : 0] = seg[i];
         else if (strlen(seg[i]) != l || strncmp(seg[i], p, l) != 0)
             return false;
         i++;
@@ -306,12 +321,13 @@ static void route(struct req *r, struct admin_call *c, char **seg, int n)
     sb_init(&allow);
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
         const struct admin_route *rt = &ROUTES[i];
-        const char *arg = NULL;
-        if (!route_matches(rt->path, seg, n, &arg))
+        const char *arg[2] = {NULL, NULL};
+        if (!route_matches(rt->path, seg, n, arg))
             continue;
         if (rt->method == r->method) {
             sb_free(&allow);
-            c->arg = arg;
+            c->arg = arg[0];
+            c->arg2 = arg[1];
             if ((rt->flags & AR_NO_BODY) && !admin_no_body(r))
                 return;
             rt->fn(r, c);
@@ -336,6 +352,12 @@ enum hres h_admin(struct req *r)
     }
     char *seg[8];
     int n = segments(r, r->path + strlen(prefix), seg, 8);
+    if (n == 1 && !strcmp(seg[0], "leaks")) {
+        struct caller lw;
+        if (authenticate(r, &lw))
+            admin_leaks(r, &lw);
+        return H_DONE;
+    }
     if (n < 1 || strcmp(seg[0], "tenants") != 0) {
         admin_problem(r, 404, "no such endpoint");
         return H_DONE;
@@ -352,8 +374,10 @@ enum hres h_admin(struct req *r)
             admin_tenant_create(r, &c);
         else if (!who.root)
             admin_problem(r, 404, "no such endpoint");
+        else if (r->method == M_GET)
+            admin_tenants_list(r, &who);
         else
-            method_not_allowed(r, "POST");
+            method_not_allowed(r, "GET, HEAD, POST");
         return H_DONE;
     }
     if (!(c.t = reach_tenant(r, &who, seg[1])))

@@ -33,13 +33,17 @@ struct caller {
     const char *tenant_slug;   /* tenant admin: the only tenant reachable */
     const char *who;           /* for audit: "root" or the client id */
     bool not_admin;            /* an active token of tenant_slug without admin rights */
+    bool leak_reporter;        /* with not_admin: a client with scope leaks:report */
+    const char *by;            /* callers outside the admin API: "console", "authzctl"
+                                * (the audit rows' "by"; NULL for the admin API) */
 };
 
 /* One call, as the route table hands it to its handler. */
 struct admin_call {
     const struct caller *who;
     struct tenant *t;          /* the tenant of the path (NULL for /tenants) */
-    const char *arg;           /* the path's {name} segment (decoded), or NULL */
+    const char *arg;           /* the path's first "*" segment (decoded), or NULL */
+    const char *arg2;          /* its second (a secret of a client), or NULL */
 };
 typedef void (*admin_handler)(struct req *r, const struct admin_call *c);
 
@@ -73,11 +77,12 @@ void admin_keys_rotate(struct req *r, const struct admin_call *c);    /* keys.c 
 void admin_resource_list(struct req *r, const struct admin_call *c);  /* resources.c */
 void admin_resource_create(struct req *r, const struct admin_call *c);
 void admin_resource_delete(struct req *r, const struct admin_call *c);
-void admin_client_list(struct req *r, const struct admin_call *c);    /* clients.c */
+void admin_clients_list(struct req *r, const struct admin_call *c);   /* lists.c */
 void admin_client_create(struct req *r, const struct admin_call *c);
 void admin_client_get(struct req *r, const struct admin_call *c);
 void admin_client_patch(struct req *r, const struct admin_call *c);
 void admin_client_delete(struct req *r, const struct admin_call *c);
+void admin_users_list(struct req *r, const struct admin_call *c);     /* lists.c */
 void admin_user_create(struct req *r, const struct admin_call *c);    /* users.c */
 void admin_user_get(struct req *r, const struct admin_call *c);
 void admin_user_patch(struct req *r, const struct admin_call *c);
@@ -91,5 +96,29 @@ void admin_trust_list(struct req *r, const struct admin_call *c);     /* trust.c
 void admin_trust_get(struct req *r, const struct admin_call *c);
 void admin_trust_put(struct req *r, const struct admin_call *c);
 void admin_trust_delete(struct req *r, const struct admin_call *c);
+void admin_secret_rotate(struct req *r, const struct admin_call *c);  /* secrets.c */
+void admin_secret_list(struct req *r, const struct admin_call *c);
+void admin_secret_delete(struct req *r, const struct admin_call *c);
+
+/* GET /admin/v1/tenants (root; admin/lists.c), keyset-paged (limit, cursor) */
+void admin_tenants_list(struct req *r, const struct caller *who);
+/* true when digits (only '0'-'9') fit a PostgreSQL bigint */
+bool admin_bigint_ok(const char *digits);
+/* A list cursor base64url("<digits>:<uuid>") into its parts (in a); false
+ * when malformed. */
+struct arena;
+bool admin_list_cursor(const char *cursor, struct arena *a, const char **us, const char **id);
+/* Withdraws the consents of user (a sub) to client (either may be NULL, not
+ * both), inside the caller's open transaction: deletes them, revokes every
+ * live grant made under them and the consents themselves (what was exchanged
+ * under them dies with them), with a consent.withdrawn row each whose
+ * details.by is `by` ("root", "tenant-admin", "person"). Returns how many
+ * (0: none, nothing done), or -1 after rolling back. The caller commits.
+ * (admin/consents.c; also the approvals page's withdraw button) */
+int consents_withdraw(struct req *r, const struct tenant *t, const char *user, const char *client,
+                      const char *by);
+
+/* POST /admin/v1/leaks (admin/leaks.c, SPEC §13) */
+void admin_leaks(struct req *r, const struct caller *who);
 
 #endif

@@ -7,6 +7,7 @@
 #include "admin/body.h"
 #include "storage/admin.h"
 #include "storage/db.h"
+#include "storage/lists.h"
 #include "storage/store.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
@@ -121,12 +122,8 @@ void admin_audit_list(struct req *r, const struct admin_call *c)
         cur_at = arena_strdup(r->arena, buf);
         cur_id = arena_strdup(r->arena, colon + 1);
     }
-    char lim[16];
-    snprintf(lim, sizeof lim, "%ld", limit + 1);
-    struct audit_filter f = {.since = v[0], .until = v[1], .subject = v[2], .client_id = v[3],
-                             .session_id = v[4], .event = v[5], .cur_us = cur_at, .cur_id = cur_id,
-                             .limit = lim};
-    PGresult *res = store_audit_page(&r->tx, c->t->id, &f);
+    PGresult *res = store_audit_page(&r->tx, c->t->id, v[0], v[1], v[2], v[3], v[4], v[5], cur_at,
+                                     cur_id, (int)limit + 1);
     if (!res) {
         if (!r->tx.down)
             admin_problem(r, 400, "malformed since or until (RFC 3339 expected)");

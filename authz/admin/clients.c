@@ -8,6 +8,8 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "admin/lifecycle.h"
+#include "crypto/cred.h"
 #include "http/http.h"
 #include "oauth/oauth.h"
 #include "policy/client_metadata.h"
@@ -47,6 +49,10 @@ static const struct body_member CLIENT_MEMBERS[] = {
     {"backchannel_token_delivery_mode", BT_STRING | BT_NULL, 0, NULL, "delivery_mode"},
     {"backchannel_client_notification_endpoint", BT_STRING | BT_NULL, 0, NULL,
      "notification_endpoint"},
+    /* SPEC §13 (admin/lifecycle.c) */
+    {"status", BT_STRING, 0, lifecycle_check_status, "state disabled enabled"},
+    {"owner", BT_STRING | BT_NULL, 0, lifecycle_check_owner, "owned_by owner_sub"},
+    {"last_used_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_id", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_secret", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"client_secret_expires_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
@@ -168,11 +174,11 @@ void admin_client_create(struct req *r, const struct admin_call *c)
         json_decref(b);
         return;
     }
-    char client_id[32], secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    char client_id[32], secret[CRED_MAX], hash[CRYPTO_SECRET_HASH_HEX + 1];
     crypto_random_id(client_id, 16);
     const char *hash_p = NULL;
     if (secret_method(f.method)) {
-        crypto_random_id(secret, 32);
+        cred_new(CRED_CLIENT_SECRET, secret);
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
         hash_p = hash;
     }
@@ -183,6 +189,14 @@ void admin_client_create(struct req *r, const struct admin_call *c)
     struct client_admin row = client_row(t->id, client_id, hash_p, &f);
     if (store_client_insert(&r->tx, &row) < 0) {
         admin_tx_refused(r, &CLIENT_BODY, NULL);
+        json_decref(b);
+        return;
+    }
+    int lc = lifecycle_client_patch_tx(r, who, t, client_id, json_object_get(b, "status"),
+                                       json_object_get(b, "owner"));
+    if (lc != 0) {
+        if (lc < 0)
+            db_rollback(&r->tx);
         json_decref(b);
         return;
     }
@@ -273,6 +287,12 @@ void admin_client_patch(struct req *r, const struct admin_call *c)
         arena_strdup(r->arena, json_string_value(json_object_get(cur, "token_endpoint_auth_method")));
     json_t *before = json_deep_copy(cur);
     arena_defer(r->arena, json_release, before);
+    /* SPEC §13 owner and status: applied by admin/lifecycle.c */
+    json_t *lc_status = json_object_get(b, "status"), *lc_owner = json_object_get(b, "owner");
+    if (lc_status)
+        arena_defer(r->arena, json_release, json_incref(lc_status));
+    if (lc_owner)
+        arena_defer(r->arena, json_release, json_incref(lc_owner));
     json_object_update(cur, b);
     json_decref(b);
     struct client_fields f;
@@ -280,10 +300,10 @@ void admin_client_patch(struct req *r, const struct admin_call *c)
         json_decref(cur);
         return;
     }
-    char secret[48], hash[CRYPTO_SECRET_HASH_HEX + 1];
+    char secret[CRED_MAX], hash[CRYPTO_SECRET_HASH_HEX + 1];
     bool new_secret = secret_method(f.method) && !secret_method(old_method);
     if (new_secret) {
-        crypto_random_id(secret, 32);
+        cred_new(CRED_CLIENT_SECRET, secret);
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
     }
     if (db_begin(&r->tx) < 0) {
@@ -300,6 +320,12 @@ void admin_client_patch(struct req *r, const struct admin_call *c)
     json_decref(cur);
     if (ended < 0) {
         db_rollback(&r->tx);
+        return;
+    }
+    int lc = lifecycle_client_patch_tx(r, who, t, client_id, lc_status, lc_owner);
+    if (lc != 0) {
+        if (lc < 0)
+            db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "client.update", client_id);
@@ -326,20 +352,13 @@ void admin_client_delete(struct req *r, const struct admin_call *c)
         return;
     }
     /* SPEC §5: "Deleting a client ... ends its tokens at once (an admin token
-     * of a deleted client is refused by the admin API)" */
-    if (revocation_record(&r->tx, t->id, REV_CLIENT, client_id, revocation_horizon()) < 0) {
+     * of a deleted client is refused by the admin API)"; SPEC §13: and every
+     * refresh token, session and right it holds (admin/lifecycle.c) */
+    if (lifecycle_client_end_tx(r, who, t, client_id, NULL, "deleted") < 0) {
         db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "client.delete", client_id);
     if (admin_tx_commit(r, t->id))
         resp_set(r, 204, NULL, NULL, 0);
-}
-
-void admin_client_list(struct req *r, const struct admin_call *c)
-{
-    const char *json;
-    if (store_client_list(&r->tx, c->t->id, &json) < 0)
-        return;
-    admin_answer_text(r, 200, arena_sprintf(r->arena, "{\"clients\":%s}", json));
 }

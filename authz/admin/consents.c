@@ -33,6 +33,44 @@ static bool uuid_like(const char *s)
     return true;
 }
 
+int consents_withdraw(struct req *r, const struct tenant *t, const char *user, const char *client,
+                      const char *by)
+{
+    struct consent_withdrawn *w;
+    int n = store_consents_delete(&r->tx, t->id, user, client, &w);
+    if (n < 0) {
+        db_rollback(&r->tx);
+        return -1;
+    }
+    /* revoke every live grant made under the withdrawn consents and the
+     * consent itself (tokens exchanged under it name it in their lineage);
+     * their tokens live at most the longest token lifetime */
+    int64_t until = revocation_horizon();
+    for (int i = 0; i < n; i++) {
+        const char **grants;
+        int ng = store_grants_live(&r->tx, t->id, w[i].user_id, w[i].client_id, &grants);
+        if (ng < 0) {
+            db_rollback(&r->tx);
+            return -1;
+        }
+        for (int k = 0; k < ng; k++)
+            if (grant_revoke(&r->tx, t->id, grants[k], "consent withdrawn", until) < 0) {
+                db_rollback(&r->tx);
+                return -1;
+            }
+        if (revocation_record(&r->tx, t->id, REV_CONSENT, w[i].id, until) < 0) {
+            db_rollback(&r->tx);
+            return -1;
+        }
+        struct audit_event *e = audit_add(r, "consent.withdrawn", true);
+        e->tenant_id = t->id;
+        e->subject = arena_strdup(r->arena, w[i].user_id);
+        e->client_id = arena_strdup(r->arena, w[i].client_id);
+        e->details = arena_sprintf(r->arena, "{\"by\":\"%s\",\"grants_revoked\":%d}", by, ng);
+    }
+    return n;
+}
+
 /* The user= and client= filters. false when answered: a malformed one is
  * 400; a user= that is no user id matches nobody (empty list / 404). */
 static bool filters(struct req *r, const char **user, const char **client)
@@ -82,43 +120,13 @@ void admin_consents_withdraw(struct req *r, const struct admin_call *c)
     }
     if (db_begin(&r->tx) < 0)
         return;
-    struct consent_withdrawn *w;
-    int n = store_consents_delete(&r->tx, t->id, user, client, &w);
-    if (n < 0) {
-        db_rollback(&r->tx);
+    int n = consents_withdraw(r, t, user, client, c->who->root ? "root" : "tenant-admin");
+    if (n < 0)
         return;
-    }
     if (n == 0) {
         db_rollback(&r->tx);
         admin_problem(r, 404, "no such consent");
         return;
-    }
-    /* revoke every live grant made under the withdrawn consents and the
-     * consent itself (tokens exchanged under it name it in their lineage);
-     * their tokens live at most the longest token lifetime */
-    int64_t until = revocation_horizon();
-    for (int i = 0; i < n; i++) {
-        const char **grants;
-        int ng = store_grants_live(&r->tx, t->id, w[i].user_id, w[i].client_id, &grants);
-        if (ng < 0) {
-            db_rollback(&r->tx);
-            return;
-        }
-        for (int k = 0; k < ng; k++)
-            if (grant_revoke(&r->tx, t->id, grants[k], "consent withdrawn", until) < 0) {
-                db_rollback(&r->tx);
-                return;
-            }
-        if (revocation_record(&r->tx, t->id, REV_CONSENT, w[i].id, until) < 0) {
-            db_rollback(&r->tx);
-            return;
-        }
-        struct audit_event *e = audit_add(r, "consent.withdrawn", true);
-        e->tenant_id = t->id;
-        e->subject = arena_strdup(r->arena, w[i].user_id);
-        e->client_id = arena_strdup(r->arena, w[i].client_id);
-        e->details = arena_sprintf(r->arena, "{\"by\":\"%s\",\"grants_revoked\":%d}",
-                                   c->who->root ? "root" : "tenant-admin", ng);
     }
     if (admin_tx_commit(r, t->id))
         resp_json(r, 200, strdup(arena_sprintf(r->arena, "{\"withdrawn\":%d}", n)));

@@ -7,11 +7,13 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "admin/lifecycle.h"
 #include "http/http.h"
 #include "policy/scope.h"
 #include "storage/admin.h"
 #include "storage/db.h"
 #include "storage/grants.h"
+#include "storage/lifecycle.h"
 #include "storage/pgarray.h"
 #include "storage/users.h"
 #include "crypto/password.h"
@@ -21,6 +23,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+static void json_release(void *p)
+{
+    json_decref(p);
+}
 
 /* The Argon2id hash of pw at the configured cost (crypto/password.c), in
  * the request's arena. */
@@ -77,6 +84,8 @@ static const struct body_spec USER_CREATE_BODY = BODY_SPEC(USER_CREATE_MEMBERS);
 
 /* PATCH .../users/{username}: the same members, each optional */
 static const struct body_member USER_PATCH_MEMBERS[] = {
+    /* SPEC §13 (admin/lifecycle.c) */
+    {"status", BT_STRING, 0, lifecycle_check_status, "state disabled enabled"},
     {"username", BT_STRING, 0, check_username, "user name login"},
     {"password", BT_STRING, 0, check_password, "pass passwd"},
     {"scopes", BT_ARRAY, 0, NULL, "scope"},
@@ -166,6 +175,9 @@ void admin_user_patch(struct req *r, const struct admin_call *c)
     }
     if (nu)
         nu = arena_strdup(r->arena, nu);
+    json_t *lc_status = json_object_get(b, "status");
+    if (lc_status)
+        arena_defer(r->arena, json_release, json_incref(lc_status));
     json_decref(b);
     if (db_begin(&r->tx) < 0)
         return;
@@ -182,7 +194,8 @@ void admin_user_patch(struct req *r, const struct admin_call *c)
     }
     uid = arena_strdup(r->arena, uid);
     old_scopes = arena_strdup(r->arena, old_scopes);
-    if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0) {
+    if (person_change_ends(r, t->id, uid, hash != NULL, old_scopes, scopes) < 0 ||
+        lifecycle_person_patch_tx(r, who, t, uid, lc_status) < 0) {
         db_rollback(&r->tx);
         return;
     }
@@ -198,6 +211,15 @@ void admin_user_delete(struct req *r, const struct admin_call *c)
     const char *username = c->arg;
     if (db_begin(&r->tx) < 0)
         return;
+    /* SPEC §13: deleting a person disables every agent the person owns
+     * (before the row goes, which clears their owner) and ends what the
+     * person holds (admin/lifecycle.c) */
+    const char *sub = NULL;
+    int found = store_person_lookup(&r->tx, t->id, NULL, username, &sub, NULL);
+    if (found < 0 || (found == 1 && lifecycle_person_end_tx(r, who, t, sub, NULL, "deleted") < 0)) {
+        db_rollback(&r->tx);
+        return;
+    }
     const char *uid = NULL;
     int rc = store_user_delete(&r->tx, t->id, username, &uid);
     if (rc < 0) {

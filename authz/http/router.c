@@ -44,6 +44,12 @@ static const struct route R_APPROVALS = {"approvals", M_OTHER, RK_WEB, false, h_
 static const struct route R_APPROVAL = {"approval", M_OTHER, RK_WEB, false, h_approval};
 static const struct route R_APPROVAL_REVOKE = {"approval_revoke", M_OTHER, RK_WEB, false,
                                                h_approval_revoke};
+static const struct route R_APPROVAL_WITHDRAW = {"approval_withdraw", M_OTHER, RK_WEB, false,
+                                                 h_approval_withdraw};
+/* the operator console (web/console.c): every page looks up its sign-in */
+static const struct route R_CONSOLE = {"console", M_OTHER, RK_WEB, true, h_console};
+static const struct route R_CONSOLE_SIGNIN = {"console_signin", M_OTHER, RK_WEB, true,
+                                              h_console_signin};
 /* any method: the handler answers POST, the CORS preflight (OPTIONS) and 405 */
 static const struct route R_REGISTER = {"register", M_OTHER, RK_OAUTH, false, h_register};
 
@@ -183,6 +189,8 @@ static const struct route *match(struct req *r)
         return &R_METRICS;
     if (!strncmp(p, "/admin/", 7) || !strcmp(p, "/admin"))
         return &R_ADMIN;
+    if (!strncmp(p, "/console/", 9) || !strcmp(p, "/console"))
+        return &R_CONSOLE;
     static const char *wk[] = {"/.well-known/oauth-authorization-server",
                                "/.well-known/openid-configuration"};
     for (int i = 0; i < 2; i++) {
@@ -216,8 +224,11 @@ static const struct route *match(struct req *r)
         return &R_BC_AUTHORIZE;
     if (!strcmp(rest, "/approvals"))
         return &R_APPROVALS;
+    if (!strcmp(rest, "/console"))
+        return &R_CONSOLE_SIGNIN;
     /* /approvals/{auth_req_id}/decision (JSON callback),
-     * /approvals/sessions/{sid}/revoke and /approvals/{auth_req_id} (pages) */
+     * /approvals/sessions/{sid}/revoke, /approvals/consents/{client_id}/withdraw
+     * and /approvals/{auth_req_id} (pages) */
     if (!strncmp(rest, "/approvals/", 11)) {
         const char *id = rest + 11;
         const char *slash = strchr(id, '/');
@@ -225,6 +236,15 @@ static const struct route *match(struct req *r)
             r->params[1] = arena_strndup(r->arena, id, (size_t)(slash - id));
             r->nparams = 2;
             return &R_DECISION;
+        }
+        if (!strncmp(id, "consents/", 9)) {
+            const char *cid = id + 9;
+            const char *end = strchr(cid, '/');
+            if (end && end != cid && !strcmp(end, "/withdraw")) {
+                r->params[1] = arena_strndup(r->arena, cid, (size_t)(end - cid));
+                r->nparams = 2;
+                return &R_APPROVAL_WITHDRAW;
+            }
         }
         if (!strncmp(id, "sessions/", 9)) {
             const char *sid = id + 9;

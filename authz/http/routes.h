@@ -32,10 +32,17 @@ enum hres h_revoke(struct req *r);
 enum hres h_bc_authorize(struct req *r);
 enum hres h_approval_decision(struct req *r);
 /* the approval pages (web/approvals.c, HTML): the list, one request (GET,
- * and POST for the decision), and revoking a session */
+ * and POST for the decision), revoking a session */
 enum hres h_approvals(struct req *r);
 enum hres h_approval(struct req *r);
 enum hres h_approval_revoke(struct req *r);
+/* POST {ISSUER}/approvals/consents/{client_id}/withdraw: the person
+ * withdraws their consent to an agent (web/approvals.c) */
+enum hres h_approval_withdraw(struct req *r);
+/* the operator console (web/console.c): {public_url}/console/... and
+ * {ISSUER}/console, where a tenant administrator opens it */
+enum hres h_console(struct req *r);
+enum hres h_console_signin(struct req *r);
 /* RFC 7591 dynamic client registration (oauth/register.c) */
 enum hres h_register(struct req *r);
 

@@ -15,11 +15,13 @@
 #include "crypto/crypto.h"
 #include "crypto/jwt.h"
 #include "oauth/client_assertion.h"
+#include "usage.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static void fail(struct req *r, const char *claimed_id, const char *reason, bool basic)
 {
@@ -117,6 +119,7 @@ static enum hres assertion_authenticate(struct req *r, const struct form *f, con
             fail(r, id, why, false);
         return H_DONE;
     }
+    usage_note(c->client_id, NULL);
     r->client = c;
     return H_DONE;
 }
@@ -196,15 +199,26 @@ enum hres client_authenticate(struct req *r, const struct form *f)
         fail(r, id, "authentication method does not match the registered one", basic);
         return H_DONE;
     }
+    const char *secret_id = NULL;
     if (secret) {
+        /* SPEC §13 rotation: "both work until the previous one expires":
+         * every secret of the client is compared (each in constant time),
+         * and one past its expires_at no longer counts */
         char hash[CRYPTO_SECRET_HASH_HEX + 1];
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
-        if (!c->secret_hash || !ct_streq(hash, c->secret_hash)) {
+        int64_t now = (int64_t)time(NULL);
+        for (int i = 0; i < c->nsecrets; i++)
+            if (ct_streq(hash, c->secrets[i].hash) &&
+                (c->secrets[i].expires_at == 0 || c->secrets[i].expires_at > now))
+                secret_id = c->secrets[i].id;
+        if (!secret_id) {
             client_release(c);
             fail(r, id, "wrong client secret", basic);
             return H_DONE;
         }
     }
+    /* SPEC §13 last_used_at, written in batches (usage.h) */
+    usage_note(c->client_id, secret_id);
     r->client = c;
     return H_DONE;
 }

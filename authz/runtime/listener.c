@@ -11,6 +11,8 @@
 #include "storage/db.h"
 #include "cache.h"
 #include "revset.h"
+#include "usage.h"
+#include "util/limits.h"
 #include "log.h"
 #include "config.h"
 
@@ -88,7 +90,7 @@ static void *listener_main(void *arg)
     (void)arg;
     runtime_block_signals();
     PGconn *conn = NULL;
-    time_t last_prune = time(NULL);
+    time_t last_prune = time(NULL), last_usage = time(NULL);
     while (!atomic_load(&listener_stop)) {
         if (!conn && !(conn = listen_connect())) {
             cache_invalidate_all();
@@ -112,9 +114,16 @@ static void *listener_main(void *arg)
             revset_prune((int64_t)now);
             last_prune = now;
         }
+        if (now - last_usage >= AUTHZ_USAGE_FLUSH_SECONDS) {
+            usage_flush(conn);
+            last_usage = now;
+        }
         if (PQstatus(conn) != CONNECTION_OK)
             lost(&conn);
     }
+    /* SPEC §9 drain: "flush pending writes" (last_used_at, usage.h) */
+    if (conn)
+        usage_flush(conn);
     PQfinish(conn);
     return NULL;
 }

@@ -111,4 +111,15 @@
  * evicted when it is full). */
 #define AUTHZ_CACHE_TOKENS_MAX 20000
 
+/* SPEC §13 last_used_at: uses are gathered in memory and written at most
+ * this often (seconds), in one statement, and at drain; at most so many
+ * clients and secrets wait at once (a use beyond is dropped: the next one
+ * after the write records it). */
+#define AUTHZ_USAGE_FLUSH_SECONDS 60
+#define AUTHZ_USAGE_PENDING_MAX 20000
+/* SPEC §13 secret rotation: previous_expires_in, 0 to 30 days */
+#define AUTHZ_SECRET_OVERLAP_MAX 2592000
+/* SPEC §13 leak reports: items of one report */
+#define AUTHZ_LEAK_ITEMS_MAX 100
+
 #endif

@@ -9,6 +9,9 @@
  *                                                   scopes, resources, duration
  *   POST {ISSUER}/approvals/{auth_req_id}           decision=approve|deny
  *   POST {ISSUER}/approvals/sessions/{sid}/revoke   ends one of their sessions
+ *   POST {ISSUER}/approvals/consents/{client_id}/withdraw
+ *                                                   withdraws their consent to
+ *                                                   an agent (SPEC §13)
  *
  * (POST {ISSUER}/approvals/{auth_req_id}/decision is the JSON callback of
  * external approval systems, oauth/approvals_api.c.)
@@ -19,10 +22,13 @@
  * anyone else it does not exist (404, the same page as for an unknown id).
  * Every form carries the session's CSRF token, compared in constant time;
  * a form without it changes nothing (403). The decision and the end of a
- * session are oauth/ciba.c's (ciba_decide, session_revoke), with their
- * audit rows in the same commit. No JavaScript: the pages are forms.
+ * session are oauth/ciba.c's (ciba_decide, session_revoke), withdrawing a
+ * consent the admin API's (consents_withdraw, admin/consents.c: the
+ * consent, its grants and what was exchanged under it), with their audit
+ * rows in the same commit. No JavaScript: the pages are forms.
  */
 #include "web/web.h"
+#include "admin/admin.h"
 #include "cache.h"
 #include "crypto/crypto.h"
 #include "http/form.h"
@@ -31,6 +37,7 @@
 #include "policy/redirect.h"
 #include "storage/approvals.h"
 #include "storage/db.h"
+#include "storage/lists.h"
 #include "util/arena.h"
 #include "util/limits.h"
 
@@ -232,6 +239,34 @@ static void put_revoke_form(struct req *r, struct strbuf *sb, const char *sid, c
     sb_puts(sb, "\">Revoke this session</button>\n</form>\n");
 }
 
+/* One consent on the list page: the agent, what it may do, since when, and
+ * the withdraw form. */
+static void put_consent(struct req *r, struct strbuf *sb, const struct person_consent *c,
+                        const char *csrf)
+{
+    sb_puts(sb, "<li class=\"consent\" id=\"consent-");
+    web_escape_into(sb, c->client_id);
+    sb_puts(sb, "\" data-client-id=\"");
+    web_escape_into(sb, c->client_id);
+    sb_puts(sb, "\">\n<h3 class=\"agent\">");
+    web_escape_into(sb, c->client_name ? c->client_name : c->client_id);
+    sb_puts(sb, " <span class=\"client-id\">(client <code>");
+    web_escape_into(sb, c->client_id);
+    sb_puts(sb, "</code>)</span></h3>\n<dl>\n<dt>Permissions</dt><dd><ul class=\"scopes\">\n");
+    put_items(sb, &c->scopes, "scope", "None");
+    sb_puts(sb, "</ul></dd>\n<dt>Resources</dt><dd><ul class=\"resources\">\n");
+    put_items(sb, &c->resources, "resource", NO_RESOURCE);
+    sb_puts(sb, "</ul></dd>\n<dt>Allowed</dt><dd class=\"since\">");
+    put_time(sb, c->updated_at, true);
+    sb_puts(sb, "</dd>\n</dl>\n<form class=\"withdraw-form\" method=\"post\" action=\"");
+    web_escape_into(sb, approvals_url(r, "consents", c->client_id, "withdraw"));
+    sb_puts(sb, "\">\n");
+    web_hidden_input(sb, "csrf_token", csrf);
+    sb_puts(sb, "<button type=\"submit\" class=\"withdraw\" id=\"withdraw-");
+    web_escape_into(sb, c->client_id);
+    sb_puts(sb, "\">Withdraw consent</button>\n</form>\n</li>\n");
+}
+
 /* ---- signing in ---- */
 
 /* 303 to the sign-in page, which returns to return_to (a path under the
@@ -324,6 +359,9 @@ static const char *notice_html(struct req *r)
         text = "You denied the request. The agent gets no access.";
     else if (!strcmp(n, "revoked"))
         text = "The session was revoked. The agent's tokens from it no longer work.";
+    else if (!strcmp(n, "withdrawn"))
+        text = "Your consent was withdrawn. The agent's tokens from it no longer work, and it "
+               "has to ask you again.";
     if (!text)
         return NULL;
     return arena_sprintf(r->arena, "<p id=\"notice\" class=\"notice notice-%s\" role=\"status\">%s</p>",
@@ -336,7 +374,9 @@ static void list_page(struct req *r, const struct web_session *s)
     struct approval *pending, *sessions;
     int np = store_approvals_pending(&r->tx, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &pending);
     int ns = np < 0 ? -1 : store_approvals_sessions(&r->tx, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &sessions);
-    if (np < 0 || ns < 0) {
+    struct person_consent *consents;
+    int nc = ns < 0 ? -1 : store_person_consents(&r->tx, t->id, s->user_id, AUTHZ_APPROVALS_LIST_MAX + 1, &consents);
+    if (np < 0 || ns < 0 || nc < 0) {
         web_storage_failed(r);
         return;
     }
@@ -391,12 +431,27 @@ static void list_page(struct req *r, const struct web_session *s)
     }
     const char *sessions_html = sb_to_arena(r, &sb);
 
+    sb_init(&sb);
+    if (nc == 0) {
+        sb_puts(&sb, "<p id=\"no-consents\" class=\"empty\">You have not allowed any agent to act "
+                     "for you.</p>\n");
+    } else {
+        sb_puts(&sb, "<ul class=\"entries\">\n");
+        for (int i = 0; i < nc && i < AUTHZ_APPROVALS_LIST_MAX; i++)
+            put_consent(r, &sb, &consents[i], s->csrf_token);
+        sb_puts(&sb, "</ul>\n");
+        if (nc > AUTHZ_APPROVALS_LIST_MAX)
+            sb_printf(&sb, "<p class=\"more\">Showing the %d most recent.</p>\n", AUTHZ_APPROVALS_LIST_MAX);
+    }
+    const char *consents_html = sb_to_arena(r, &sb);
+
     const struct page_var v[] = {
         {"tenant", t->display_name},
         {"username", s->username},
         {"notice", notice_html(r)},
         {"pending", pending_html},
         {"sessions", sessions_html},
+        {"consents", consents_html},
     };
     web_page(r, 200, "approvals", v, (int)(sizeof v / sizeof v[0]));
 }
@@ -606,22 +661,34 @@ enum hres h_approval(struct req *r)
 
 /* ---- POST {ISSUER}/approvals/sessions/{sid}/revoke ---- */
 
-enum hres h_approval_revoke(struct req *r)
+/* The start of a signed-in person's POST to .../{id}/<action>: the
+ * method, the tenant, an id of the right shape (else 404 with missing),
+ * the sign-in and a form with the session's CSRF token. GATE_IN when the
+ * handler goes on. */
+static enum gate person_post(struct req *r, const char *missing, struct web_session *s,
+                             struct form *f)
 {
     if (!method_ok(r, false, true, "POST"))
-        return H_DONE;
+        return GATE_DONE;
     if (req_tenant(r) == H_BLOCK)
-        return H_BLOCK;
+        return GATE_BLOCK;
     if (!r->tenant)
-        return H_DONE;
-    struct tenant *t = r->tenant;
-    const char *sid = r->params[1];
-    if (!id_shaped(sid)) {
-        web_message(r, 404, "Not found", "There is no session of yours at this address.");
-        return H_DONE;
+        return GATE_DONE;
+    if (!id_shaped(r->params[1])) {
+        web_message(r, 404, "Not found", missing);
+        return GATE_DONE;
     }
+    enum gate g = signed_in(r, "/approvals", s);
+    if (g != GATE_IN)
+        return g;
+    return form_ok(r, s, f) ? GATE_IN : GATE_DONE;
+}
+
+enum hres h_approval_revoke(struct req *r)
+{
     struct web_session s;
-    switch (signed_in(r, "/approvals", &s)) {
+    struct form f;
+    switch (person_post(r, "There is no session of yours at this address.", &s, &f)) {
     case GATE_BLOCK:
         return H_BLOCK;
     case GATE_DONE:
@@ -629,9 +696,8 @@ enum hres h_approval_revoke(struct req *r)
     case GATE_IN:
         break;
     }
-    struct form f;
-    if (!form_ok(r, &s, &f))
-        return H_DONE;
+    struct tenant *t = r->tenant;
+    const char *sid = r->params[1];
     /* the person's own session only, locked until the commit so that two
      * revocations do not both happen */
     if (db_begin(&r->tx) < 0) {
@@ -664,5 +730,48 @@ enum hres h_approval_revoke(struct req *r)
         return H_DONE;
     }
     web_redirect(r, arena_sprintf(r->arena, "%s?notice=revoked", approvals_url(r, NULL, NULL, NULL)));
+    return H_DONE;
+}
+
+/* ---- POST {ISSUER}/approvals/consents/{client_id}/withdraw ---- */
+
+/* SPEC §13: "People see, on {ISSUER}/approvals, the agents they have
+ * consented to and the sessions they have, and withdraw either there." The
+ * person's own consent only: consents_withdraw is bounded by their sub, so
+ * another person's consent to the same agent is never touched. */
+enum hres h_approval_withdraw(struct req *r)
+{
+    struct web_session s;
+    struct form f;
+    switch (person_post(r, "There is no consent of yours at this address.", &s, &f)) {
+    case GATE_BLOCK:
+        return H_BLOCK;
+    case GATE_DONE:
+        return H_DONE;
+    case GATE_IN:
+        break;
+    }
+    struct tenant *t = r->tenant;
+    const char *client_id = r->params[1];
+    if (db_begin(&r->tx) < 0) {
+        web_storage_failed(r);
+        return H_DONE;
+    }
+    int n = consents_withdraw(r, t, s.user_id, client_id, "person");
+    if (n < 0) {
+        web_storage_failed(r);
+        return H_DONE;
+    }
+    if (n == 0) {
+        db_rollback(&r->tx);
+        web_message(r, 404, "Not found", "There is no consent of yours at this address.");
+        return H_DONE;
+    }
+    if (db_audit_flush(&r->tx) < 0 || db_commit(&r->tx) < 0) {
+        web_storage_failed(r);
+        return H_DONE;
+    }
+    cache_invalidate_tenant(t->id);
+    web_redirect(r, arena_sprintf(r->arena, "%s?notice=withdrawn", approvals_url(r, NULL, NULL, NULL)));
     return H_DONE;
 }

@@ -37,6 +37,7 @@ static struct template templates[] = {
     {"message", NULL},
     {"approvals", NULL},
     {"approval", NULL},
+    {"console", NULL},
 };
 static pthread_once_t templates_once = PTHREAD_ONCE_INIT;
 

@@ -227,6 +227,25 @@ test('tenants: create (root), read, patch; errors 400, 404, 409', async () => {
   await api('patchTenant', { params: { tenant: slugOnlyHere }, body: { access_token_ttl: 4 }, expect: 400 });
   await api('patchTenant', { params: { tenant: slugOnlyHere }, body: { id: 'x' }, expect: 400 });
   await api('patchTenant', { params: { tenant: randomSlug('oa-none') }, body: { access_token_ttl: 60 }, expect: 404 });
+
+  // SPEC §13: GET /admin/v1/tenants (root), keyset-paged as audit is
+  const seenSlugs = new Set();
+  let cursor = null;
+  for (let pages = 0; pages < 1000; pages++) {
+    const page = await api('listTenants', { query: cursor ? { limit: '50', cursor } : { limit: '50' }, expect: 200 });
+    for (const x of page.json.tenants) {
+      assert.ok(!seenSlugs.has(x.slug), `${x.slug} appears on two pages`);
+      seenSlugs.add(x.slug);
+    }
+    cursor = page.json.next_cursor;
+    if (!cursor) break;
+  }
+  assert.ok(seenSlugs.has(slugOnlyHere) && seenSlugs.has(t.slug), 'every tenant is on some page');
+  await api('listTenants', { query: { limit: '0' }, expect: 400 });
+  await api('listTenants', { query: { limit: '1001' }, expect: 400 });
+  await api('listTenants', { query: { cursor: 'not a cursor' }, expect: 400 });
+  // root only: a tenant admin token gets 404
+  await api('listTenants', { token: adminToken, expect: 404 });
 });
 
 test('keys: rotate', async () => {
@@ -304,8 +323,10 @@ test('clients: create (secret, public, private_key_jwt, CIBA ping), list, read, 
   await api('createClient', { params: P, body: agentClientBody({ allowed_resources: ['https://not-here.example/'] }), expect: 400 });
   await api('createClient', { params: P, body: '', expect: 400 });
 
-  const list = await api('listClients', { params: P, expect: 200 });
+  const list = await api('listClients', { params: P, query: { limit: '1000' }, expect: 200 });
   assert.ok(list.json.clients.some((c) => c.client_id === pub.json.client_id));
+  await api('listClients', { params: P, query: { limit: '0' }, expect: 400 });
+  await api('listClients', { params: P, query: { status: 'retired' }, expect: 400 });
   const got = await api('getClient', { params: { ...P, client_id: pub.json.client_id }, expect: 200 });
   assert.equal(got.json.client_secret, undefined, 'a client is never answered with its secret');
   await api('getClient', { params: { ...P, client_id: 'no-such-client' }, expect: 404 });
@@ -356,6 +377,14 @@ test('users: create, read, patch, delete; errors 400, 404, 409', async () => {
   await api('patchUser', { params: { ...P, username: `${name}-2` }, body: { username: P.username }, expect: 409 });
   await api('patchUser', { params: { ...P, username: `${name}-2` }, body: { id: 'x' }, expect: 400 });
   await api('patchUser', { params: { ...P, username: 'nobody-here' }, body: { scopes: [] }, expect: 404 });
+  const listed = await api('listUsers', { params: P, query: { limit: '1000' }, expect: 200 });
+  assert.ok(listed.json.users.some((u) => u.id === c.json.id), 'the person is listed');
+  const one = await api('listUsers', { params: P, query: { limit: '1' }, expect: 200 });
+  assert.equal(one.json.users.length, 1);
+  assert.equal(typeof one.json.next_cursor, 'string', 'more than one person: a next page');
+  await api('listUsers', { params: P, query: { limit: '1', cursor: one.json.next_cursor }, expect: 200 });
+  await api('listUsers', { params: P, query: { status: 'sleeping' }, expect: 400 });
+  await api('listUsers', { params: P, query: { cursor: 'bm9wZQ' }, expect: 400 });
   await api('deleteUser', { params: { ...P, username: `${name}-2` }, expect: 204 });
   await api('deleteUser', { params: { ...P, username: `${name}-2` }, expect: 404 });
 });
@@ -508,7 +537,8 @@ test('401 for every operation: no token, a malformed token, an unknown root toke
 
 test("403 inside the tenant for a token without admin rights; 404 for a tenant admin token on another tenant", async () => {
   for (const [id, { method }] of ops) {
-    if (id === 'createTenant') continue; // not in a tenant: 404 for any non-root token (checked above)
+    // not in a tenant: 404 for any non-root token (checked above and below)
+    if (id === 'createTenant' || id === 'listTenants') continue;
     const res = await jsonRequest(method, urlOf(id, paramsFor(id)), { token: plainToken });
     checkAnswer(id, res);
     assert.equal(res.status, 403, `${id} with a non-admin token of the tenant\n  ${res.describe()}`);
@@ -519,6 +549,9 @@ test("403 inside the tenant for a token without admin rights; 404 for a tenant a
   const res = await jsonRequest('POST', urlOf('createTenant'), { token: plainToken, body: { slug: randomSlug('x') } });
   checkAnswer('createTenant', res, undefined);
   assert.equal(res.status, 404);
+  const list = await jsonRequest('GET', urlOf('listTenants'), { token: plainToken });
+  checkAnswer('listTenants', list, undefined);
+  assert.equal(list.status, 404, 'the list of tenants is the root operator\'s only');
 });
 
 test('a tenant admin token works on its own tenant (answers match the document)', async () => {
