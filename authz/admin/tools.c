@@ -121,21 +121,17 @@ static void answer_tool(struct req *r, struct tenant *t, const char *resource, c
     resp_header(r, "Cache-Control", "no-store");
 }
 
+/* b: the body, read (the caller decrefs it) */
 static void tool_put(struct req *r, const struct caller *who, struct tenant *t,
-                     const char *resource, const char *name)
+                     const char *resource, const char *name, json_t *b)
 {
-    json_t *b = admin_read_body(r, &TOOL_BODY);
-    if (!b)
-        return;
     const char *v;
     if ((v = json_string_value(json_object_get(b, "name"))) && strcmp(v, name) != 0) {
         admin_problem(r, 400, "name differs from the tool named in the path");
-        json_decref(b);
         return;
     }
     if ((v = json_string_value(json_object_get(b, "resource"))) && strcmp(v, resource) != 0) {
         admin_problem(r, 400, "resource differs from the resource query parameter");
-        json_decref(b);
         return;
     }
     json_t *sc = json_object_get(b, "scopes");
@@ -148,7 +144,6 @@ static void tool_put(struct req *r, const struct caller *who, struct tenant *t,
     const char *approval = json_string_value(json_object_get(b, "approval"));
     risk = arena_strdup(r->arena, risk ? risk : "read");
     approval = arena_strdup(r->arena, approval ? approval : "none");
-    json_decref(b);
     const struct resource *res = tenant_resource(t, resource);
     if (res && res->ntools >= AUTHZ_TOOLS_PER_RESOURCE_MAX && !resource_tool(res, name)) {
         admin_problem(r, 400, "this resource's catalog is full");
@@ -211,8 +206,10 @@ void admin_tools(struct req *r, const struct caller *who, struct tenant *t, cons
             resp_header(r, "Allow", "GET, HEAD");
             return;
         }
+        if (!admin_no_body(r))
+            return;
         const char *resource = resource_param(r, t, "resource");
-        if (resource && admin_no_body(r))
+        if (resource)
             tool_list(r, t, resource);
         return;
     }
@@ -221,35 +218,37 @@ void admin_tools(struct req *r, const struct caller *who, struct tenant *t, cons
         resp_header(r, "Allow", "GET, HEAD, PUT, DELETE");
         return;
     }
+    /* the body first, so that an unknown member is named whatever else
+     * is wrong (SPEC §9) */
+    json_t *b = NULL;
+    if (m == M_PUT ? !(b = admin_read_body(r, &TOOL_BODY)) : !admin_no_body(r))
+        return;
     /* SPEC §12 / MCP: a tool's name is 1 to 128 of A-Z a-z 0-9 _ - . */
-    if (!tool_name_valid(name)) {
+    const char *resource = NULL;
+    if (!tool_name_valid(name))
         admin_problem(r, m == M_PUT ? 400 : 404,
                       "a tool name is 1 to 128 characters of A-Z a-z 0-9 _ - .");
-        return;
-    }
-    const char *resource = resource_param(r, t, "resource");
-    if (!resource)
-        return;
-    if (m == M_PUT)
-        tool_put(r, who, t, resource, name);
-    else if (!admin_no_body(r))
-        return;
+    else if (!(resource = resource_param(r, t, "resource")))
+        ;
+    else if (m == M_PUT)
+        tool_put(r, who, t, resource, name, b);
     else if (m == M_GET)
         answer_tool(r, t, resource, name, 200);
     else
         tool_delete(r, who, t, resource, name);
+    json_decref(b);
 }
 
 void admin_resource_patch(struct req *r, const struct caller *who, struct tenant *t)
 {
-    const char *uri = resource_param(r, t, "uri");
-    if (!uri)
-        return;
     json_t *b = admin_read_body(r, &RESOURCE_PATCH_BODY);
     if (!b)
         return;
     const char *v = arena_strdup(r->arena, json_string_value(json_object_get(b, "unknown_tools")));
     json_decref(b);
+    const char *uri = resource_param(r, t, "uri");
+    if (!uri)
+        return;
     if (db_begin(&r->tx) < 0)
         return;
     int rc = store_resource_unknown_tools(&r->tx, t->id, uri, v);
