@@ -9,7 +9,11 @@
 #include "log.h"
 #include "metrics.h"
 
-#define COMMITTERS 1 /* batches in flight at once: one fsyncs while the next fills */
+/* batches in flight at once: one fsyncs while the next fills. Overridable
+ * at build time (-DCOMMITTERS=n) for bench/cc.sh's comparisons. */
+#ifndef COMMITTERS
+#define COMMITTERS 1
+#endif
 #define COMMIT_MAX_ROWS 2000
 
 static struct job_queue commit_q = JOB_QUEUE_INIT;
