@@ -112,9 +112,17 @@ run() { # NAME CONNS SCRIPT PATH [batch=N] -> prints the RESULT line
   grep '^RESULT ' "$AZT_TMP/wrk-$name.txt" | tail -n 1
 }
 field() { sed -nE "s/.* $1=([0-9.]+).*/\\1/p" <<<"$2"; }
+# the group commit's counters (/metrics): what bounds a durable decision
+commits() { curl -s "$base/metrics" | awk '/^authz_audit_commit_batches_total /{b=$2} /^authz_audit_rows_total /{r=$2} END {print b, r}'; }
 
 rows0=$(allowed_rows)
+read -r cb0 cr0 <<<"$(commits)"
+t0=$(date +%s%N)
 r_pdp=$(run pdp64 64 bench/wrk/pdp.lua "$pdp_path")
+read -r cb1 cr1 <<<"$(commits)"
+secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+commit_line=$(awk -v b=$((cb1 - cb0)) -v r=$((cr1 - cr0)) -v s="$secs" 'BEGIN {
+  if (b > 0) printf "%d group commits in %ss (warm-up included): %.0f commits/s, %.1f rows each, %.2f ms per commit", b, s, b / s, r / b, 1000 * s / b }')
 r_pdp8=$(run pdp8 8 bench/wrk/pdp.lua "$pdp_path")
 r_batch=$(run batch64 64 bench/wrk/pdp.lua "$batch_path" batch="$BATCH")
 sleep 1
@@ -146,6 +154,7 @@ report=$(
   echo "load: wrk -t$WRK_THREADS -d$DURATION after $WARMUP warm-up each; authzd threads=${AUTHZ_THREADS:-2}, PostgreSQL fsync=$([[ $AZT_PG_FAST == 1 ]] && echo off || echo on)"
   echo "pdp single, 64 connections (goal >= 30000 decisions/s):"
   echo "  $r_pdp"
+  echo "  $commit_line"
   echo "pdp single, 8 connections (goal p99 <= 2 ms):"
   echo "  $r_pdp8"
   echo "pdp batch of $BATCH, 64 connections (goal >= 3x single in decisions/s):"
