@@ -443,6 +443,12 @@ static enum hres evaluate(struct req *r, bool batch)
     for (int i = 0; i < upto; i++) {
         struct eval *e = &p->ev[i];
         json_t *claims = access_token_active(t, e->token);
+        /* every token authz mints names its client; one that does not
+         * names no agent to decide for */
+        if (claims && !str_member(claims, "client_id")) {
+            json_decref(claims);
+            claims = NULL;
+        }
         token_facts(r, e, claims);
         int64_t last = 0, drift_at = 0;
         int bl = 0;
@@ -491,6 +497,11 @@ static enum hres evaluate(struct req *r, bool batch)
                                     t->drift_window_days, &in, &alerted) < 0)
                 goto failed;
             json_t *claims = access_token_active(t, e->token);
+            if (!claims || !str_member(claims, "client_id")) {
+                /* revoked since it was read: denied, nothing to record */
+                json_decref(claims);
+                claims = NULL;
+            }
             decide(t, claims, e, in, alerted, false);
             json_decref(claims);
             bool used = e->d.allowed && e->d.learn;
