@@ -4,8 +4,8 @@
  * agents choose their tool names. A table is installed only when no
  * invalidation of its tenant came in while it was read, so a stale read
  * never hides a change. At most AUTHZ_BASELINE_PAIRS_MAX pairs are kept per
- * tenant; beyond that the tenant is not cached and every decision that
- * needs its baseline reads it (correct, only slower).
+ * tenant; beyond that the tenant's table is an empty marker and every
+ * decision reads its pair on a worker (correct, only slower).
  */
 #include "baseline.h"
 #include "storage/tools.h"
@@ -28,6 +28,7 @@ struct bl_entry {
 struct bl_table {
     struct bl_table *next;
     char *tenant_id;
+    bool too_large;             /* more pairs than kept: each is read */
     struct bl_entry **b;
     size_t nb, n;
 };
@@ -71,7 +72,7 @@ int baseline_get(const char *tenant_id, const char *client_id, const char *serve
     for (struct bl_table *t = tables; t; t = t->next) {
         if (strcmp(t->tenant_id, tenant_id) != 0)
             continue;
-        rc = 0;
+        rc = t->too_large ? -2 : 0;
         for (struct bl_entry *e = t->b[h % t->nb]; e; e = e->next)
             if (e->h == h && !strcmp(e->client_id, client_id) && !strcmp(e->server, server) &&
                 !strcmp(e->tool, tool)) {
@@ -124,8 +125,15 @@ int baseline_load(struct dbtx *tx, const char *tenant_id, int window_days)
         return -1;
     }
     if (l.too_many) {
+        /* keep the tenant's table empty, marked: its pairs are read one by
+         * one instead of loading them all again at each decision */
+        struct bl_table *marker = calloc(1, sizeof *marker);
+        marker->tenant_id = strdup(tenant_id);
+        marker->too_large = true;
+        marker->nb = 1;
+        marker->b = calloc(1, sizeof(struct bl_entry *));
         table_free(l.t);
-        return 0;
+        l.t = marker;
     }
     pthread_rwlock_wrlock(&bl_mu);
     if (atomic_load(&bl_gen) == gen) {

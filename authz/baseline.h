@@ -14,8 +14,10 @@
 
 struct dbtx;
 
-/* -1 when the tenant's baselines are not loaded here; else 1 with the
- * pair's times (epoch seconds, 0: never), or 0 when the pair is unknown. */
+/* -1 when the tenant's baselines are not loaded here, -2 when the tenant
+ * has more pairs than are kept (read the pair from the database); else 1
+ * with the pair's times (epoch seconds, 0: never), or 0 when the pair is
+ * unknown. */
 int baseline_get(const char *tenant_id, const char *client_id, const char *server,
                  const char *tool, int64_t *last_used, int64_t *drift_at);
 /* Loads the tenant's baselines on tx->conn (a database worker). 0, or -1

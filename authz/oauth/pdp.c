@@ -454,22 +454,22 @@ static enum hres evaluate(struct req *r, bool batch)
         int bl = 0;
         if (claims && e->agent) {
             bl = baseline_get(t->id, e->agent, e->server, e->tool, &last, &drift_at);
-            if (bl < 0 && !r->can_block) {
+            if (bl == -1 && !r->can_block) {
                 json_decref(claims);
                 return H_BLOCK; /* the tenant's baselines are loaded on a worker */
             }
-            if (bl < 0 && baseline_load(&r->tx, t->id, t->drift_window_days) < 0) {
+            if (bl == -1 && baseline_load(&r->tx, t->id, t->drift_window_days) < 0) {
                 json_decref(claims);
                 r->tx.down = true;
                 return H_DONE;
             }
-            if (bl < 0)
+            if (bl == -1)
                 bl = baseline_get(t->id, e->agent, e->server, e->tool, &last, &drift_at);
         }
         bool in = bl == 1 && last > now - window;
         bool alerted = bl == 1 && drift_at > now - window;
         decide(t, claims, e, in, alerted, in && last <= now - BASELINE_TOUCH_SECS);
-        /* a tenant too large to cache (bl still -1): the pair is read */
+        /* a tenant too large to cache (bl < 0): the pair is read */
         if (bl < 0 && claims && e->agent)
             e->db = true;
         json_decref(claims);
