@@ -115,6 +115,11 @@ field() { sed -nE "s/.* $1=([0-9.]+).*/\\1/p" <<<"$2"; }
 # the group commit's counters (/metrics): what bounds a durable decision
 commits() { curl -s "$base/metrics" | awk '/^authz_audit_commit_batches_total /{b=$2} /^authz_audit_rows_total /{r=$2} END {print b, r}'; }
 
+# the disk's flush time bounds every commit (PostgreSQL's own measure,
+# on the file system the database is on, before the load)
+fsync_line=$("$AZT_PG_BIN/pg_test_fsync" -s 1 -f "$AZT_TMP/fsync.test" 2>/dev/null |
+  awk '/fdatasync/ { $1 = $1; print; exit }' || true)
+rm -f "$AZT_TMP/fsync.test"
 rows0=$(allowed_rows)
 read -r cb0 cr0 <<<"$(commits)"
 t0=$(date +%s%N)
@@ -155,6 +160,7 @@ report=$(
   echo "pdp single, 64 connections (goal >= 30000 decisions/s):"
   echo "  $r_pdp"
   echo "  $commit_line"
+  echo "  the disk before the load (pg_test_fsync, one 8 kB write): ${fsync_line:-n/a}"
   echo "pdp single, 8 connections (goal p99 <= 2 ms):"
   echo "  $r_pdp8"
   echo "pdp batch of $BATCH, 64 connections (goal >= 3x single in decisions/s):"
