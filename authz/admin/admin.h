@@ -121,4 +121,19 @@ int consents_withdraw(struct req *r, const struct tenant *t, const char *user, c
 /* POST /admin/v1/leaks (admin/leaks.c, SPEC §13) */
 void admin_leaks(struct req *r, const struct caller *who);
 
+/* The tool catalog, a resource's unknown_tools, an agent's drift baseline
+ * (admin/tools.c, SPEC §12): .../resources/tools[/{name}]?resource=,
+ * PATCH .../resources?uri=, GET .../clients/{id}/baseline */
+void admin_tools(struct req *r, const struct admin_call *c);
+void admin_resource_patch(struct req *r, const struct admin_call *c);
+void admin_baseline(struct req *r, const struct admin_call *c);
+/* The tenant's drift settings, members of PATCH /tenants/{t}: their checks,
+ * the write of one (value NULL clears it; 0 or -1) and the tenant object's
+ * members */
+const char *admin_check_drift_mode(json_t *v);
+const char *admin_check_drift_window(json_t *v);
+const char *admin_check_drift_webhook(json_t *v);
+int admin_drift_member(struct req *r, struct tenant *t, const char *key, const char *value);
+void admin_drift_json(json_t *tenant_obj, const struct tenant *t);
+
 #endif

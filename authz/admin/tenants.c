@@ -23,7 +23,7 @@
 
 static json_t *tenant_json(const struct tenant *t)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "id", t->id,
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "id", t->id,
                      "slug", t->slug, "display_name", t->display_name, "issuer", t->issuer,
                      "registration_policy", t->registration_policy, "access_token_ttl",
                      t->access_token_ttl, "max_session_ttl", t->max_session_ttl,
@@ -31,6 +31,8 @@ static json_t *tenant_json(const struct tenant *t)
                      t->approval_webhook_url ? json_string(t->approval_webhook_url) : json_null(),
                      "approval_webhook_secret_set", t->webhook_secret_set, "signing_alg",
                      t->signing_alg, "created_at", t->created_at, "updated_at", t->updated_at);
+    admin_drift_json(j, t); /* SPEC §12 (admin/tools.c) */
+    return j;
 }
 
 /* The values of the tenant's members (SPEC §1, §7; the table's CHECKs say
@@ -103,6 +105,9 @@ static const struct body_member TENANT_PATCH_MEMBERS[] = {
     {"approval_webhook_secret", BT_STRING | BT_NULL, 0, check_webhook_secret, "webhook_secret"},
     {"signing_alg", BT_STRING, 0, check_signing_alg, "alg"},
     {"display_name", BT_STRING, 0, check_display_name, "name title"},
+    {"drift_mode", BT_STRING, 0, admin_check_drift_mode, "drift"},
+    {"drift_window_days", BT_INTEGER, 0, admin_check_drift_window, "drift_window"},
+    {"drift_webhook_url", BT_STRING | BT_NULL, 0, admin_check_drift_webhook, "drift_webhook"},
     {"id", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"slug", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"issuer", BT_ANY, BM_READ_ONLY, NULL, NULL},
@@ -176,6 +181,14 @@ void admin_tenant_patch(struct req *r, const struct admin_call *c)
             val = json_string_value(v);
         }
         const char *value = val;
+        if (!strncmp(key, "drift_", 6)) { /* SPEC §12 (admin/tools.c) */
+            if (admin_drift_member(r, t, key, val) < 0) {
+                admin_tx_refused(r, &TENANT_PATCH_BODY, key);
+                json_decref(b);
+                return;
+            }
+            continue;
+        }
         if (!strcmp(key, "approval_webhook_secret") && val) {
             /* authz signs with it later, so it cannot be hashed: sealed
              * under the tenant's key, like the signing keys */

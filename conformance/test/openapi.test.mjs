@@ -499,6 +499,59 @@ test('trust policies: put (create, replace), read, list, delete; errors 400, 404
   await api('getTrustPolicy', { params: { ...P, name: 'staff-idp' }, expect: 404 });
 });
 
+// ---------------------------------------------------------------- tool catalog, drift (SPEC §12)
+
+test('tool catalog: put (create, replace), read, list, delete, unknown_tools, baseline, drift settings; errors 400, 404', async () => {
+  const Q = { resource: RESOURCE };
+  const S = { ...P, name: 'search' };
+  const c = await api('putTool', { params: S, query: Q, body: { scopes: ['tools:read'], risk: 'read', approval: 'none' }, expect: 201 });
+  assert.equal(c.json.name, 'search');
+  assert.equal(c.json.resource, RESOURCE);
+  // a document read with GET may be PUT back
+  const again = await api('putTool', { params: S, query: Q, body: { ...c.json, risk: 'write', approval: 'session' }, expect: 200 });
+  assert.equal(again.json.risk, 'write');
+  assert.equal(again.json.approval, 'session');
+  await api('getTool', { params: S, query: Q, expect: 200 });
+  const l = await api('listTools', { params: P, query: Q, expect: 200 });
+  assert.deepEqual(l.json.tools.map((x) => x.name), ['search']);
+  assert.equal(l.json.unknown_tools, 'deny', 'unknown_tools defaults to deny');
+  await api('putTool', { params: S, query: Q, body: { risk: 'fatal' }, expect: 400 });
+  await api('putTool', { params: S, query: Q, body: { approval: 'always' }, expect: 400 });
+  await api('putTool', { params: S, query: Q, body: { scopes: ['two words'] }, expect: 400 });
+  await api('putTool', { params: S, query: Q, body: { name: 'other' }, expect: 400 });
+  await api('putTool', { params: { ...P, name: 'no spaces allowed' }, query: Q, body: {}, expect: 400 });
+  await api('putTool', { params: S, body: {}, expect: 400 }); // which resource?
+  await api('putTool', { params: S, query: { resource: 'https://not-a-resource.example/' }, body: {}, expect: 404 });
+  await api('listTools', { params: P, query: { resource: 'https://not-a-resource.example/' }, expect: 404 });
+  const pr = await api('patchResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'allow' }, expect: 200 });
+  assert.equal(pr.json.unknown_tools, 'allow');
+  await api('patchResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'sometimes' }, expect: 400 });
+  await api('patchResource', { params: P, query: { uri: 'https://not-a-resource.example/' }, body: { unknown_tools: 'deny' }, expect: 404 });
+  await api('patchResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'deny' }, expect: 200 });
+  await api('deleteTool', { params: S, query: Q, expect: 204 });
+  await api('deleteTool', { params: S, query: Q, expect: 404 });
+  await api('getTool', { params: S, query: Q, expect: 404 });
+  const b = await api('getBaseline', { params: P, expect: 200 });
+  assert.deepEqual(b.json.baseline, []);
+  assert.equal(b.json.window_days, 14);
+  await api('getBaseline', { params: { ...P, client_id: 'no-such-client' }, expect: 404 });
+  const d = await api('patchTenant', {
+    params: { tenant: t.slug },
+    body: { drift_mode: 'deny', drift_window_days: 7, drift_webhook_url: 'https://hooks.example.test/drift' },
+    expect: 200,
+  });
+  assert.deepEqual([d.json.drift_mode, d.json.drift_window_days, d.json.drift_webhook_url], ['deny', 7, 'https://hooks.example.test/drift']);
+  await api('patchTenant', { params: { tenant: t.slug }, body: { drift_mode: 'sometimes' }, expect: 400 });
+  await api('patchTenant', { params: { tenant: t.slug }, body: { drift_window_days: 0 }, expect: 400 });
+  await api('patchTenant', { params: { tenant: t.slug }, body: { drift_webhook_url: 'http://hooks.example.test/' }, expect: 400 });
+  const back = await api('patchTenant', {
+    params: { tenant: t.slug },
+    body: { drift_mode: 'alert', drift_window_days: 14, drift_webhook_url: null },
+    expect: 200,
+  });
+  assert.equal(back.json.drift_webhook_url, null);
+});
+
 // ---------------------------------------------------------------- (a) every documented route is routed
 
 /** Valid parameters for every operation, against objects that exist. */
