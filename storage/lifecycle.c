@@ -22,22 +22,30 @@ static const char *col(struct dbtx *tx, PGresult *res, int row, int c)
     return PQgetisnull(res, row, c) ? NULL : arena_strdup(tx->arena, PQgetvalue(res, row, c));
 }
 
-int store_client_set_status(struct dbtx *tx, const char *tenant_id, const char *client_id,
-                            const char *status, bool *was_disabled)
+/* One status change of a row found by tenant and key: sql takes $1 tenant,
+ * $2 key, $3 status and returns the old status. 1, 0 none, -1 failure. */
+static int status_set(struct dbtx *tx, const char *sql, const char *tenant_id, const char *key,
+                      const char *status, bool *was_disabled)
 {
-    const char *v[3] = {tenant_id, client_id, status};
-    PGresult *res = db_q(tx,
-                         "WITH old AS (SELECT id, status FROM clients WHERE tenant_id = $1 AND "
-                         "client_id = $2 FOR UPDATE) "
-                         "UPDATE clients c SET status = $3, updated_at = now() FROM old "
-                         "WHERE c.id = old.id RETURNING old.status",
-                         3, v);
+    const char *v[3] = {tenant_id, key, status};
+    PGresult *res = db_q(tx, sql, 3, v);
     if (!res)
         return -1;
     if (PQntuples(res) != 1)
         return 0;
     *was_disabled = !strcmp(PQgetvalue(res, 0, 0), "disabled");
     return 1;
+}
+
+int store_client_set_status(struct dbtx *tx, const char *tenant_id, const char *client_id,
+                            const char *status, bool *was_disabled)
+{
+    return status_set(tx,
+                      "WITH old AS (SELECT id, status FROM clients WHERE tenant_id = $1 AND "
+                      "client_id = $2 FOR UPDATE) "
+                      "UPDATE clients c SET status = $3, updated_at = now() FROM old "
+                      "WHERE c.id = old.id RETURNING old.status",
+                      tenant_id, client_id, status, was_disabled);
 }
 
 int store_client_set_owner(struct dbtx *tx, const char *tenant_id, const char *client_id,
@@ -115,19 +123,12 @@ int store_person_lookup(struct dbtx *tx, const char *tenant_id, const char *sub,
 int store_person_set_status(struct dbtx *tx, const char *tenant_id, const char *sub,
                             const char *status, bool *was_disabled)
 {
-    const char *v[3] = {tenant_id, sub, status};
-    PGresult *res = db_q(tx,
-                         "WITH old AS (SELECT id, status FROM users WHERE tenant_id = $1 AND "
-                         "id::text = $2 FOR UPDATE) "
-                         "UPDATE users u SET status = $3, updated_at = now() FROM old "
-                         "WHERE u.id = old.id RETURNING old.status",
-                         3, v);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1)
-        return 0;
-    *was_disabled = !strcmp(PQgetvalue(res, 0, 0), "disabled");
-    return 1;
+    return status_set(tx,
+                      "WITH old AS (SELECT id, status FROM users WHERE tenant_id = $1 AND "
+                      "id::text = $2 FOR UPDATE) "
+                      "UPDATE users u SET status = $3, updated_at = now() FROM old "
+                      "WHERE u.id = old.id RETURNING old.status",
+                      tenant_id, sub, status, was_disabled);
 }
 
 int store_person_end(struct dbtx *tx, const char *tenant_id, const char *sub, struct ended *out)

@@ -64,6 +64,14 @@ static int read_items(struct req *r, struct item **out)
         return -1;
     }
     arena_defer(r->arena, json_release, b);
+    if (json_is_object(b) && json_object_size(b)) {
+        /* SPEC §9: name the member that is not one (the body is an array) */
+        const char *k = json_object_iter_key(json_object_iter(b));
+        admin_problem(r, 400, arena_sprintf(r->arena, "unknown member \"%s\": the body must be a "
+                                                      "JSON array of {\"token\",\"url\",\"source\"}",
+                                            text_printable(k, 100) ? k : "(unprintable)"));
+        return -1;
+    }
     size_t n = json_array_size(b);
     if (!json_is_array(b) || n == 0 || n > AUTHZ_LEAK_ITEMS_MAX) {
         admin_problem(r, 400, "the body must be a JSON array of 1 to 100 {\"token\",\"url\",\"source\"}");
@@ -81,7 +89,7 @@ static int read_items(struct req *r, struct item **out)
         json_object_foreach(o, k, v)
         {
             if (strcmp(k, "token") && strcmp(k, "url") && strcmp(k, "source")) {
-                admin_problem(r, 400, arena_sprintf(r->arena, "[%zu]: unknown member %s", i,
+                admin_problem(r, 400, arena_sprintf(r->arena, "[%zu]: unknown member \"%s\"", i,
                                                     text_printable(k, 100) ? k : "(unprintable)"));
                 return -1;
             }

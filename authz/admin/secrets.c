@@ -42,7 +42,8 @@ static const struct body_spec ROTATE_BODY = BODY_SPEC(ROTATE_MEMBERS);
 
 static void rotate(struct req *r, const struct caller *who, struct tenant *t, const char *client_id)
 {
-    json_t *b = admin_read_body(r, &ROTATE_BODY);
+    /* the body is optional: none is {} */
+    json_t *b = r->body_len ? admin_read_body(r, &ROTATE_BODY) : json_object();
     if (!b)
         return;
     json_t *v = json_object_get(b, "previous_expires_in");

@@ -172,6 +172,7 @@ before(async () => {
   P.username = (await createUser(t)).username;
   P.name = 'k8s-agents';
   P.sid = 'no-such-session';
+  P.secret_id = 'cs_no_such_secret';
 });
 
 // ---------------------------------------------------------------- document sanity
@@ -552,6 +553,52 @@ test('tool catalog: put (create, replace), read, list, delete, unknown_tools, ba
   assert.equal(back.json.drift_webhook_url, null);
 });
 
+// ---------------------------------------------------------------- lifecycle (SPEC §13)
+
+test('client secrets: rotate with overlap, list, delete; bad bodies and unknown ids (SPEC §13)', async () => {
+  const c = await api('createClient', {
+    params: { tenant: t.slug },
+    body: agentClientBody({ client_name: 'openapi secrets' }),
+    expect: 201,
+  });
+  const params = { tenant: t.slug, client_id: c.json.client_id };
+  const rot = await api('rotateClientSecret', { params, body: { previous_expires_in: 60 }, expect: 201 });
+  assert.match(rot.json.client_secret, /^azcs_[0-9A-Za-z]{46}$/);
+  await api('rotateClientSecret', { params, expect: 201 }); // no body: previous_expires_in 0
+  await api('rotateClientSecret', { params, body: { previous_expires_in: -1 }, expect: 400 });
+  await api('rotateClientSecret', { params, body: { previous_expires_in: 2592001 }, expect: 400 });
+  await api('rotateClientSecret', { params: { ...params, client_id: 'no-such-client' }, body: {}, expect: 404 });
+  const list = await api('listClientSecrets', { params, expect: 200 });
+  assert.equal(list.json.secrets.length, 3);
+  assert.ok(!JSON.stringify(list.json).includes(rot.json.client_secret), 'a list never shows a secret');
+  await api('listClientSecrets', { params: { ...params, client_id: 'no-such-client' }, expect: 404 });
+  await api('deleteClientSecret', { params: { ...params, secret_id: rot.json.id }, expect: 204 });
+  await api('deleteClientSecret', { params: { ...params, secret_id: rot.json.id }, expect: 404 });
+  await api('deleteClientSecret', { params: { ...params, secret_id: 'x' }, body: { no: 1 }, expect: 400 });
+  await api('listClientSecrets', { params, body: { no: 1 }, expect: 400 });
+});
+
+test('leak reports: revoked, unknown, bad bodies, who may report (SPEC §13)', async () => {
+  const c = await api('createClient', {
+    params: { tenant: t.slug },
+    body: agentClientBody({ client_name: 'openapi leaked' }),
+    expect: 201,
+  });
+  const r1 = await api('reportLeaks', {
+    body: [{ token: c.json.client_secret, url: 'https://paste.example/x', source: 'openapi test' }, { token: 'nothing-of-ours' }],
+    token: adminToken,
+    expect: 200,
+  });
+  assert.deepEqual(r1.json, [
+    { token_type: 'client_secret', label: 'revoked' },
+    { token_type: 'unknown', label: 'unknown' },
+  ]);
+  for (const body of [[], [{}], [{ token: 'x', extra: 1 }], { token: 'x' }, [{ token: 5 }]]) {
+    await api('reportLeaks', { body, expect: 400 });
+  }
+  await api('reportLeaks', { body: [{ token: 'x' }], token: plainToken, expect: 403 });
+});
+
 // ---------------------------------------------------------------- (a) every documented route is routed
 
 /** Valid parameters for every operation, against objects that exist. */
@@ -592,6 +639,7 @@ test("403 inside the tenant for a token without admin rights; 404 for a tenant a
   for (const [id, { method }] of ops) {
     // not in a tenant: 404 for any non-root token (checked above and below)
     if (id === 'createTenant' || id === 'listTenants') continue;
+    if (id === 'reportLeaks') continue; // not in a tenant: a tenant admin reports for its own (test below)
     const res = await jsonRequest(method, urlOf(id, paramsFor(id)), { token: plainToken });
     checkAnswer(id, res);
     assert.equal(res.status, 403, `${id} with a non-admin token of the tenant\n  ${res.describe()}`);
