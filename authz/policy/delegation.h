@@ -77,6 +77,7 @@ struct deleg_session {
     const char *sid;
     struct scopeset scopes, resources;
     int64_t ends_at;
+    const char *details;          /* its task details (policy/details.h JSON), NULL: none */
 };
 
 struct deleg_facts {

@@ -224,6 +224,21 @@ int details_parse(struct arena *a, const char *text, const struct details_ctx *c
     return rc;
 }
 
+int details_read(struct arena *a, const char *text, struct details *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!text || !*text)
+        return 0;
+    json_error_t err;
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    if (!j)
+        return -1;
+    const char *why;
+    int rc = details_from_json(a, j, NULL, out, &why);
+    json_decref(j);
+    return rc;
+}
+
 char *details_json(struct arena *a, const struct details *d)
 {
     if (!d || d->n == 0)

@@ -59,6 +59,10 @@ int details_parse(struct arena *a, const char *text, const struct details_ctx *c
 int details_from_json(struct arena *a, const json_t *arr, const struct details_ctx *ctx,
                       struct details *out, const char **why);
 
+/* Reads details authz wrote itself (a stored column, as PostgreSQL prints
+ * jsonb): NULL or "" is none. 0, or -1 when malformed. */
+int details_read(struct arena *a, const char *text, struct details *out);
+
 /* MCP tool names (MCP 2025-11-25 "Tool names"): 1 to 128 of A-Z a-z 0-9 _ - . / */
 bool details_tool_name_valid(const char *s);
 
