@@ -1,0 +1,182 @@
+// Issue 14, the test that proves it: a real MCP client (the SDK's), the
+// reference MCP server (examples/mcp-server, which asks authz's AuthZEN PDP
+// before every tool call), real authzd and PostgreSQL.
+//
+// A person approves, on the approval page, a CIBA session whose task lists
+// two tools of a server whose catalog marks every tool `approval: "session"`.
+// The agent exchanges the session's token for one that names it as actor
+// (act), and its MCP client: lists the tools (only the two), calls them
+// (allowed, audited tool.allowed with the person, the agent chain and the
+// session), calls a third (denied, with authz's reason, audited tool.denied);
+// after the person revokes the session on the approval page, every call is
+// denied within one second.
+//
+// The example server has its own package (examples/mcp-server/package.json);
+// its node_modules are installed here with `npm ci` when missing.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as jose from 'jose';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createTenant } from '../lib/fixture.mjs';
+import { okJson } from '../lib/checks.mjs';
+import { createUser, createCodeClient, authorize, auditEvents } from '../lib/codeflow.mjs';
+import { createResourceServer, exchange, checkExchanged, actChain, TT_ACCESS } from '../lib/exchange.mjs';
+import { createCibaAgent, bcParams, bcAuthorize, pollTokens, sleep } from '../lib/ciba.mjs';
+import { parseForms, pageText } from '../lib/useragent.mjs';
+import { freePort } from '../lib/authzd.mjs';
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/mcp-server/', import.meta.url));
+const enc = encodeURIComponent;
+
+let t;
+let mcp; // the example server
+let serverUrl;
+let pdpMissing;
+
+before(async () => {
+  t = await createTenant('e2e');
+  const d = await fetch(`${t.issuer}/.well-known/authzen-configuration`);
+  pdpMissing = d.status === 404;
+  if (pdpMissing) return;
+  if (!existsSync(`${EXAMPLE}node_modules`)) execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: EXAMPLE, stdio: 'ignore' });
+  const port = await freePort();
+  serverUrl = `http://127.0.0.1:${port}/mcp`;
+  await t.admin.mustCreateResource(t.slug, { uri: serverUrl, scopes: ['tools:read', 'tools:call'] });
+  // the catalog: every tool needs a session whose task lists it
+  for (const [name, scopes, risk] of [
+    ['search_tickets', ['tools:read'], 'read'],
+    ['summarise_ticket', ['tools:read'], 'read'],
+    ['delete_ticket', ['tools:call'], 'destructive'],
+  ]) {
+    const res = await t.admin.call('PUT', `/tenants/${enc(t.slug)}/resources/tools/${enc(name)}?resource=${enc(serverUrl)}`, {
+      scopes,
+      risk,
+      approval: 'session',
+    });
+    assert.ok(res.status === 200 || res.status === 201, `catalog PUT ${name}\n  ${res.describe()}`);
+  }
+  const rs = await createResourceServer(t, [serverUrl], { client_name: 'tickets MCP server' });
+  const { startMcpServer } = await import(`${EXAMPLE}server.mjs`);
+  mcp = await startMcpServer({ issuer: t.issuer, clientId: rs.client_id, clientSecret: rs.client_secret, port });
+  assert.equal(mcp.url, serverUrl);
+});
+
+after(async () => {
+  if (mcp) await mcp.close();
+});
+
+async function mcpClient(token) {
+  const transport = new StreamableHTTPClientTransport(new URL(serverUrl), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 'agent', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+const textOf = (r) => (r.content || []).map((c) => c.text).join(' ');
+
+async function auditRow(event, pred, what, withinMs = 3000) {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const row = (await auditEvents(t, { event })).find(pred);
+    if (row) return row;
+    if (Date.now() > deadline) assert.fail(`no ${event} audit row for ${what}`);
+    await sleep(100);
+  }
+}
+
+test('a person approves a task of two tools; the agent calls them, a third is denied with a reason, and revoking the session denies every call within 1 s', async (tc) => {
+  if (pdpMissing) {
+    tc.skip('this build has no AuthZEN PDP (GET {ISSUER}/.well-known/authzen-configuration is 404)');
+    return;
+  }
+  const alice = await createUser(t, { scopes: ['tools:read', 'tools:call'] });
+  const agent = await createCibaAgent(t, { client_name: 'Ticket Agent', allowed_resources: [serverUrl] });
+  const task = 'Find the printer tickets and summarise them';
+  const req = await bcAuthorize(
+    t,
+    agent,
+    bcParams(alice, {
+      resource: serverUrl,
+      binding_message: task,
+      authorization_details: JSON.stringify([{ type: 'mcp_tools', locations: [serverUrl], tools: ['search_tickets', 'summarise_ticket'] }]),
+    }),
+  );
+
+  // the person signs in and approves on the approval page, which names the task's tools
+  const app = await createCodeClient(t);
+  const { ua } = await authorize(t, app, alice, { scope: 'tools:read' });
+  const page = await ua.get(`${t.issuer}/approvals/${enc(req.auth_req_id)}`);
+  assert.equal(page.status, 200, page.describe());
+  const shown = pageText(page.text);
+  for (const s of [task, 'search_tickets', 'summarise_ticket', serverUrl]) assert.ok(shown.includes(s), `the approval page shows ${s}`);
+  assert.ok(!shown.includes('delete_ticket'), 'the page offers no tool the task does not list');
+  const form = parseForms(page.text, page.url).find((f) => f.button('decision', 'approve'));
+  form.pageUrl = page.url;
+  const decided = await ua.submit(form, {}, form.button('decision', 'approve'));
+  assert.ok(decided.status < 400, `approving: ${decided.describe()}`);
+
+  // the agent's tokens: the session's, exchanged so that the agent is the named actor
+  const s = await pollTokens(t, agent, req.auth_req_id);
+  const sid = jose.decodeJwt(s.access_token).sid;
+  const x = await exchange(t, agent, {
+    subject_token: s.access_token,
+    subject_token_type: TT_ACCESS,
+    actor_token: await t.accessToken(agent),
+    actor_token_type: TT_ACCESS,
+    resource: serverUrl,
+  });
+  const claims = await checkExchanged(t, x, { audience: serverUrl });
+  assert.equal(claims.sid, sid);
+  assert.deepEqual(actChain(claims.act), [agent.client_id]);
+
+  const client = await mcpClient(x.access_token);
+  const listed = (await client.listTools()).tools.map((tool) => tool.name).sort();
+  assert.deepEqual(listed, ['search_tickets', 'summarise_ticket'], 'tools/list shows the two tools of the task');
+
+  const found = await client.callTool({ name: 'search_tickets', arguments: { query: 'printer' } });
+  assert.ok(!found.isError, `search_tickets allowed: ${textOf(found)}`);
+  assert.match(textOf(found), /Printer/);
+  const sum = await client.callTool({ name: 'summarise_ticket', arguments: { id: 'T-1' } });
+  assert.ok(!sum.isError, `summarise_ticket allowed: ${textOf(sum)}`);
+  const row = await auditRow('tool.allowed', (r) => r.session_id === sid && r.details?.tool === 'summarise_ticket', 'summarise_ticket');
+  assert.equal(row.client_id, agent.client_id, `the agent: ${JSON.stringify(row)}`);
+  assert.equal(row.subject, alice.id, `the person: ${JSON.stringify(row)}`);
+  assert.deepEqual(row.actor_chain, [agent.client_id], `the agent chain: ${JSON.stringify(row)}`);
+  assert.deepEqual(row.resources, [serverUrl]);
+  assert.equal(sum._meta?.decision_id, row.id, 'the decision the server got is that audit row');
+
+  const del = await client.callTool({ name: 'delete_ticket', arguments: { id: 'T-2' } });
+  assert.equal(del.isError, true, `delete_ticket denied: ${JSON.stringify(del)}`);
+  assert.ok((del._meta?.reason || '').length > 0, `the denial carries a reason: ${JSON.stringify(del)}`);
+  const denied = await auditRow('tool.denied', (r) => r.session_id === sid && r.details?.tool === 'delete_ticket', 'delete_ticket');
+  assert.equal(denied.subject, alice.id);
+
+  // the person revokes the session on the list page; every call is denied within 1 s
+  const list = await ua.get(`${t.issuer}/approvals`);
+  const revokeForm = parseForms(list.text, list.url).find((f) => f.action.includes(`/sessions/${sid}/revoke`));
+  assert.ok(revokeForm, 'the approvals page has a revoke button for the session');
+  revokeForm.pageUrl = list.url;
+  const revokedAt = Date.now();
+  const rv = await ua.submit(revokeForm, {}, revokeForm.buttons[0]);
+  assert.ok(rv.status < 400, `revoking: ${rv.describe()}`);
+  let firstDenied;
+  while (Date.now() - revokedAt < 2000) {
+    const r = await client.callTool({ name: 'search_tickets', arguments: { query: '' } });
+    if (r.isError) {
+      firstDenied ??= Date.now();
+    } else {
+      assert.equal(firstDenied, undefined, 'once denied, every later call is denied too');
+    }
+    await sleep(50);
+  }
+  assert.ok(firstDenied !== undefined && firstDenied - revokedAt <= 1000, `denied ${firstDenied - revokedAt} ms after the revocation`);
+  assert.deepEqual((await client.listTools()).tools, [], 'after the revocation tools/list shows nothing');
+  await client.close();
+});
