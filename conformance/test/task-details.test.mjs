@@ -79,6 +79,10 @@ async function cibaSession(details, o = {}) {
   return req;
 }
 
+test('metadata lists the one authorization details type (RFC 9396 §10)', () => {
+  assert.deepEqual(t.as.authorization_details_types_supported, ['mcp_tools'], JSON.stringify(t.as));
+});
+
 // ---------------------------------------------------------------- CIBA
 
 test('CIBA: the task details are shown on the approval page, carried by the session\'s tokens, the token response and introspection', async () => {
