@@ -188,6 +188,11 @@ static void audit_issued(struct req *r, const char *person, const struct deleg_d
         sb_puts(&sb, ",\"parent_jti\":");
         sb_json_str(&sb, parent);
     }
+    /* SPEC §12: the task details the new token carries */
+    if (d->details_json) {
+        sb_puts(&sb, ",\"authorization_details\":");
+        sb_puts(&sb, d->details_json);
+    }
     sb_puts(&sb, ",\"rests_on\":[");
     for (int i = 0; i < d->nlineage; i++) {
         if (i)

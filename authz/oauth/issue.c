@@ -147,8 +147,10 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
     e->resources = arena_alloc(r->arena, sizeof(char *));
     e->resources[0] = aud;
     e->nresources = 1;
-    e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\",\"jti\":\"%s\"}", grant_type,
-                               out->access.jti);
+    e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\",\"jti\":\"%s\"%s%s}", grant_type,
+                               out->access.jti,
+                               out->details_json ? ",\"authorization_details\":" : "",
+                               out->details_json ? out->details_json : "");
     out->audit = e;
     metrics_token_issued(grant_type);
     return 0;

@@ -13,6 +13,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import * as jose from 'jose';
 import { createTenant, RESOURCE, OTHER_RESOURCE } from '../lib/fixture.mjs';
 import { assertOAuthError, okJson } from '../lib/checks.mjs';
@@ -161,6 +162,11 @@ test('CIBA: token exchange only narrows the task details (subset kept, a wider r
   });
   const nc = await checkExchanged(t, narrow, { audience: RESOURCE });
   expectDetails(nc.authorization_details, RESOURCE, ['read_file'], 'narrowed by exchange');
+  const rows = await auditEvents(t, { event: 'token.exchanged', client: agent.client_id });
+  assert.ok(
+    rows.some((r) => isDeepStrictEqual(r.details?.authorization_details, [mcp(RESOURCE, ['read_file'])])),
+    `the token.exchanged row records the narrowed details: ${JSON.stringify(rows.map((r) => r.details))}`,
+  );
 
   // the narrowed token cannot win back write_file at the next hop
   const back = await exchangeRaw(
