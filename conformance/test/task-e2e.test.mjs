@@ -23,7 +23,6 @@ import * as jose from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createTenant } from '../lib/fixture.mjs';
-import { okJson } from '../lib/checks.mjs';
 import { createUser, createCodeClient, authorize, auditEvents } from '../lib/codeflow.mjs';
 import { createResourceServer, exchange, checkExchanged, actChain, TT_ACCESS } from '../lib/exchange.mjs';
 import { createCibaAgent, bcParams, bcAuthorize, pollTokens, sleep } from '../lib/ciba.mjs';
@@ -37,31 +36,34 @@ let t;
 let mcp; // the example server
 let serverUrl;
 let pdpMissing;
+let rs;
+let startMcpServer;
 
 before(async () => {
   t = await createTenant('e2e');
   const d = await fetch(`${t.issuer}/.well-known/authzen-configuration`);
   pdpMissing = d.status === 404;
-  if (pdpMissing) return;
   if (!existsSync(`${EXAMPLE}node_modules`)) execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: EXAMPLE, stdio: 'ignore' });
   const port = await freePort();
   serverUrl = `http://127.0.0.1:${port}/mcp`;
   await t.admin.mustCreateResource(t.slug, { uri: serverUrl, scopes: ['tools:read', 'tools:call'] });
-  // the catalog: every tool needs a session whose task lists it
-  for (const [name, scopes, risk] of [
-    ['search_tickets', ['tools:read'], 'read'],
-    ['summarise_ticket', ['tools:read'], 'read'],
-    ['delete_ticket', ['tools:call'], 'destructive'],
-  ]) {
-    const res = await t.admin.call('PUT', `/tenants/${enc(t.slug)}/resources/tools/${enc(name)}?resource=${enc(serverUrl)}`, {
-      scopes,
-      risk,
-      approval: 'session',
-    });
-    assert.ok(res.status === 200 || res.status === 201, `catalog PUT ${name}\n  ${res.describe()}`);
+  if (!pdpMissing) {
+    // the catalog: every tool needs a session whose task lists it
+    for (const [name, scopes, risk] of [
+      ['search_tickets', ['tools:read'], 'read'],
+      ['summarise_ticket', ['tools:read'], 'read'],
+      ['delete_ticket', ['tools:call'], 'destructive'],
+    ]) {
+      const res = await t.admin.call('PUT', `/tenants/${enc(t.slug)}/resources/tools/${enc(name)}?resource=${enc(serverUrl)}`, {
+        scopes,
+        risk,
+        approval: 'session',
+      });
+      assert.ok(res.status === 200 || res.status === 201, `catalog PUT ${name}\n  ${res.describe()}`);
+    }
   }
-  const rs = await createResourceServer(t, [serverUrl], { client_name: 'tickets MCP server' });
-  const { startMcpServer } = await import(`${EXAMPLE}server.mjs`);
+  rs = await createResourceServer(t, [serverUrl], { client_name: 'tickets MCP server' });
+  ({ startMcpServer } = await import(`${EXAMPLE}server.mjs`));
   mcp = await startMcpServer({ issuer: t.issuer, clientId: rs.client_id, clientSecret: rs.client_secret, port });
   assert.equal(mcp.url, serverUrl);
 });
@@ -179,4 +181,47 @@ test('a person approves a task of two tools; the agent calls them, a third is de
   assert.ok(firstDenied !== undefined && firstDenied - revokedAt <= 1000, `denied ${firstDenied - revokedAt} ms after the revocation`);
   assert.deepEqual((await client.listTools()).tools, [], 'after the revocation tools/list shows nothing');
   await client.close();
+});
+
+test('the example server without a usable PDP: RFC 9728 metadata, 401 without or with a foreign token, and every call denied (fail closed)', async () => {
+  const pr = await fetch(mcp.prmUrl);
+  assert.equal(pr.status, 200);
+  assert.match(pr.headers.get('content-type') || '', /^application\/json/);
+  const prm = await pr.json();
+  assert.equal(prm.resource, serverUrl);
+  assert.deepEqual(prm.authorization_servers, [t.issuer]);
+
+  const none = await fetch(serverUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  assert.equal(none.status, 401);
+  assert.match(none.headers.get('www-authenticate') || '', /^Bearer .*resource_metadata="[^"]+"/);
+
+  // a token of this tenant for another resource: not for this server
+  const agent = await createCibaAgent(t, { allowed_resources: [serverUrl, 'https://mcp.example.test/'] });
+  const foreign = await t.accessToken(agent, { resource: 'https://mcp.example.test/', scope: 'tools:read' });
+  const r401 = await fetch(serverUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${foreign}` },
+    body: '{}',
+  });
+  assert.equal(r401.status, 401);
+  assert.match(r401.headers.get('www-authenticate') || '', /error="invalid_token"/);
+
+  // a server whose PDP credentials are wrong decides nothing: it denies
+  const broken = await startMcpServer({ issuer: t.issuer, clientId: rs.client_id, clientSecret: 'not-the-secret', port: 0, resource: serverUrl });
+  try {
+    const token = await t.accessToken(agent, { resource: serverUrl, scope: 'tools:read' });
+    const transport = new StreamableHTTPClientTransport(new URL(broken.url), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    });
+    const client = new Client({ name: 'agent', version: '1.0.0' });
+    await client.connect(transport);
+    assert.deepEqual((await client.listTools()).tools, [], 'tools/list shows nothing it cannot decide');
+    const r = await client.callTool({ name: 'search_tickets', arguments: {} });
+    assert.equal(r.isError, true, JSON.stringify(r));
+    assert.match(textOf(r), /denied by policy/);
+    assert.equal(broken.decisions.at(-1).decision, false);
+    await client.close();
+  } finally {
+    await broken.close();
+  }
 });
