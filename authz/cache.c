@@ -81,6 +81,23 @@ const struct resource *tenant_resource(const struct tenant *t, const char *uri)
     return NULL;
 }
 
+const struct tool_entry *resource_tool(const struct resource *res, const char *name)
+{
+    /* the catalog is sorted by name in byte order (storage/tenants.c) */
+    int lo = 0, hi = res->ntools - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = strcmp(res->tools[mid].name, name);
+        if (c == 0)
+            return &res->tools[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
 const struct signing_key *tenant_key(const struct tenant *t, const char *kid)
 {
     for (int i = 0; i < t->nkeys; i++)

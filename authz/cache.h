@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "crypto/crypto.h"
+#include "policy/tool.h"
 #include "storage/db.h"
 
 struct strlist {
@@ -24,6 +25,11 @@ struct strlist {
 struct resource {
     char *uri;
     struct strlist scopes;
+    /* SPEC §12: the tool catalog (sorted by name) and what a tool not in
+     * it gets (unknown_tools "allow": true) */
+    struct tool_entry *tools;
+    int ntools;
+    bool unknown_tools_allow;
 };
 
 struct tenant {
@@ -35,6 +41,10 @@ struct tenant {
     bool webhook_secret_set;
     char *signing_alg;
     char *created_at, *updated_at;
+    /* SPEC §12 drift: drift_mode (enum drift_mode), the baseline's window,
+     * where alerts are posted (NULL: nowhere) */
+    int drift_mode, drift_window_days;
+    char *drift_webhook_url;
     struct signing_key *active;       /* signs new tokens */
     struct signing_key **keys;        /* every published key, active first */
     int nkeys;
@@ -118,6 +128,8 @@ bool cache_trust_set(struct dbtx *tx, bool may_load, const char *tenant_id, stru
 /* helpers on snapshots */
 bool strlist_has(const struct strlist *l, const char *s);
 const struct resource *tenant_resource(const struct tenant *t, const char *uri);
+/* The catalog entry of a resource's tool, or NULL. */
+const struct tool_entry *resource_tool(const struct resource *res, const char *name);
 const struct signing_key *tenant_key(const struct tenant *t, const char *kid);
 
 /* Loads a tenant snapshot from the database (storage/tenants.c). NULL when

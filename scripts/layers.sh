@@ -5,7 +5,7 @@
 #   0 util                     authz/util/
 #   1 crypto policy config log authz/crypto/ authz/policy/ authz/config.* authz/log.* authz/metrics.*
 #   2 net                      authz/net/
-#   3 storage, caches          storage/ authz/cache.* authz/revset.* authz/lookup.*
+#   3 storage, caches          storage/ authz/cache.* authz/revset.* authz/lookup.* authz/baseline.*
 #   4 runtime                  authz/runtime/ authz/notify/
 #   5 http                     authz/http/
 #   6 oauth web admin          authz/oauth/ authz/web/ authz/admin/
@@ -22,7 +22,7 @@ layer_of() { # path relative to the repository root -> layer number, or -1
     authz/util/*) echo 0 ;;
     authz/crypto/* | authz/policy/* | authz/config.* | authz/log.* | authz/metrics.*) echo 1 ;;
     authz/net/*) echo 2 ;;
-    storage/* | authz/cache.* | authz/revset.* | authz/lookup.*) echo 3 ;;
+    storage/* | authz/cache.* | authz/revset.* | authz/lookup.* | authz/baseline.*) echo 3 ;;
     authz/runtime/* | authz/notify/*) echo 4 ;;
     authz/http/*) echo 5 ;;
     authz/oauth/* | authz/web/* | authz/admin/*) echo 6 ;;

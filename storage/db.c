@@ -375,10 +375,22 @@ int audit_insert(PGconn *c, struct audit_event *head, int n)
         vals[b + 11] = e->source;
         vals[b + 12] = e->details ? e->details : "{}";
     }
+    bool want = false;
+    i = 0;
+    for (struct audit_event *e = head; e && i < n; e = e->next, i++)
+        want = want || e->want_id;
+    if (want)
+        sb_puts(&sql, " RETURNING id");
     PGresult *res = PQexecParams(c, sql.buf, n * AUDIT_COLS, NULL, vals, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    int ok = PQresultStatus(res) == (want ? PGRES_TUPLES_OK : PGRES_COMMAND_OK);
     if (!ok)
         log_msg(LOG_WARN, "audit insert failed: %s", PQresultErrorMessage(res));
+    /* INSERT ... VALUES returns its rows in the order of the VALUES list */
+    if (ok && want && PQntuples(res) == n) {
+        i = 0;
+        for (struct audit_event *e = head; e && i < n; e = e->next, i++)
+            e->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    }
     PQclear(res);
     for (int k = 0; k < no; k++)
         free(owned[k]);
@@ -409,11 +421,46 @@ static void copy_field(struct strbuf *sb, const char *v)
 
 /* Writes a batch of audit rows with one COPY (the cheapest bulk insert
  * PostgreSQL offers: no statement to parse or plan per row). */
+/* Ids for the n rows of a batch from the audit table's sequence, when a
+ * row of it wants its id (the PDP answers it): COPY returns none. One more
+ * round trip, only for such batches. 1 ids set, 0 none wanted, -2 the
+ * connection is gone (nothing sent), -1 failure. */
+static int audit_ids(PGconn *c, struct audit_event *head, int n)
+{
+    bool want = false;
+    int i = 0;
+    for (struct audit_event *e = head; e && i < n; e = e->next, i++)
+        want = want || e->want_id;
+    if (!want)
+        return 0;
+    char ns[16];
+    snprintf(ns, sizeof ns, "%d", n);
+    const char *v[1] = {ns};
+    PGresult *res = PQexecParams(c, "SELECT nextval('audit_id_seq') FROM generate_series(1, $1::int)",
+                                 1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != n) {
+        log_msg(LOG_WARN, "audit ids failed: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return PQstatus(c) != CONNECTION_OK ? -2 : -1;
+    }
+    i = 0;
+    for (struct audit_event *e = head; e && i < n; e = e->next, i++)
+        e->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    PQclear(res);
+    return 1;
+}
+
 int audit_copy(PGconn *c, struct audit_event *head, int n)
 {
-    PGresult *res = PQexec(c, "COPY audit (tenant_id, event, outcome, client_id, subject, "
-                              "actor_chain, session_id, resources, scope, reason, request_id, "
-                              "source, details) FROM STDIN");
+    int ids = audit_ids(c, head, n);
+    if (ids < 0)
+        return ids;
+    PGresult *res = PQexec(c, ids ? "COPY audit (id, tenant_id, event, outcome, client_id, subject, "
+                                    "actor_chain, session_id, resources, scope, reason, request_id, "
+                                    "source, details) FROM STDIN"
+                                  : "COPY audit (tenant_id, event, outcome, client_id, subject, "
+                                    "actor_chain, session_id, resources, scope, reason, request_id, "
+                                    "source, details) FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         log_msg(LOG_WARN, "audit copy failed: %s", PQresultErrorMessage(res));
         PQclear(res);
@@ -429,6 +476,8 @@ int audit_copy(PGconn *c, struct audit_event *head, int n)
         const char *f[13] = {e->tenant_id, e->event, e->success ? "success" : "failure",
                              e->client_id, e->subject, actors, e->session_id, resources, e->scope,
                              e->reason, e->request_id, e->source, e->details ? e->details : "{}"};
+        if (ids)
+            sb_printf(&sb, "%lld\t", (long long)e->id);
         for (int k = 0; k < 13; k++) {
             if (k)
                 sb_putc(&sb, '\t');

@@ -35,6 +35,10 @@ struct audit_event {
     const char *request_id;
     const char *source;
     const char *details;      /* JSON object text; NULL = {} */
+    /* want_id: whoever added the row needs its id once written (the PDP
+     * answers it); audit_insert and audit_copy then set id */
+    bool want_id;
+    int64_t id;
 };
 
 struct dbtx_state;

@@ -42,6 +42,7 @@ void tenant_free(struct tenant *t)
     free(t->registration_policy);
     free(t->approval_webhook_url);
     free(t->signing_alg);
+    free(t->drift_webhook_url);
     free(t->created_at);
     free(t->updated_at);
     for (int i = 0; i < t->nkeys; i++)
@@ -53,6 +54,14 @@ void tenant_free(struct tenant *t)
     for (int i = 0; i < t->nresources; i++) {
         free(t->resources[i].uri);
         free_list(&t->resources[i].scopes);
+        for (int k = 0; k < t->resources[i].ntools; k++) {
+            struct tool_entry *e = &t->resources[i].tools[k];
+            free(e->name);
+            for (int j = 0; j < e->nscopes; j++)
+                free(e->scopes[j]);
+            free(e->scopes);
+        }
+        free(t->resources[i].tools);
     }
     free(t->resources);
     free(t);
@@ -157,7 +166,8 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
         c,
         "SELECT id, slug, display_name, registration_policy, access_token_ttl, max_session_ttl, "
         "approval_webhook_url, approval_webhook_secret IS NOT NULL, signing_alg, " SQL_TS("created_at") ", "
-        SQL_TS("updated_at") " FROM tenants WHERE slug = $1",
+        SQL_TS("updated_at") ", drift_mode, drift_window_days, drift_webhook_url "
+        "FROM tenants WHERE slug = $1",
         1, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
@@ -180,6 +190,11 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     t->signing_alg = dupv(res, 0, 8);
     t->created_at = dupv(res, 0, 9);
     t->updated_at = dupv(res, 0, 10);
+    t->drift_mode = drift_mode_parse(PQgetvalue(res, 0, 11));
+    if (t->drift_mode < 0)
+        t->drift_mode = DRIFT_ALERT;
+    t->drift_window_days = atoi(PQgetvalue(res, 0, 12));
+    t->drift_webhook_url = dupv(res, 0, 13);
     PQclear(res);
     size_t il = strlen(g_public_url) + strlen(t->slug) + 4;
     t->issuer = malloc(il);
@@ -237,7 +252,10 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     sb_puts(&jwks, "]}");
     t->jwks_json = sb_steal(&jwks, NULL);
 
-    res = PQexecParams(c, "SELECT uri, scopes FROM resources WHERE tenant_id = $1 ORDER BY uri", 1,
+    res = PQexecParams(c,
+                       "SELECT uri, scopes, unknown_tools = 'allow' FROM resources "
+                       "WHERE tenant_id = $1 ORDER BY uri",
+                       1,
                        NULL, kv, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
@@ -250,6 +268,42 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     for (int i = 0; i < t->nresources; i++) {
         t->resources[i].uri = dupv(res, i, 0);
         t->resources[i].scopes.n = pgarray_parse_heap(PQgetvalue(res, i, 1), &t->resources[i].scopes.v);
+        t->resources[i].unknown_tools_allow = PQgetvalue(res, i, 2)[0] == 't';
+    }
+    PQclear(res);
+    /* SPEC §12: each resource's tool catalog, sorted by name (resource_tool
+     * searches it) */
+    res = PQexecParams(c,
+                       "SELECT resource, name, scopes, risk, approval = 'session' FROM resource_tools "
+                       "WHERE tenant_id = $1 ORDER BY resource, name COLLATE \"C\"",
+                       1, NULL, kv, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *db_failed = true;
+        PQclear(res);
+        tenant_free(t);
+        return NULL;
+    }
+    /* rows come grouped by resource: each group is one catalog */
+    for (int i = 0, n = PQntuples(res); i < n;) {
+        int j = i;
+        while (j < n && !strcmp(PQgetvalue(res, j, 0), PQgetvalue(res, i, 0)))
+            j++;
+        struct resource *rs = NULL;
+        for (int k = 0; k < t->nresources; k++)
+            if (!strcmp(t->resources[k].uri, PQgetvalue(res, i, 0)))
+                rs = &t->resources[k];
+        if (rs)
+            rs->tools = calloc((size_t)(j - i), sizeof(struct tool_entry));
+        for (; i < j; i++) {
+            if (!rs)
+                continue;
+            struct tool_entry *e = &rs->tools[rs->ntools++];
+            e->name = dupv(res, i, 1);
+            e->nscopes = pgarray_parse_heap(PQgetvalue(res, i, 2), &e->scopes);
+            int risk = tool_risk_parse(PQgetvalue(res, i, 3));
+            e->risk = risk < 0 ? TOOL_DESTRUCTIVE : (enum tool_risk)risk;
+            e->approval_session = PQgetvalue(res, i, 4)[0] == 't';
+        }
     }
     PQclear(res);
     t->metadata_json = render_metadata(t);

@@ -239,7 +239,7 @@ static struct tenant *reach_tenant(struct req *r, const struct caller *who, cons
 
 static json_t *tenant_json(const struct tenant *t)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "id", t->id,
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "id", t->id,
                      "slug", t->slug, "display_name", t->display_name, "issuer", t->issuer,
                      "registration_policy", t->registration_policy, "access_token_ttl",
                      t->access_token_ttl, "max_session_ttl", t->max_session_ttl,
@@ -247,6 +247,8 @@ static json_t *tenant_json(const struct tenant *t)
                      t->approval_webhook_url ? json_string(t->approval_webhook_url) : json_null(),
                      "approval_webhook_secret_set", t->webhook_secret_set, "signing_alg",
                      t->signing_alg, "created_at", t->created_at, "updated_at", t->updated_at);
+    admin_drift_json(j, t);
+    return j;
 }
 
 /* The values of the tenant's members (SPEC §1, §7; the table's CHECKs say
@@ -319,6 +321,9 @@ static const struct body_member TENANT_PATCH_MEMBERS[] = {
     {"approval_webhook_secret", BT_STRING | BT_NULL, 0, check_webhook_secret, "webhook_secret"},
     {"signing_alg", BT_STRING, 0, check_signing_alg, "alg"},
     {"display_name", BT_STRING, 0, check_display_name, "name title"},
+    {"drift_mode", BT_STRING, 0, admin_check_drift_mode, "drift"},
+    {"drift_window_days", BT_INTEGER, 0, admin_check_drift_window, "drift_window"},
+    {"drift_webhook_url", BT_STRING | BT_NULL, 0, admin_check_drift_webhook, "drift_webhook"},
     {"id", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"slug", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"issuer", BT_ANY, BM_READ_ONLY, NULL, NULL},
@@ -385,6 +390,14 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
         }
         const char *p[2] = {t->id, val};
         const char *sql = NULL;
+        if (!strncmp(key, "drift_", 6)) { /* SPEC §12 (admin/tools.c) */
+            if (admin_drift_member(r, t, key, val) < 0) {
+                admin_tx_refused(r, &TENANT_PATCH_BODY, key);
+                json_decref(b);
+                return;
+            }
+            continue;
+        }
         if (!strcmp(key, "registration_policy"))
             sql = "UPDATE tenants SET registration_policy = $2, updated_at = now() WHERE id = $1";
         else if (!strcmp(key, "access_token_ttl"))
@@ -1335,11 +1348,17 @@ enum hres h_admin(struct req *r)
             keys_rotate(r, &who, t);
         else
             method_not_allowed(r, "POST");
+    } else if (!strcmp(coll, "resources") && (n == 4 || n == 5) && !strcmp(seg[3], "tools")) {
+        admin_tools(r, &who, t, n == 5 ? seg[4] : NULL);
+    } else if (!strcmp(coll, "clients") && n == 5 && !strcmp(seg[4], "baseline")) {
+        admin_baseline(r, t, seg[3]);
+    } else if (!strcmp(coll, "resources") && n == 3 && m == M_PATCH) {
+        admin_resource_patch(r, &who, t);
     } else if (!strcmp(coll, "resources") && n == 3) {
         if (m == M_POST)
             resource_create(r, &who, t);
         else if (m != M_GET && m != M_DELETE)
-            method_not_allowed(r, "GET, HEAD, POST, DELETE");
+            method_not_allowed(r, "GET, HEAD, POST, PATCH, DELETE");
         else if (!admin_no_body(r))
             return H_DONE;
         else if (m == M_GET)

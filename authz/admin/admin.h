@@ -46,4 +46,19 @@ void admin_consents(struct req *r, const struct caller *who, struct tenant *t);
 void admin_trust_policies(struct req *r, const struct caller *who, struct tenant *t,
                           const char *name);
 
+/* The tool catalog, a resource's unknown_tools, an agent's drift baseline
+ * (admin/tools.c, SPEC §12): .../resources/tools[/{name}]?resource=,
+ * PATCH .../resources?uri=, GET .../clients/{id}/baseline */
+void admin_tools(struct req *r, const struct caller *who, struct tenant *t, const char *name);
+void admin_resource_patch(struct req *r, const struct caller *who, struct tenant *t);
+void admin_baseline(struct req *r, struct tenant *t, const char *client_id);
+/* The tenant's drift settings, members of PATCH /tenants/{t}: their checks,
+ * the write of one (value NULL clears it; 0 or -1) and the tenant object's
+ * members */
+const char *admin_check_drift_mode(json_t *v);
+const char *admin_check_drift_window(json_t *v);
+const char *admin_check_drift_webhook(json_t *v);
+int admin_drift_member(struct req *r, struct tenant *t, const char *key, const char *value);
+void admin_drift_json(json_t *tenant_obj, const struct tenant *t);
+
 #endif

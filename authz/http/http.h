@@ -94,6 +94,9 @@ struct req {
     const char *log_client;      /* client_id for the access log */
     const char *log_tenant;
     const char *log_error;       /* error code of a 4xx/5xx answer, for the access log */
+    /* set by a handler whose answer needs its audit rows written first (it
+     * names their ids): called once they are, unless that failed (503) */
+    void (*after_commit)(struct req *r);
 
 };
 

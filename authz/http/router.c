@@ -45,6 +45,13 @@ static const struct route R_APPROVAL = {"approval", M_OTHER, RK_WEB, false, h_ap
 static const struct route R_APPROVAL_REVOKE = {"approval_revoke", M_OTHER, RK_WEB, false,
                                                h_approval_revoke};
 /* any method: the handler answers POST, the CORS preflight (OPTIONS) and 405 */
+/* SPEC §12: the AuthZEN PDP */
+static const struct route R_AUTHZEN_META = {"authzen_metadata", M_GET, RK_OAUTH, false,
+                                            h_authzen_metadata};
+static const struct route R_EVALUATION = {"access_evaluation", M_POST, RK_OAUTH, false,
+                                          h_authzen_evaluation};
+static const struct route R_EVALUATIONS = {"access_evaluations", M_POST, RK_OAUTH, false,
+                                           h_authzen_evaluations};
 static const struct route R_REGISTER = {"register", M_OTHER, RK_OAUTH, false, h_register};
 
 void req_release_refs(struct req *r)
@@ -135,7 +142,10 @@ static void job_unavailable(struct job *j)
 
 static void job_done(struct job *j)
 {
-    http_complete(req_of(j));
+    struct req *r = req_of(j);
+    if (r->after_commit && !r->tx.down)
+        r->after_commit(r);
+    http_complete(r);
 }
 
 static const struct job_ops http_job_ops = {job_run, job_reset, job_unavailable, job_done};
@@ -184,13 +194,14 @@ static const struct route *match(struct req *r)
     if (!strncmp(p, "/admin/", 7) || !strcmp(p, "/admin"))
         return &R_ADMIN;
     static const char *wk[] = {"/.well-known/oauth-authorization-server",
-                               "/.well-known/openid-configuration"};
-    for (int i = 0; i < 2; i++) {
+                               "/.well-known/openid-configuration",
+                               "/.well-known/authzen-configuration"};
+    for (int i = 0; i < 3; i++) {
         size_t l = strlen(wk[i]);
         if (!strncmp(p, wk[i], l) && p[l] == '/') {
             const char *rest = tenant_prefix(r, p + l);
             if (rest && *rest == '\0')
-                return &R_METADATA;
+                return i == 2 ? &R_AUTHZEN_META : &R_METADATA;
             return NULL;
         }
     }
@@ -200,6 +211,12 @@ static const struct route *match(struct req *r)
     if (!strcmp(rest, "/.well-known/openid-configuration") ||
         !strcmp(rest, "/.well-known/oauth-authorization-server"))
         return &R_METADATA;
+    if (!strcmp(rest, "/.well-known/authzen-configuration"))
+        return &R_AUTHZEN_META;
+    if (!strcmp(rest, "/access/v1/evaluation"))
+        return &R_EVALUATION;
+    if (!strcmp(rest, "/access/v1/evaluations"))
+        return &R_EVALUATIONS;
     if (!strcmp(rest, "/oauth2/token"))
         return &R_TOKEN;
     if (!strcmp(rest, "/oauth2/jwks"))

@@ -36,6 +36,11 @@ enum hres h_approval_decision(struct req *r);
 enum hres h_approvals(struct req *r);
 enum hres h_approval(struct req *r);
 enum hres h_approval_revoke(struct req *r);
+/* the AuthZEN policy decision point (oauth/pdp.c, SPEC §12): discovery,
+ * one evaluation, a batch */
+enum hres h_authzen_metadata(struct req *r);
+enum hres h_authzen_evaluation(struct req *r);
+enum hres h_authzen_evaluations(struct req *r);
 /* RFC 7591 dynamic client registration (oauth/register.c) */
 enum hres h_register(struct req *r);
 

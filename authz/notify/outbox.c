@@ -6,7 +6,9 @@
  * One thread per authzd leases due messages, POSTs them through the one
  * outbound fetcher (net/fetch.c: limits, address checks), and records
  * success or schedules a retry with exponential backoff. Webhooks are
- * signed: Authz-Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, "<t>.<body>")).
+ * signed, and so are drift alerts (kind "drift", SPEC §12, written with
+ * their agent.drift audit row): Authz-Signature: t=<unix>,v1=hex(HMAC-SHA256(
+ * secret, "<t>.<body>")), the secret being the tenant's approval_webhook_secret.
  * NOTIFY authz_outbox (runtime/listener.c) wakes it at once.
  */
 #include "notify/outbox.h"
@@ -99,7 +101,9 @@ static void deliver_due(PGconn *c)
             snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
             hdrs[nh++] = auth;
         }
-        if (!strcmp(kind, "webhook") && secret) {
+        /* SPEC §12: drift alerts are signed like the approval webhook */
+        bool drift = !strcmp(kind, "drift");
+        if ((!strcmp(kind, "webhook") || drift) && secret) {
             sign(secret, body, sig, sizeof sig);
             hdrs[nh++] = sig;
         }
@@ -115,7 +119,9 @@ static void deliver_due(PGconn *c)
         } else {
             snprintf(err, sizeof err, "%s", why ? why : "delivery failed");
         }
-        if (ok) {
+        if (ok && drift) {
+            outbox_delivered(c, id); /* its agent.drift row was written with it */
+        } else if (ok) {
             outbox_delivered(c, id);
             char det[256];
             snprintf(det, sizeof det, "{\"channel\":\"%s\",\"auth_req_id\":\"%.100s\",\"attempts\":%d}",
@@ -126,7 +132,7 @@ static void deliver_due(PGconn *c)
             int backoff = next >= 9 ? 300 : (1 << next);
             outbox_retry_later(c, id, next >= MAX_ATTEMPTS ? 86400 * 365 : backoff, err);
             log_msg(LOG_WARN, "outbox: %s delivery %s failed (attempt %d): %s", kind, id, next, err);
-            if (next >= MAX_ATTEMPTS) {
+            if (next >= MAX_ATTEMPTS && !drift) {
                 char det[160];
                 snprintf(det, sizeof det, "{\"channel\":\"%s\",\"attempts\":%d}", kind, next);
                 outbox_audit(c, tid, "session.notified", false, cid, sid, subject, "delivery given up", det);

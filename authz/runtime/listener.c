@@ -11,6 +11,7 @@
 #include "storage/db.h"
 #include "cache.h"
 #include "revset.h"
+#include "baseline.h"
 #include "log.h"
 #include "config.h"
 
@@ -37,7 +38,15 @@ static const struct channel {
     {"authz_revoke", revset_notify},               /* a new revocation */
     {"authz_consent", cache_invalidate_consents},  /* consents granted or withdrawn */
     {"authz_outbox", wake_outbox},                 /* a message to deliver */
+    {"authz_baseline", baseline_invalidate},       /* an agent's drift baseline */
 };
+
+/* everything cached from the database, when notifications may be lost */
+static void drop_caches(void)
+{
+    cache_invalidate_all();
+    baseline_invalidate(NULL);
+}
 
 static pthread_t listener_thread;
 static atomic_bool listener_stop;
@@ -69,7 +78,7 @@ static PGconn *listen_connect(void)
         return NULL;
     }
     /* notifications may have been missed while we were away */
-    cache_invalidate_all();
+    drop_caches();
     return conn;
 }
 
@@ -80,7 +89,7 @@ static void lost(PGconn **conn)
     /* the pool's connections went with it (a restart, a failover): each is
      * replaced at its next use instead of failing it */
     conn_lost_all();
-    cache_invalidate_all();
+    drop_caches();
 }
 
 static void *listener_main(void *arg)
@@ -91,7 +100,7 @@ static void *listener_main(void *arg)
     time_t last_prune = time(NULL);
     while (!atomic_load(&listener_stop)) {
         if (!conn && !(conn = listen_connect())) {
-            cache_invalidate_all();
+            drop_caches();
             sleep(1);
             continue;
         }

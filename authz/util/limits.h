@@ -119,4 +119,13 @@
  * evicted when it is full). */
 #define AUTHZ_CACHE_TOKENS_MAX 20000
 
+/* SPEC §12 (AuthZEN PDP): an MCP tool name (MCP: 1 to 128 characters of
+ * A-Z a-z 0-9 _ - .), the evaluations of one batch request, the tools of
+ * one resource's catalog, the pairs of one tenant's drift baselines kept
+ * in memory (beyond it decisions read the database). */
+#define AUTHZ_TOOL_NAME_MAX 128
+#define AUTHZ_PDP_BATCH_MAX 64
+#define AUTHZ_TOOLS_PER_RESOURCE_MAX 1000
+#define AUTHZ_BASELINE_PAIRS_MAX 100000
+
 #endif
