@@ -179,6 +179,7 @@ test('a person approves a task of two tools; the agent calls them, a third is de
     await sleep(50);
   }
   assert.ok(firstDenied !== undefined && firstDenied - revokedAt <= 1000, `denied ${firstDenied - revokedAt} ms after the revocation`);
+  tc.diagnostic(`first call denied ${firstDenied - revokedAt} ms after the revocation was submitted`);
   assert.deepEqual((await client.listTools()).tools, [], 'after the revocation tools/list shows nothing');
   await client.close();
 });
