@@ -8,6 +8,8 @@
 // (act), and its MCP client: lists the tools (only the two), calls them
 // (allowed, audited tool.allowed with the person, the agent chain and the
 // session), calls a third (denied, with authz's reason, audited tool.denied);
+// a second agent takes the token one more hop and is decided with the whole
+// chain;
 // after the person revokes the session on the approval page, every call is
 // denied within one second.
 //
@@ -24,7 +26,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createTenant } from '../lib/fixture.mjs';
 import { createUser, createCodeClient, authorize, auditEvents } from '../lib/codeflow.mjs';
-import { createResourceServer, exchange, checkExchanged, actChain, TT_ACCESS } from '../lib/exchange.mjs';
+import { createAgent, createResourceServer, exchange, checkExchanged, actChain, TT_ACCESS } from '../lib/exchange.mjs';
 import { createCibaAgent, bcParams, bcAuthorize, pollTokens, sleep } from '../lib/ciba.mjs';
 import { parseForms, pageText } from '../lib/useragent.mjs';
 import { freePort } from '../lib/authzd.mjs';
@@ -160,6 +162,26 @@ test('a person approves a task of two tools; the agent calls them, a third is de
   const denied = await auditRow('tool.denied', (r) => r.session_id === sid && r.details?.tool === 'delete_ticket', 'delete_ticket');
   assert.equal(denied.subject, alice.id);
 
+  // a second agent, allowed to act for the person (can_act_for), takes the
+  // token one hop further: the same task, the whole chain in the audit row
+  const helper = await createAgent(t, { client_name: 'Summary Helper', can_act_for: [alice.username], allowed_resources: [serverUrl] });
+  const x2 = await exchange(t, helper, {
+    subject_token: x.access_token,
+    subject_token_type: TT_ACCESS,
+    actor_token: await t.accessToken(helper),
+    actor_token_type: TT_ACCESS,
+    resource: serverUrl,
+  });
+  const c2 = await checkExchanged(t, x2, { audience: serverUrl });
+  assert.deepEqual(actChain(c2.act), [helper.client_id, agent.client_id]);
+  assert.deepEqual(c2.authorization_details, claims.authorization_details, 'the task details pass on unchanged');
+  const client2 = await mcpClient(x2.access_token);
+  const sum2 = await client2.callTool({ name: 'summarise_ticket', arguments: { id: 'T-2' } });
+  assert.ok(!sum2.isError, `the second agent's call is allowed: ${textOf(sum2)}`);
+  const row2 = await auditRow('tool.allowed', (r) => r.session_id === sid && r.client_id === helper.client_id, 'the second hop');
+  assert.deepEqual(row2.actor_chain, [helper.client_id, agent.client_id], `the whole chain: ${JSON.stringify(row2)}`);
+  assert.equal(row2.subject, alice.id);
+
   // the person revokes the session on the list page; every call is denied within 1 s
   const list = await ua.get(`${t.issuer}/approvals`);
   const revokeForm = parseForms(list.text, list.url).find((f) => f.action.includes(`/sessions/${sid}/revoke`));
@@ -181,7 +203,10 @@ test('a person approves a task of two tools; the agent calls them, a third is de
   assert.ok(firstDenied !== undefined && firstDenied - revokedAt <= 1000, `denied ${firstDenied - revokedAt} ms after the revocation`);
   tc.diagnostic(`first call denied ${firstDenied - revokedAt} ms after the revocation was submitted`);
   assert.deepEqual((await client.listTools()).tools, [], 'after the revocation tools/list shows nothing');
+  const late = await client2.callTool({ name: 'summarise_ticket', arguments: { id: 'T-2' } });
+  assert.equal(late.isError, true, 'the second hop ends with the session too');
   await client.close();
+  await client2.close();
 });
 
 test('the example server without a usable PDP: RFC 9728 metadata, 401 without or with a foreign token, and every call denied (fail closed)', async () => {
