@@ -27,7 +27,8 @@
     "extract(epoch from q.decided_at)::bigint, q.approver, q.sid, "                            \
     "extract(epoch from g.expires_at)::bigint, "                                               \
     "CASE WHEN g.id IS NULL THEN NULL WHEN g.revoked_at IS NOT NULL THEN 'revoked' "          \
-    "     WHEN g.expires_at <= now() THEN 'ended' ELSE 'active' END "
+    "     WHEN g.expires_at <= now() THEN 'ended' ELSE 'active' END, "                          \
+    "coalesce(g.authorization_details, q.authorization_details)::text "
 
 #define APPROVAL_FROM                                                                          \
     "FROM ciba_requests q "                                                                    \
@@ -67,6 +68,7 @@ static int read_row(struct dbtx *tx, PGresult *res, int row, struct approval *a)
     a->sid = text_or_null(tx, res, row, 12);
     a->session_ends_at = int_or_zero(res, row, 13);
     a->session_state = text_or_null(tx, res, row, 14);
+    a->details_json = text_or_null(tx, res, row, 15);
     return 0;
 }
 

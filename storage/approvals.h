@@ -36,6 +36,9 @@ struct approval {
     const char *sid;
     int64_t session_ends_at;
     const char *session_state;
+    /* the task details (policy/details.h JSON): the session's once
+     * approved, else those asked for; NULL when none */
+    const char *details_json;
 };
 
 /* The person's pending requests (not expired), newest first, at most limit.

@@ -2,10 +2,14 @@
  * consents.c: what a person allowed a client (SPEC §4.1): one row per
  * (tenant, person, client) holding the scopes and resources consented to.
  * A new consent adds to the old one (set union), so a later request for a
- * subset of everything ever allowed is not asked again.
+ * subset of everything ever allowed is not asked again. Its task details
+ * (RFC 9396, SPEC §12) are united the same way, by the caller (the set
+ * operation is policy/details.c's), inside the transaction that merged the
+ * row.
  */
 #include "storage/users.h"
 #include "storage/db.h"
+#include "util/arena.h"
 
 #include <string.h>
 
@@ -45,6 +49,36 @@ int store_consent_merge(struct dbtx *tx, const char *tenant_id, const char *user
                 "unnest(consents.resources || EXCLUDED.resources) AS x ORDER BY x), "
                 "updated_at = now()",
                 5, p)
+               ? 0
+               : -1;
+}
+
+int store_consent_details_get(struct dbtx *tx, const char *tenant_id, const char *user_id,
+                              const char *client_id, const char **details_json)
+{
+    *details_json = NULL;
+    const char *p[3] = {tenant_id, user_id, client_id};
+    PGresult *res = db_q(tx,
+                         "SELECT authorization_details::text FROM consents WHERE tenant_id = $1 "
+                         "AND user_id = $2::uuid AND client_id = $3",
+                         3, p);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return 0;
+    if (!PQgetisnull(res, 0, 0))
+        *details_json = arena_strdup(tx->arena, PQgetvalue(res, 0, 0));
+    return 1;
+}
+
+int store_consent_details_set(struct dbtx *tx, const char *tenant_id, const char *user_id,
+                              const char *client_id, const char *details_json)
+{
+    const char *p[4] = {tenant_id, user_id, client_id, details_json};
+    return db_q(tx,
+                "UPDATE consents SET authorization_details = $4::jsonb, updated_at = now() "
+                "WHERE tenant_id = $1 AND user_id = $2::uuid AND client_id = $3",
+                4, p)
                ? 0
                : -1;
 }

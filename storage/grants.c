@@ -22,21 +22,23 @@ static void ts(char *buf, size_t n, int64_t t)
 
 int grant_create(struct dbtx *tx, const char *tenant_id, const char *client_id, const char *user_id,
                  const char *kind, const char *scopes_pg, const char *resources_pg,
-                 int64_t auth_time, int64_t expires_at, char id_out[32])
+                 const char *details_json, int64_t auth_time, int64_t expires_at,
+                 char id_out[32])
 {
     if (!id_out[0])
         crypto_random_id(id_out, 16);
     char at[24], ex[24];
     ts(at, sizeof at, auth_time);
     ts(ex, sizeof ex, expires_at);
-    const char *v[9] = {id_out, tenant_id, client_id, user_id, kind, scopes_pg,
-                        resources_pg ? resources_pg : "{}", auth_time ? at : NULL,
-                        expires_at ? ex : NULL};
+    const char *v[10] = {id_out, tenant_id, client_id, user_id, kind, scopes_pg,
+                         resources_pg ? resources_pg : "{}", auth_time ? at : NULL,
+                         expires_at ? ex : NULL, details_json};
     return db_q(tx,
                 "INSERT INTO grants (id, tenant_id, client_id, user_id, kind, scopes, resources, "
-                "auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6::text[], $7::text[], "
-                "to_timestamp($8::bigint), to_timestamp($9::bigint))",
-                9, v)
+                "auth_time, expires_at, authorization_details) VALUES ($1, $2, $3, $4, $5, "
+                "$6::text[], $7::text[], to_timestamp($8::bigint), to_timestamp($9::bigint), "
+                "$10::jsonb)",
+                10, v)
                ? 0
                : -1;
 }
@@ -90,11 +92,12 @@ int jti_revoke(struct dbtx *tx, const char *tenant_id, const char *jti, int64_t 
 
 int code_issue(struct dbtx *tx, const char *tenant_id, const char *client_id, const char *user_id,
                const char *redirect_uri, const char *code_challenge, const char *scopes_pg,
-               const char *resources_pg, int64_t auth_time, char code_out[64])
+               const char *resources_pg, const char *details_json, int64_t auth_time,
+               char code_out[64])
 {
     char gid[32] = "";
     if (grant_create(tx, tenant_id, client_id, user_id, "authorization_code", scopes_pg,
-                     resources_pg, auth_time, 0, gid) < 0)
+                     resources_pg, details_json, auth_time, 0, gid) < 0)
         return -1;
     crypto_random_id(code_out, 32);
     char hash[CRYPTO_SECRET_HASH_HEX + 1], at[24];
@@ -128,7 +131,8 @@ int code_take(struct dbtx *tx, const char *tenant_id, const char *code, struct g
                          "SELECT c.grant_id, c.client_id, c.user_id, c.redirect_uri, "
                          "c.code_challenge, c.scopes::text, c.resources::text, "
                          "extract(epoch from c.auth_time)::bigint, c.used_at IS NOT NULL, "
-                         "c.expires_at <= now(), g.revoked_at IS NOT NULL, u.scopes::text "
+                         "c.expires_at <= now(), g.revoked_at IS NOT NULL, u.scopes::text, "
+                         "g.authorization_details::text "
                          "FROM auth_codes c JOIN grants g ON g.id = c.grant_id "
                          "JOIN users u ON u.id = c.user_id "
                          "WHERE c.tenant_id = $1 AND c.code_hash = $2 FOR UPDATE OF c",
@@ -151,6 +155,7 @@ int code_take(struct dbtx *tx, const char *tenant_id, const char *code, struct g
     out->nscopes = pgarray_parse(tx->arena, out->scopes_pg, &out->scopes);
     out->nresources = pgarray_parse(tx->arena, out->resources_pg, &out->resources);
     out->nuser_scopes = pgarray_parse(tx->arena, PQgetvalue(res, 0, 11), &out->user_scopes);
+    out->details_json = col(tx, res, 12);
     if (!out->used && !db_q(tx, "UPDATE auth_codes SET used_at = now() WHERE code_hash = $2 AND tenant_id = $1", 2, v))
         return -1;
     return 1;
@@ -197,7 +202,7 @@ int refresh_take(struct dbtx *tx, const char *tenant_id, const char *token, bool
                          "coalesce(g.expires_at <= now(), false), "
                          "t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL, u.scopes::text, "
                          "extract(epoch from g.expires_at)::bigint, "
-                         "CASE WHEN g.kind = 'ciba' THEN g.id END "
+                         "CASE WHEN g.kind = 'ciba' THEN g.id END, g.authorization_details::text "
                          "FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id "
                          "LEFT JOIN users u ON u.id = g.user_id "
                          "WHERE t.tenant_id = $1 AND t.token_hash = $2",
@@ -224,6 +229,7 @@ int refresh_take(struct dbtx *tx, const char *tenant_id, const char *token, bool
     out->nuser_scopes = PQgetisnull(res, 0, 9) ? -1 : pgarray_parse(tx->arena, PQgetvalue(res, 0, 9), &out->user_scopes);
     out->grant_expires_at = PQgetisnull(res, 0, 10) ? 0 : strtoll(PQgetvalue(res, 0, 10), NULL, 10);
     out->sid = col(tx, res, 11);
+    out->details_json = col(tx, res, 12);
     out->token_hash = arena_strdup(tx->arena, hash);
     return 1;
 }

@@ -33,10 +33,12 @@ struct client;
 
 /* Creates a grant with the id in id_out, or (id_out empty) a new one that
  * id_out gets (23 bytes). 0 or -1. scopes and
- * resources are PostgreSQL text[] literals. */
+ * resources are PostgreSQL text[] literals; details_json the grant's task
+ * details (policy/details.h JSON form) or NULL. */
 int grant_create(struct dbtx *tx, const char *tenant_id, const char *client_id, const char *user_id,
                  const char *kind, const char *scopes_pg, const char *resources_pg,
-                 int64_t auth_time, int64_t expires_at, char id_out[32]);
+                 const char *details_json, int64_t auth_time, int64_t expires_at,
+                 char id_out[32]);
 
 /* Records a revocation for every authzd (kept until expires_at) and adds it
  * to the local set. 0 or -1. */
@@ -58,7 +60,8 @@ int jti_revoke(struct dbtx *tx, const char *tenant_id, const char *jti, int64_t 
  * new grant. code_out gets the code (44 bytes). 0 or -1. */
 int code_issue(struct dbtx *tx, const char *tenant_id, const char *client_id, const char *user_id,
                const char *redirect_uri, const char *code_challenge, const char *scopes_pg,
-               const char *resources_pg, int64_t auth_time, char code_out[64]);
+               const char *resources_pg, const char *details_json, int64_t auth_time,
+               char code_out[64]);
 
 /* A redeemed authorization code or a presented refresh token, with the
  * state of its grant. Strings live in the request's arena. */
@@ -73,6 +76,7 @@ struct grant_row {
     bool revoked;         /* the token or its grant is revoked */
     const char *sid;      /* session id for session grants, else NULL */
     const char *token_hash; /* refresh_take: the token's keyed hash, as stored */
+    const char *details_json; /* the grant's task details (RFC 9396), NULL when none */
 };
 
 /* Takes a code for redemption: locks its row (inside the caller's

@@ -46,7 +46,8 @@ int consent_find(struct dbtx *tx, const char *tenant_id, const char *user_id, co
     memset(out, 0, sizeof *out);
     const char *v[3] = {tenant_id, user_id, client_id};
     PGresult *res = db_q(tx,
-                         "SELECT id, scopes::text, resources::text FROM consents WHERE tenant_id = $1 "
+                         "SELECT id, scopes::text, resources::text, authorization_details::text "
+                         "FROM consents WHERE tenant_id = $1 "
                          "AND user_id = $2::uuid AND client_id = $3",
                          3, v);
     if (!res)
@@ -56,6 +57,7 @@ int consent_find(struct dbtx *tx, const char *tenant_id, const char *user_id, co
     out->id = arena_strdup(tx->arena, PQgetvalue(res, 0, 0));
     out->scopes.n = pgarray_parse(tx->arena, PQgetvalue(res, 0, 1), &out->scopes.v);
     out->resources.n = pgarray_parse(tx->arena, PQgetvalue(res, 0, 2), &out->resources.v);
+    out->details = PQgetisnull(res, 0, 3) ? NULL : arena_strdup(tx->arena, PQgetvalue(res, 0, 3));
     return 1;
 }
 
@@ -66,7 +68,8 @@ int sessions_live(struct dbtx *tx, const char *tenant_id, const char *user_id, c
     const char *v[3] = {tenant_id, user_id, client_id};
     PGresult *res = db_q(tx,
                          "SELECT id, scopes::text, resources::text, "
-                         "extract(epoch from expires_at)::bigint FROM grants "
+                         "extract(epoch from expires_at)::bigint, authorization_details::text "
+                         "FROM grants "
                          "WHERE tenant_id = $1 AND user_id = $2::uuid AND client_id = $3 "
                          "AND kind = 'ciba' AND revoked_at IS NULL AND expires_at > now() "
                          "ORDER BY created_at DESC LIMIT 32",
@@ -84,6 +87,7 @@ int sessions_live(struct dbtx *tx, const char *tenant_id, const char *user_id, c
         s[k].scopes.n = pgarray_parse(tx->arena, PQgetvalue(res, i, 1), &s[k].scopes.v);
         s[k].resources.n = pgarray_parse(tx->arena, PQgetvalue(res, i, 2), &s[k].resources.v);
         s[k].ends_at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        s[k].details = PQgetisnull(res, i, 4) ? NULL : arena_strdup(tx->arena, PQgetvalue(res, i, 4));
         k++;
     }
     *out = s;

@@ -54,15 +54,16 @@ int ciba_request_insert(struct dbtx *tx, const struct ciba_request_new *q)
     char ttls[24], exps[24];
     snprintf(ttls, sizeof ttls, "%ld", q->session_ttl);
     snprintf(exps, sizeof exps, "%ld", q->expires_in);
-    const char *v[12] = {q->auth_req_id, q->tenant_id, q->client_id, q->user_id,
+    const char *v[13] = {q->auth_req_id, q->tenant_id, q->client_id, q->user_id,
                          q->scopes_pg, q->resources_pg, q->binding_message, ttls,
-                         q->ping ? "ping" : "poll", q->notification_token_sealed, exps, q->sid};
+                         q->ping ? "ping" : "poll", q->notification_token_sealed, exps, q->sid,
+                         q->details_json};
     return run(tx,
                "INSERT INTO ciba_requests (auth_req_id, tenant_id, client_id, user_id, scopes, "
                "resources, binding_message, session_ttl, delivery, notification_token, expires_at, "
-               "sid) VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], $7, $8::int, $9, $10, "
-               "now() + make_interval(secs => $11::int), $12)",
-               12, v);
+               "sid, authorization_details) VALUES ($1, $2, $3, $4::uuid, $5::text[], $6::text[], "
+               "$7, $8::int, $9, $10, now() + make_interval(secs => $11::int), $12, $13::jsonb)",
+               13, v);
 }
 
 /* ---------------------------------------------------------------- */
@@ -139,7 +140,8 @@ int ciba_request_lock_for_decision(struct dbtx *tx, const char *tenant_id,
     int found = one_row(tx,
                         "SELECT q.client_id, q.user_id, u.username, q.state, q.expires_at <= now(), "
                         "q.scopes::text, q.resources::text, q.session_ttl, q.delivery, "
-                        "q.notification_token, q.binding_message, q.sid, u.scopes::text "
+                        "q.notification_token, q.binding_message, q.sid, u.scopes::text, "
+                        "q.authorization_details::text "
                         "FROM ciba_requests q JOIN users u ON u.id = q.user_id "
                         "WHERE q.tenant_id = $1 AND q.auth_req_id = $2 FOR UPDATE OF q",
                         tenant_id, auth_req_id, &res);
@@ -158,17 +160,19 @@ int ciba_request_lock_for_decision(struct dbtx *tx, const char *tenant_id,
     out->binding_message = text_at(tx, res, 10);
     out->sid = text_at(tx, res, 11);
     out->held.n = pgarray_parse(tx->arena, PQgetvalue(res, 0, 12), &out->held.v);
+    out->details_json = text_at(tx, res, 13);
     return 1;
 }
 
 int ciba_request_approve(struct dbtx *tx, const char *tenant_id, const char *auth_req_id,
                          const struct ciba_request *q, const char *approver,
-                         const char *scopes_pg, const char *resources_pg, int64_t now)
+                         const char *scopes_pg, const char *resources_pg,
+                         const char *details_json, int64_t now)
 {
     /* the session is a grant whose id is the sid */
     char gid[32];
     snprintf(gid, sizeof gid, "%s", q->sid);
-    if (grant_create(tx, tenant_id, q->client_id, q->user_id, "ciba", scopes_pg, resources_pg, now,
+    if (grant_create(tx, tenant_id, q->client_id, q->user_id, "ciba", scopes_pg, resources_pg, details_json, now,
                      now + q->session_ttl, gid) < 0)
         return -1;
     return run(tx,
@@ -197,7 +201,7 @@ int session_grant_get(struct dbtx *tx, const char *tenant_id, const char *sid,
     int found = one_row(tx,
                         "SELECT g.scopes::text, g.resources::text, extract(epoch from g.auth_time)::bigint, "
                         "extract(epoch from g.expires_at)::bigint, g.expires_at <= now(), "
-                        "g.revoked_at IS NOT NULL, u.scopes::text "
+                        "g.revoked_at IS NOT NULL, u.scopes::text, g.authorization_details::text "
                         "FROM grants g JOIN users u ON u.id = g.user_id "
                         "WHERE g.tenant_id = $1 AND g.id = $2",
                         tenant_id, sid, &res);
@@ -213,6 +217,7 @@ int session_grant_get(struct dbtx *tx, const char *tenant_id, const char *sid,
     out->nscopes = pgarray_parse(tx->arena, out->scopes_pg, &out->scopes);
     out->nresources = pgarray_parse(tx->arena, out->resources_pg, &out->resources);
     out->nuser_scopes = pgarray_parse(tx->arena, PQgetvalue(res, 0, 6), &out->user_scopes);
+    out->details_json = text_at(tx, res, 7);
     return 1;
 }
 

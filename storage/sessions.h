@@ -34,6 +34,7 @@ struct ciba_request_new {
     bool ping;                             /* delivery: ping, else poll */
     const char *notification_token_sealed; /* ping only (sealed at rest), else NULL */
     const char *sid;                       /* the session id, from the request on */
+    const char *details_json;              /* task details (policy/details.h), or NULL */
 };
 /* Records a new pending request. 0 or -1. */
 int ciba_request_insert(struct dbtx *tx, const struct ciba_request_new *q);
@@ -79,6 +80,7 @@ struct ciba_request {
     const char *notification_token_sealed; /* NULL when none */
     const char *binding_message;
     const char *sid;
+    const char *details_json;           /* the task details asked for, or NULL */
 };
 /* Locks a request for its decision. 1 found, 0 no such request of the
  * tenant, -1 database failure. */
@@ -87,11 +89,12 @@ int ciba_request_lock_for_decision(struct dbtx *tx, const char *tenant_id,
 
 /* Approves a request: creates its session, a grant of kind 'ciba' whose id
  * is the request's sid (scopes and resources: text[] literals of what was
- * approved, lasting from now to now + ttl), and records the approver. 0 or
+ * approved, details_json its task details or NULL, lasting from now to now + ttl), and records the approver. 0 or
  * -1. */
 int ciba_request_approve(struct dbtx *tx, const char *tenant_id, const char *auth_req_id,
                          const struct ciba_request *q, const char *approver,
-                         const char *scopes_pg, const char *resources_pg, int64_t now);
+                         const char *scopes_pg, const char *resources_pg,
+                         const char *details_json, int64_t now);
 /* Denies a request, recording the approver. 0 or -1. */
 int ciba_request_deny(struct dbtx *tx, const char *tenant_id, const char *auth_req_id,
                       const char *approver);

@@ -75,6 +75,7 @@ int person_find(struct dbtx *tx, const char *tenant_id, const char *id, const ch
 struct consent {
     const char *id;
     struct scopeset scopes, resources;
+    const char *details;     /* task details (policy/details.h JSON), NULL when none */
 };
 /* The person's consent to a client. 1 found, 0 none, -1 failure. */
 int consent_find(struct dbtx *tx, const char *tenant_id, const char *user_id, const char *client_id,

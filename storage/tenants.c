@@ -130,6 +130,8 @@ static char *render_metadata(const struct tenant *t)
     sb_puts(&sb, ",\"response_types_supported\":[\"code\"]");
     sb_puts(&sb, ",\"code_challenge_methods_supported\":[\"S256\"]");
     sb_puts(&sb, ",\"authorization_response_iss_parameter_supported\":true");
+    /* RFC 9396 §10: the authorization details types authz accepts (SPEC §12) */
+    sb_puts(&sb, ",\"authorization_details_types_supported\":[\"mcp_tools\"]");
     /* scopes: the built-in ones and every scope of the tenant's resources */
     const char **sc = malloc(sizeof(char *) * 64);
     int nsc = 0, cap = 64;

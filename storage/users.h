@@ -74,5 +74,12 @@ int store_consent_get(struct dbtx *tx, const char *tenant_id, const char *user_i
  * the client (created when there is none). 0 or -1. */
 int store_consent_merge(struct dbtx *tx, const char *tenant_id, const char *user_id,
                         const char *client_id, const char *scopes_pg, const char *resources_pg);
+/* The task details of a consent (policy/details.h JSON text, NULL when it
+ * has none) and their replacement (the caller unites them, after
+ * store_consent_merge in the same transaction). 1/0/-1 and 0/-1. */
+int store_consent_details_get(struct dbtx *tx, const char *tenant_id, const char *user_id,
+                              const char *client_id, const char **details_json);
+int store_consent_details_set(struct dbtx *tx, const char *tenant_id, const char *user_id,
+                              const char *client_id, const char *details_json);
 
 #endif

@@ -13,6 +13,11 @@
  * consent and both audit rows in one transaction, and the browser returns
  * to the client with code, state and iss.
  *
+ * Task details (RFC 9396 authorization_details of type mcp_tools, SPEC
+ * §12) are checked by policy/details.c; their locations join the request's
+ * resources, the consent page lists them, the consent keeps their union and
+ * the code's grant holds them for the tokens.
+ *
  * The whole request is checked on the event loop from cached tenant and
  * client snapshots; only the session, consent and code need the database,
  * and only then does the handler move to a database worker (H_BLOCK).
@@ -28,6 +33,8 @@
 #include "cache.h"
 #include "crypto/crypto.h"
 #include "util/limits.h"
+#include "policy/details.h"
+#include "oauth/oauth.h"
 
 #include <string.h>
 
@@ -35,7 +42,7 @@
  * Parameters sent with an empty value count as absent (RFC 6749 §3.1). */
 struct authz_req {
     const char *client_id, *redirect_uri, *response_type, *code_challenge,
-        *code_challenge_method, *scope, *state;
+        *code_challenge_method, *scope, *state, *authorization_details;
     const char **resources;      /* RFC 8707: may repeat; duplicates dropped */
     int nresources;
     bool resource_empty;         /* resource sent without a value */
@@ -65,6 +72,7 @@ static int parse_request(struct req *r, const char *s, size_t len, bool post, st
         {"code_challenge_method", &q->code_challenge_method, false, false},
         {"scope", &q->scope, false, false},
         {"state", &q->state, false, false},
+        {"authorization_details", &q->authorization_details, false, false},
         {"decision", &q->decision, true, false},
         {"csrf_token", &q->csrf_token, true, false},
     };
@@ -133,10 +141,10 @@ static int parse_request(struct req *r, const char *s, size_t len, bool post, st
 
 /* The request's own parameters, in the order they are passed on: to the
  * sign-in page (return_to) and to the consent form (hidden fields). */
-#define REQUEST_FIELDS 7
+#define REQUEST_FIELDS 8
 static const char *const REQUEST_FIELD_NAMES[REQUEST_FIELDS] = {
     "client_id", "redirect_uri", "response_type", "code_challenge", "code_challenge_method",
-    "scope", "state",
+    "scope", "state", "authorization_details",
 };
 
 static void request_values(const struct authz_req *q, const char *v[REQUEST_FIELDS])
@@ -148,6 +156,7 @@ static void request_values(const struct authz_req *q, const char *v[REQUEST_FIEL
     v[4] = q->code_challenge_method;
     v[5] = q->scope;
     v[6] = q->state;
+    v[7] = q->authorization_details;
 }
 
 /* The request as a query string (no decision, no CSRF token): what the
@@ -319,7 +328,8 @@ static bool check_scope(struct req *r, const struct authz_req *q, const struct s
  * gave it) in one transaction with its audit rows, and sends the browser
  * back to the client with code, state and iss. */
 static void issue_code(struct req *r, const struct authz_req *q, const struct web_session *s,
-                       const struct scopeset *granted, bool record_consent)
+                       const struct scopeset *granted, const struct details *details,
+                       bool record_consent)
 {
     const struct tenant *t = r->tenant;
     const struct client *c = r->client;
@@ -335,15 +345,37 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
             web_storage_failed(r);
             return;
         }
+        /* SPEC §12: task details are stored with the consent, which
+         * keeps the union of what the person approved (as for scopes) */
+        if (details->n > 0) {
+            const char *old_json;
+            struct details old, both;
+            if (store_consent_details_get(&r->tx, t->id, s->user_id, c->client_id, &old_json) < 0) {
+                web_storage_failed(r);
+                return;
+            }
+            if (details_read(r->arena, old_json, &old) < 0)
+                old.n = 0;
+            details_union(r->arena, &old, details, &both);
+            if (store_consent_details_set(&r->tx, t->id, s->user_id, c->client_id,
+                                          details_json(r->arena, &both)) < 0) {
+                web_storage_failed(r);
+                return;
+            }
+        }
         struct audit_event *e = audit_add(r, "consent.granted", true);
         e->subject = s->user_id;
         e->scope = scope;
         e->resources = q->nresources ? q->resources : NULL;
         e->nresources = q->nresources;
+        if (details->n > 0)
+            e->details = arena_sprintf(r->arena, "{\"authorization_details\":%s}",
+                                       details_json(r->arena, details));
     }
     char code[64];
     if (code_issue(&r->tx, t->id, c->client_id, s->user_id, q->redirect_uri, q->code_challenge,
-                   scopes_pg, resources_pg, s->auth_time, code) < 0) {
+                   scopes_pg, resources_pg, details_json(r->arena, details), s->auth_time,
+                   code) < 0) {
         web_storage_failed(r);
         return;
     }
@@ -363,7 +395,7 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
 }
 
 static void consent_page(struct req *r, const struct authz_req *q, const struct web_session *s,
-                         const struct scopeset *granted)
+                         const struct scopeset *granted, const struct details *details)
 {
     const struct client *c = r->client;
     struct strbuf sb;
@@ -412,15 +444,18 @@ static void consent_page(struct req *r, const struct authz_req *q, const struct 
         {"scopes", scopes_html},
         {"resources", resources_html},
         {"hidden", hidden_html},
+        {"details", web_details_html(r, details)},
     };
     web_page(r, 200, "consent", v, (int)(sizeof v / sizeof v[0]));
 }
 
-/* true when the stored consent covers every scope and resource asked */
+/* true when the stored consent covers every scope, resource and task
+ * detail asked */
 static bool consent_covers(const struct scopeset *cs, const struct scopeset *cr,
-                           const struct scopeset *granted, const struct authz_req *q)
+                           const struct details *cd, const struct scopeset *granted,
+                           const struct authz_req *q, const struct details *details)
 {
-    if (!scope_subset(granted, cs))
+    if (!scope_subset(granted, cs) || !details_subset(details, cd))
         return false;
     for (int i = 0; i < q->nresources; i++)
         if (!scope_has(cr, q->resources[i]))
@@ -544,8 +579,35 @@ enum hres h_authorize(struct req *r)
     }
     /* RFC 8707 §2: "invalid_target" for a resource that is unknown,
      * malformed or not allowed */
-    struct scopeset defined, want;
+    /* RFC 9396 §5: authorization_details the AS cannot accept are
+     * refused with invalid_authorization_details (policy/details.c: only
+     * mcp_tools, locations of the tenant the client may use). Their
+     * locations are resources of the request (RFC 9396 §3: what the token
+     * is for) */
+    struct details details = {0};
     const char *why;
+    if (q.authorization_details) {
+        struct details_ctx dctx;
+        oauth_details_ctx(r, &dctx);
+        if (details_parse(r->arena, q.authorization_details, &dctx, &details, &why) < 0) {
+            redirect_error(r, &q, "invalid_authorization_details", why);
+            return H_DONE;
+        }
+        for (int i = 0; i < details.n; i++) {
+            bool have = false;
+            for (int k = 0; k < q.nresources; k++)
+                if (strcmp(q.resources[k], details.v[i].location) == 0)
+                    have = true;
+            if (have)
+                continue;
+            if (q.nresources == AUTHZ_AUTHORIZE_RESOURCES_MAX) {
+                q.too_many_resources = true;
+                break;
+            }
+            q.resources[q.nresources++] = details.v[i].location;
+        }
+    }
+    struct scopeset defined, want;
     if (!check_resources(r, &q, &defined, &why)) {
         redirect_error(r, &q, "invalid_target", why);
         return H_DONE;
@@ -600,7 +662,7 @@ enum hres h_authorize(struct req *r)
 
     if (decided) {
         if (strcmp(q.decision, "approve") == 0) {
-            issue_code(r, &q, &s, &granted, true);
+            issue_code(r, &q, &s, &granted, &details, true);
         } else if (strcmp(q.decision, "deny") == 0) {
             /* RFC 6749 §4.1.2.1 access_denied: "The resource owner or
              * authorization server denied the request." */
@@ -618,10 +680,20 @@ enum hres h_authorize(struct req *r)
         web_storage_failed(r);
         return H_DONE;
     }
-    if (have == 1 && consent_covers(&cs, &cr, &granted, &q)) {
-        issue_code(r, &q, &s, &granted, false);
+    struct details cd = {0};
+    if (have == 1 && details.n > 0) {
+        const char *cdj;
+        if (store_consent_details_get(&r->tx, t->id, s.user_id, c->client_id, &cdj) < 0) {
+            web_storage_failed(r);
+            return H_DONE;
+        }
+        if (details_read(r->arena, cdj, &cd) < 0)
+            cd.n = 0;
+    }
+    if (have == 1 && consent_covers(&cs, &cr, &cd, &granted, &q, &details)) {
+        issue_code(r, &q, &s, &granted, &details, false);
         return H_DONE;
     }
-    consent_page(r, &q, &s, &granted);
+    consent_page(r, &q, &s, &granted, &details);
     return H_DONE;
 }

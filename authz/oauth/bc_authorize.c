@@ -18,6 +18,7 @@
 #include "oauth/oauth.h"
 #include "http/routes.h"
 #include "policy/scope.h"
+#include "policy/details.h"
 #include "storage/db.h"
 #include "storage/store.h"
 #include "storage/pgarray.h"
@@ -131,6 +132,32 @@ enum hres h_bc_authorize(struct req *r)
         resp_oauth_error(r, 400, "invalid_target", "resource must be an absolute URI");
         return H_DONE;
     }
+    /* SPEC §12: task details (RFC 9396 authorization_details, type
+     * mcp_tools) name the tools the person approves for the task; RFC 9396
+     * §5: what cannot be accepted is invalid_authorization_details. Their
+     * locations are resources of the request. */
+    struct details details = {0};
+    if (form_present(&f, "authorization_details")) {
+        struct details_ctx dctx;
+        oauth_details_ctx(r, &dctx);
+        const char *why;
+        if (details_parse(r->arena, form_get(&f, "authorization_details"), &dctx, &details,
+                          &why) < 0) {
+            resp_oauth_error(r, 400, "invalid_authorization_details", why);
+            return H_DONE;
+        }
+        const char **all = arena_alloc(r->arena, sizeof(char *) * (size_t)(nres + details.n + 1));
+        memcpy(all, res, sizeof(char *) * (size_t)nres);
+        for (int i = 0; i < details.n; i++) {
+            bool have = false;
+            for (int k = 0; k < nres; k++)
+                if (!strcmp(all[k], details.v[i].location))
+                    have = true;
+            if (!have)
+                all[nres++] = details.v[i].location;
+        }
+        res = all;
+    }
     /* scope: openid accepted and ignored; every other scope must be one the
      * client may hold and one its resources define */
     struct scopeset want;
@@ -210,6 +237,7 @@ enum hres h_bc_authorize(struct req *r)
         .ping = ping,
         .notification_token_sealed = cnt_sealed,
         .sid = sid,
+        .details_json = details_json(r->arena, &details),
     };
     if (ciba_request_insert(&r->tx, &q) < 0) {
         db_rollback(&r->tx);
@@ -226,6 +254,10 @@ enum hres h_bc_authorize(struct req *r)
     sb_printf(&d, "{\"auth_req_id\":\"%s\",\"session_ttl\":%ld,\"delivery\":\"%s\",\"binding_message\":",
               id, ttl, ping ? "ping" : "poll");
     sb_json_str(&d, binding);
+    if (details.n > 0) {
+        sb_puts(&d, ",\"authorization_details\":");
+        sb_puts(&d, details_json(r->arena, &details));
+    }
     sb_putc(&d, '}');
     e->details = arena_strdup(r->arena, d.buf);
     sb_free(&d);
@@ -257,6 +289,10 @@ enum hres h_bc_authorize(struct req *r)
         }
         sb_printf(&b, "],\"session_ttl\":%ld,\"expires_in\":%ld,\"binding_message\":", ttl, expiry);
         sb_json_str(&b, binding);
+        if (details.n > 0) {
+            sb_puts(&b, ",\"authorization_details\":");
+            sb_puts(&b, details_json(r->arena, &details));
+        }
         sb_puts(&b, ",\"decision_url\":");
         sb_json_str(&b, arena_sprintf(r->arena, "%s/approvals/%s/decision", t->issuer, id));
         sb_puts(&b, ",\"approval_page\":");

@@ -50,10 +50,11 @@ void ciba_expire(struct req *r, const char *tenant_id, const char *id, const cha
 
 /* SPEC §4.5: "The person approves exactly what the page shows": the
  * requested scopes the person holds, and the requested resources that
- * define at least one of those. */
+ * define at least one of those; SPEC §12: the task details on those
+ * resources. */
 void ciba_approvable(struct req *r, const struct tenant *t, const struct scopeset *scopes,
                      const struct scopeset *resources, const struct scopeset *held,
-                     struct approvable *out)
+                     const char *details_json, struct approvable *out)
 {
     out->scopes = scope_intersect(r->arena, scopes, held);
     out->resources.v = arena_alloc(r->arena, sizeof(char *) * (size_t)(resources->n + 1));
@@ -66,6 +67,10 @@ void ciba_approvable(struct req *r, const struct tenant *t, const struct scopese
         if (kept)
             out->resources.v[out->resources.n++] = resources->v[i];
     }
+    struct details asked;
+    if (details_read(r->arena, details_json, &asked) < 0)
+        asked.n = 0;
+    details_restrict(r->arena, &asked, out->resources.v, out->resources.n, &out->details);
 }
 
 enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const char *auth_req_id,
@@ -105,7 +110,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
      * resources the person does not hold are not offered on the page and are
      * never recorded or issued." */
     struct approvable ap;
-    ciba_approvable(r, t, &q.scopes, &q.resources, &q.held, &ap);
+    ciba_approvable(r, t, &q.scopes, &q.resources, &q.held, q.details_json, &ap);
     if (approve && ap.scopes.n == 0) {
         db_rollback(&r->tx);
         return CIBA_NOTHING;
@@ -118,7 +123,7 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
          * "records no standing consent: when the session ends, the right
          * ends with it" */
         if (ciba_request_approve(&r->tx, t->id, auth_req_id, &q, approver_username, ap_scopes_pg,
-                                 ap_res_pg, now) < 0) {
+                                 ap_res_pg, details_json(r->arena, &ap.details), now) < 0) {
             db_rollback(&r->tx);
             return CIBA_FAILED;
         }
@@ -145,6 +150,8 @@ enum ciba_decision_result ciba_decide(struct req *r, struct tenant *t, const cha
     sb_printf(&d, ",\"channel\":\"%s\"", channel);
     if (approve) {
         sb_printf(&d, ",\"session_ttl\":%ld", q.session_ttl);
+        if (ap.details.n > 0)
+            sb_printf(&d, ",\"authorization_details\":%s", details_json(r->arena, &ap.details));
         if (ap.scopes.n < q.scopes.n || ap.resources.n < q.resources.n) {
             /* what was asked and could not be approved, for the record */
             sb_puts(&d, ",\"requested_scope\":");

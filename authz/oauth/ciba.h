@@ -15,6 +15,8 @@
 #include "http/form.h"
 #include <stdbool.h>
 
+#include "policy/details.h"
+
 struct tenant;
 
 /* CIBA Core §4: the grant type of polling at the token endpoint, and what
@@ -39,10 +41,12 @@ enum ciba_decision_result {
  * exactly this, and approving records exactly this. */
 struct approvable {
     struct scopeset scopes, resources;
+    struct details details;   /* the task details (SPEC §12) on those resources */
 };
+/* details_json: the request's task details (policy/details.h), or NULL */
 void ciba_approvable(struct req *r, const struct tenant *t, const struct scopeset *scopes,
                      const struct scopeset *resources, const struct scopeset *held,
-                     struct approvable *out);
+                     const char *details_json, struct approvable *out);
 
 /* Decides a pending request in one transaction (state, session grant,
  * audit rows, ping/webhook outbox). channel: "web" or "callback". */

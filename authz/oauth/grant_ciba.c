@@ -110,7 +110,7 @@ enum hres grant_ciba(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct issued out;
-    if (issue_grant_tokens(r, &row, aud, NULL, CIBA_GRANT, true, &out) < 0) {
+    if (issue_grant_tokens(r, &row, aud, NULL, NULL, CIBA_GRANT, true, &out) < 0) {
         db_rollback(&r->tx);
         return H_DONE;
     }
@@ -118,6 +118,7 @@ enum hres grant_ciba(struct req *r, const struct form *f)
         db_rollback(&r->tx);
         return H_DONE;
     }
-    token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);
+    token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL,
+                   details_member(r, out.details_json));
     return H_DONE;
 }

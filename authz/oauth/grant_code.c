@@ -6,6 +6,7 @@
  * it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
  */
 #include "oauth/oauth.h"
+#include "policy/details.h"
 #include "storage/grants.h"
 #include "policy/scope.h"
 #include "storage/db.h"
@@ -42,6 +43,12 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
         resp_oauth_error(r, 400, "invalid_request", "code_verifier is required");
         return H_DONE;
     }
+    /* RFC 9396 §6.1: the token request may name a subset of the granted
+     * authorization_details */
+    struct details want_details;
+    bool narrow_details;
+    if (!token_request_details(r, f, &want_details, &narrow_details))
+        return H_DONE;
     if (db_begin(&r->tx) < 0)
         return H_DONE;
     struct grant_row g;
@@ -103,7 +110,8 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct issued out;
-    if (issue_grant_tokens(r, &g, aud, NULL, "authorization_code", true, &out) < 0) {
+    if (issue_grant_tokens(r, &g, aud, NULL, narrow_details ? &want_details : NULL,
+                           "authorization_code", true, &out) < 0) {
         db_rollback(&r->tx);
         return H_DONE;
     }
@@ -114,6 +122,8 @@ enum hres grant_authorization_code(struct req *r, const struct form *f)
         db_rollback(&r->tx);
         return H_DONE;
     }
-    token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL, NULL);
+    /* RFC 9396 §7: the token response names the details granted */
+    token_response(r, &out.access, out.scope, out.refresh[0] ? out.refresh : NULL,
+                   details_member(r, out.details_json));
     return H_DONE;
 }

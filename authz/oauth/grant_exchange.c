@@ -188,6 +188,11 @@ static void audit_issued(struct req *r, const char *person, const struct deleg_d
         sb_puts(&sb, ",\"parent_jti\":");
         sb_json_str(&sb, parent);
     }
+    /* SPEC §12: the task details the new token carries */
+    if (d->details_json) {
+        sb_puts(&sb, ",\"authorization_details\":");
+        sb_puts(&sb, d->details_json);
+    }
     sb_puts(&sb, ",\"rests_on\":[");
     for (int i = 0; i < d->nlineage; i++) {
         if (i)
@@ -271,6 +276,12 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
         return refuse_row(r, person.id, NULL, 400, "invalid_target", "resource-malformed",
                           "resource and audience must not be empty");
     const json_t *sc = subj.claims;
+    /* RFC 9396 §6: authorization_details of the request, checked by
+     * policy/details.c; the narrowing is the decision's */
+    struct details want_details;
+    bool narrow_details;
+    if (!token_request_details(r, f, &want_details, &narrow_details))
+        return H_DONE;
     struct deleg_facts fx = {
         .issuer = t->issuer,
         .resources = res,
@@ -292,6 +303,7 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
             .jti = subj.ours ? json_string_value(json_object_get(sc, "jti")) : NULL,
             .sid = subj.ours ? json_string_value(json_object_get(sc, "sid")) : NULL,
             .lineage = subj.ours ? json_object_get(sc, "lineage") : NULL,
+            .details = subj.ours ? json_object_get(sc, "authorization_details") : NULL,
         },
         .actor = {
             .present = actor_token != NULL,
@@ -308,6 +320,7 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
         .scope_param = form_get(f, "scope"),
         .targets = targets,
         .ntargets = ntargets,
+        .want_details = narrow_details ? &want_details : NULL,
     };
     /* the person's consent to this agent (cached) */
     if (actor_token) {
@@ -322,6 +335,7 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
             fx.consent_id = cs.id;
             fx.consent_scopes = cs.scopes;
             fx.consent_resources = cs.resources;
+            fx.consent_details = cs.details;
         }
     }
 
@@ -372,6 +386,7 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
         .ceiling = d.ceiling.v,
         .nceiling = d.ceiling.n,
         .has_ceiling = d.has_ceiling,
+        .details_json = d.details_json,
     };
     free(act_json);
     deleg_decision_free(&d);
@@ -383,7 +398,11 @@ enum hres grant_token_exchange(struct req *r, const struct form *f)
     audit_issued(r, person.id, &d, &subj, actor_token ? &act : NULL, &m);
     metrics_token_issued(GT_EXCHANGE);
     /* RFC 8693 §2.2.1: issued_token_type is REQUIRED; no refresh token */
+    const char *dm = details_member(r, d.details_json);
     token_response(r, &m, d.scope, NULL,
-                   ",\"issued_token_type\":\"urn:ietf:params:oauth:token-type:access_token\"");
+                   arena_sprintf(r->arena,
+                                 ",\"issued_token_type\":\"urn:ietf:params:oauth:token-type:"
+                                 "access_token\"%s",
+                                 dm ? dm : ""));
     return H_DONE;
 }

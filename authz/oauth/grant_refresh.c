@@ -12,6 +12,7 @@
  * treated as reuse.
  */
 #include "oauth/oauth.h"
+#include "policy/details.h"
 #include "storage/grants.h"
 #include "oauth/ciba.h"
 #include "policy/scope.h"
@@ -95,6 +96,12 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
         resp_oauth_error(r, 400, "invalid_scope", "malformed scope");
         return H_DONE;
     }
+    /* RFC 9396 §6.2 / SPEC §12: a refresh may ask for a subset of the
+     * grant's authorization_details, never more */
+    struct details want_details;
+    bool narrow_details;
+    if (!token_request_details(r, f, &want_details, &narrow_details))
+        return H_DONE;
     struct grant_row g;
     int found = refresh_take(&r->tx, t->id, rt, false, &g);
     if (found < 0)
@@ -130,7 +137,8 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
      * refresh token included by the client in the request" — the successor
      * keeps the grant's scopes; only the access token is narrowed */
     struct issued out;
-    if (issue_grant_tokens(r, &g, aud, scope ? &want : NULL, "refresh_token", false, &out) < 0)
+    if (issue_grant_tokens(r, &g, aud, scope ? &want : NULL,
+                           narrow_details ? &want_details : NULL, "refresh_token", false, &out) < 0)
         return H_DONE;
     if (!out.refresh[0]) {
         /* the client may no longer refresh: nothing to rotate into */
@@ -151,7 +159,7 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
     x->token = rt;
     rot->lost = refresh_lost;
     rot->ctx = x;
-    token_response(r, &out.access, out.scope, out.refresh, NULL);
+    token_response(r, &out.access, out.scope, out.refresh, details_member(r, out.details_json));
     r->job.rotation = rot;
     return H_DONE;
 }

@@ -129,7 +129,8 @@ static void answer_access(struct req *r, json_t *claims)
     json_t *out = json_object();
     json_object_set_new(out, "active", json_true());
     static const char *copy[] = {"iss", "sub", "client_id", "scope", "aud", "exp", "iat",
-                                 "jti", "act", "sid", "auth_time"};
+                                 "jti", "act", "sid", "auth_time",
+                                 /* RFC 9396 §9.2 */ "authorization_details"};
     for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
         json_t *v = json_object_get(claims, copy[i]);
         if (v)

@@ -11,14 +11,54 @@
 #include "storage/db.h"
 #include "metrics.h"
 #include "cache.h"
+#include "policy/details.h"
+#include "util/arena.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+void oauth_details_ctx(struct req *r, struct details_ctx *ctx)
+{
+    const struct tenant *t = r->tenant;
+    const char **res = arena_alloc(r->arena, sizeof(char *) * (size_t)(t->nresources + 1));
+    for (int i = 0; i < t->nresources; i++)
+        res[i] = t->resources[i].uri;
+    ctx->resources = res;
+    ctx->nresources = t->nresources;
+    ctx->allowed = (const char *const *)r->client->allowed_resources.v;
+    ctx->nallowed = r->client->allowed_resources.n;
+}
+
+bool token_request_details(struct req *r, const struct form *f, struct details *out,
+                           bool *present)
+{
+    memset(out, 0, sizeof *out);
+    *present = form_present(f, "authorization_details");
+    if (!*present)
+        return true;
+    struct details_ctx ctx;
+    oauth_details_ctx(r, &ctx);
+    const char *why;
+    /* RFC 9396 §5/§6: details the AS cannot accept are refused with
+     * invalid_authorization_details */
+    if (details_parse(r->arena, form_get(f, "authorization_details"), &ctx, out, &why) < 0) {
+        resp_oauth_error(r, 400, "invalid_authorization_details", why);
+        return false;
+    }
+    return true;
+}
+
+const char *details_member(struct req *r, const char *details_json)
+{
+    if (!details_json)
+        return NULL;
+    return arena_sprintf(r->arena, ",\"authorization_details\":%s", details_json);
+}
+
 int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud,
-                       const struct scopeset *narrow, const char *grant_type, bool store_refresh,
-                       struct issued *out)
+                       const struct scopeset *narrow, const struct details *narrow_details,
+                       const char *grant_type, bool store_refresh, struct issued *out)
 {
     struct tenant *t = r->tenant;
     struct client *c = r->client;
@@ -43,6 +83,26 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
     }
     out->scope = scope_join(r->arena, &granted);
 
+    /* RFC 9396 §6: details asked for at the token endpoint must be within
+     * the grant's ("never more", SPEC §12); the token carries those of its
+     * audience (RFC 9396 §2.2 locations: the resources they are for) */
+    struct details held, carried;
+    if (details_read(r->arena, g->details_json, &held) < 0) {
+        resp_oauth_error(r, 500, "server_error", "stored authorization_details are unreadable");
+        return -1;
+    }
+    if (narrow_details) {
+        if (!details_subset(narrow_details, &held)) {
+            resp_oauth_error(r, 400, "invalid_authorization_details",
+                             "authorization_details may only narrow what was granted");
+            return -1;
+        }
+        held = *narrow_details;
+    }
+    const char *auds[1] = {aud};
+    details_restrict(r->arena, &held, auds, 1, &carried);
+    out->details_json = details_json(r->arena, &carried);
+
     char jti[64];
     grant_jti(g->grant_id, jti);
     struct token_claims tc = {
@@ -54,6 +114,7 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
         .auth_time = (long)g->auth_time,
         .exp_cap = (long)g->grant_expires_at,
         .jti = jti,
+        .details_json = out->details_json,
         /* SPEC §4.4: the grant that allowed this hop (what the person
          * approved for this client) is the ceiling of every later hop */
         .ceiling = g->user_id ? g->resources : NULL,
@@ -86,8 +147,10 @@ int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud
     e->resources = arena_alloc(r->arena, sizeof(char *));
     e->resources[0] = aud;
     e->nresources = 1;
-    e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\",\"jti\":\"%s\"}", grant_type,
-                               out->access.jti);
+    e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\",\"jti\":\"%s\"%s%s}", grant_type,
+                               out->access.jti,
+                               out->details_json ? ",\"authorization_details\":" : "",
+                               out->details_json ? out->details_json : "");
     out->audit = e;
     metrics_token_issued(grant_type);
     return 0;

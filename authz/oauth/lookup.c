@@ -61,7 +61,7 @@ enum hres person_lookup(struct req *r, const char *tenant_id, const char *id, co
     return H_DONE;
 }
 
-/* "id\t{scopes}\t{resources}" (text[] literals) */
+/* "id\t{scopes}\t{resources}\t<details JSON or empty>" (text[] literals) */
 enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_id,
                          const char *client_id, struct consent *out, int *found)
 {
@@ -75,12 +75,15 @@ enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_
         if (v) {
             const char *t1 = strchr(v, '\t');
             const char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-            if (!t1 || !t2)
+            const char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
+            if (!t1 || !t2 || !t3)
                 return H_DONE;
             out->id = arena_strndup(r->arena, v, (size_t)(t1 - v));
             out->scopes.n = pgarray_parse(r->arena, arena_strndup(r->arena, t1 + 1, (size_t)(t2 - t1 - 1)),
                                           &out->scopes.v);
-            out->resources.n = pgarray_parse(r->arena, t2 + 1, &out->resources.v);
+            out->resources.n = pgarray_parse(r->arena, arena_strndup(r->arena, t2 + 1, (size_t)(t3 - t2 - 1)),
+                                             &out->resources.v);
+            out->details = t3[1] ? arena_strdup(r->arena, t3 + 1) : NULL;
             *found = 1;
         }
         return H_DONE;
@@ -97,9 +100,10 @@ enum hres consent_lookup(struct req *r, const char *tenant_id, const char *user_
     if (rc == 1) {
         char *sc = pgarray_build_heap(out->scopes.v, out->scopes.n);
         char *rs = pgarray_build_heap(out->resources.v, out->resources.n);
-        size_t l = strlen(out->id) + strlen(sc) + strlen(rs) + 3;
+        const char *dj = out->details ? out->details : "";
+        size_t l = strlen(out->id) + strlen(sc) + strlen(rs) + strlen(dj) + 4;
         val = malloc(l);
-        snprintf(val, l, "%s\t%s\t%s", out->id, sc, rs);
+        snprintf(val, l, "%s\t%s\t%s\t%s", out->id, sc, rs, dj);
         free(sc);
         free(rs);
     }

@@ -63,6 +63,11 @@ int mint_access_token(struct req *r, const struct tenant *t, const struct token_
         sb_puts(&sb, ",\"act\":");
         sb_puts(&sb, c->act_json);
     }
+    if (c->details_json) {
+        /* RFC 9396 §9.1: "the authorization_details claim ... in JWT access tokens" */
+        sb_puts(&sb, ",\"authorization_details\":");
+        sb_puts(&sb, c->details_json);
+    }
     if (c->nlineage || c->has_ceiling) {
         struct scopeset ceil = {(const char **)c->ceiling, c->nceiling};
         sb_puts(&sb, ",\"lineage\":");

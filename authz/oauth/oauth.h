@@ -26,6 +26,7 @@ struct token_claims {
     const char *scope;         /* may be NULL/empty: claim omitted */
     const char *sid;
     const char *act_json;      /* raw JSON object, or NULL */
+    const char *details_json;  /* authorization_details (RFC 9396 §9.1), raw JSON array, or NULL */
     long auth_time;            /* 0: omitted */
     long exp_cap;              /* 0: none; otherwise exp <= exp_cap */
     const char *jti;           /* NULL: a random one */
@@ -66,11 +67,13 @@ void token_response(struct req *r, const struct minted *m, const char *scope,
 struct grant_row;
 struct scopeset;
 struct audit_event;
+struct details;
 struct issued {
     struct minted access;
     char refresh[64];          /* "" when no refresh token was issued */
     int64_t refresh_exp;
     const char *scope;
+    const char *details_json;  /* the access token's authorization_details, or NULL */
     struct audit_event *audit; /* the token.issued / token.refreshed row */
 };
 /* Issues the tokens of a person's grant (oauth/issue.c): on r->tx.conn, inside
@@ -79,8 +82,21 @@ struct issued {
  * refresh grant stores it together with the rotation). 0, or -1 (answer or
  * r->tx.down set). */
 int issue_grant_tokens(struct req *r, const struct grant_row *g, const char *aud,
-                       const struct scopeset *narrow, const char *grant_type, bool store_refresh,
-                       struct issued *out);
+                       const struct scopeset *narrow, const struct details *narrow_details,
+                       const char *grant_type, bool store_refresh, struct issued *out);
+/* The authorization_details parameter of a token request (RFC 9396 §6),
+ * validated by policy/details.c against the tenant's resources and the
+ * client's allowed_resources: *present false when absent. false with the
+ * invalid_authorization_details answer set when it is not acceptable. */
+bool token_request_details(struct req *r, const struct form *f, struct details *out,
+                           bool *present);
+/* What task details of this request are checked against: the tenant's
+ * resources and the client's allowed_resources (arena arrays). */
+struct details_ctx;
+void oauth_details_ctx(struct req *r, struct details_ctx *ctx);
+/* The token response member for details_json (",\"authorization_details\":…"),
+ * or NULL when there are none. */
+const char *details_member(struct req *r, const char *details_json);
 
 /* A person (by id or username) and a person's consent to a client, through
  * the cache, for handlers that start on the event loop (oauth/lookup.c):

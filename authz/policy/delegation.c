@@ -170,6 +170,7 @@ struct ctx {
     int nsub_keys;
     struct scopeset sub_ceiling;
     bool sub_has_ceiling;
+    struct details sub_details;       /* the subject token's task details */
 };
 
 static bool refuse(struct ctx *x, const char *error, const char *rule, const char *why)
@@ -359,6 +360,8 @@ struct right {
     const struct scopeset *resources; /* NULL: any resource of the tenant */
     int64_t ends_at;             /* 0: no end of its own */
     const char *sid;
+    const char *details;         /* its task details (JSON); with bounds_details only */
+    bool bounds_details;         /* false: no bound on task details of its own */
 };
 
 /* SPEC §4.4: "An agent may act for a person when the person consented to
@@ -373,7 +376,8 @@ static int gather_rights(struct ctx *x, struct right *out, int max)
     struct scopeset own = f->person_scopes;
     if (!f->actor.present) {
         out[n++] = (struct right){RIGHT_IMPERSONATION, "may_impersonate",
-                                  lineage_key(x->a, LIN_IMPERSONATE, f->agent), own, NULL, 0, NULL};
+                                  lineage_key(x->a, LIN_IMPERSONATE, f->agent), own, NULL, 0, NULL,
+                                  NULL, false};
         return n;
     }
     const char *entry = NULL;
@@ -387,7 +391,7 @@ static int gather_rights(struct ctx *x, struct right *out, int max)
         out[n++] = (struct right){RIGHT_CAN_ACT_FOR, "can_act_for",
                                   lineage_key(x->a, LIN_ACT_FOR,
                                               arena_sprintf(x->a, "%s %s", f->agent, entry)),
-                                  own, NULL, 0, NULL};
+                                  own, NULL, 0, NULL, NULL, false};
     }
     if (f->have_consent && n < max) {
         /* "otherwise the consented scopes"; the person's own rights today
@@ -395,13 +399,13 @@ static int gather_rights(struct ctx *x, struct right *out, int max)
         out[n++] = (struct right){RIGHT_CONSENT, "consent",
                                   lineage_key(x->a, LIN_CONSENT, f->consent_id ? f->consent_id : ""),
                                   scope_intersect(x->a, &f->consent_scopes, &own),
-                                  &f->consent_resources, 0, NULL};
+                                  &f->consent_resources, 0, NULL, f->consent_details, true};
     }
     for (int i = 0; f->sessions_known && i < f->nsessions && n < max; i++) {
         const struct deleg_session *s = &f->sessions[i];
         out[n++] = (struct right){RIGHT_SESSION, "session", lineage_key(x->a, LIN_SESSION, s->sid),
                                   scope_intersect(x->a, &s->scopes, &own), &s->resources,
-                                  s->ends_at, s->sid};
+                                  s->ends_at, s->sid, s->details, true};
     }
     return n;
 }
@@ -420,10 +424,41 @@ static struct scopeset result_scope(struct ctx *x, const struct right *rt)
     return s;
 }
 
+/* SPEC §12: task details "can only narrow through exchange": the
+ * subject's ∩ the right's, and those requested must lie within that (RFC
+ * 9396 §6: otherwise invalid_authorization_details) and on the token's
+ * resource (otherwise invalid_target). The result is on the target only. */
+static bool result_details(struct ctx *x, const struct right *rt, struct details *out)
+{
+    struct details avail = x->sub_details;
+    if (rt->bounds_details) {
+        struct details held;
+        if (details_read(x->a, rt->details, &held) < 0)
+            held.n = 0;
+        details_intersect(x->a, &x->sub_details, &held, &avail);
+    }
+    const struct details *want = x->f->want_details;
+    if (want) {
+        if (!details_subset(want, &avail))
+            return refuse(x, "invalid_authorization_details", "details-widen",
+                          "authorization_details may only narrow those of the subject_token "
+                          "and of the person's grant to this agent");
+        for (int i = 0; i < want->n; i++)
+            if (strcmp(want->v[i].location, x->target) != 0)
+                return refuse(x, "invalid_target", "details-location-not-target",
+                              "an authorization_details location is not the requested resource");
+        avail = *want;
+    }
+    const char *t[1] = {x->target};
+    details_restrict(x->a, &avail, t, 1, out);
+    return true;
+}
+
 /* Tries one right: its resources must hold the target ("within the person's
  * grant to that agent: the consented resources, or the session's resources
  * for a right that comes from a session"), and some scope must be left. */
-static bool try_right(struct ctx *x, const struct right *rt, struct scopeset *scope)
+static bool try_right(struct ctx *x, const struct right *rt, struct scopeset *scope,
+                      struct details *details)
 {
     if (rt->resources && !set_has(rt->resources, x->target))
         return refuse(x, "invalid_target", "resource-outside-grant",
@@ -434,7 +469,7 @@ static bool try_right(struct ctx *x, const struct right *rt, struct scopeset *sc
     if (scope->n == 0)
         return refuse(x, "invalid_scope", "scope-empty",
                       "no scope is left after intersecting every bound");
-    return true;
+    return result_details(x, rt, details);
 }
 
 static void add_key(struct ctx *x, const char **keys, int *n, const char *k)
@@ -506,6 +541,17 @@ void deleg_decide(struct arena *a, const struct deleg_facts *f, struct deleg_dec
         return;
     }
 
+    /* the subject's task details: authz wrote them; anything malformed is
+     * refused rather than read as none */
+    const char *why_details;
+    if (f->subject.details &&
+        details_from_json(a, f->subject.details, NULL, &x.sub_details, &why_details) < 0) {
+        refuse(&x, "invalid_request", "details-malformed",
+               "subject_token: malformed authorization_details");
+        json_decref(new_act);
+        return;
+    }
+
     if (!check_subject_scope(&x) || !check_actor_is_caller(&x) || !check_may_act(&x) ||
         !check_act_chain(&x) || !check_impersonation(&x) || !check_requested_scope(&x) ||
         !check_target_known(&x) || !check_target_allowed_to_agent(&x) ||
@@ -518,9 +564,10 @@ void deleg_decide(struct arena *a, const struct deleg_facts *f, struct deleg_dec
     int nr = gather_rights(&x, rights, (int)(sizeof rights / sizeof rights[0]));
     const struct right *chosen = NULL;
     struct scopeset scope = {0};
+    struct details details = {0};
     const char *first_error = NULL, *first_rule = NULL, *first_why = NULL;
     for (int i = 0; i < nr && !chosen; i++) {
-        if (try_right(&x, &rights[i], &scope)) {
+        if (try_right(&x, &rights[i], &scope, &details)) {
             chosen = &rights[i];
         } else if (!first_error) {
             first_error = d->error;
@@ -549,6 +596,7 @@ void deleg_decide(struct arena *a, const struct deleg_facts *f, struct deleg_dec
     d->right = chosen->kind;
     d->scope = scope_join(a, &scope);
     d->aud = x.target_res->uri;
+    d->details_json = details_json(a, &details);
     d->act = new_act;
     /* SPEC §4.4: "exp ≤ the subject token's exp and ≤ the session's end" */
     d->exp_cap = f->subject.exp;

@@ -16,6 +16,13 @@
  * carries them (claim "lineage") and is inactive as soon as any of them is
  * revoked (authz/revset.c). The same claim carries the resource ceiling: the
  * resources every later hop stays inside.
+ *
+ * Task details (RFC 9396 authorization_details, SPEC §12) only narrow: the
+ * new token carries the subject token's details ∩ the right's (a consent's
+ * or a session's; can_act_for and impersonation add no bound of their own)
+ * ∩ those requested, on its audience. Requesting details outside them is
+ * invalid_authorization_details (RFC 9396 §6); a subject without details
+ * passes none on.
  */
 #ifndef AUTHZ_DELEGATION_H
 #define AUTHZ_DELEGATION_H
@@ -25,6 +32,7 @@
 #include <stdint.h>
 
 #include "policy/scope.h"
+#include "policy/details.h"
 
 struct arena;
 
@@ -77,6 +85,7 @@ struct deleg_session {
     const char *sid;
     struct scopeset scopes, resources;
     int64_t ends_at;
+    const char *details;          /* its task details (policy/details.h JSON), NULL: none */
 };
 
 struct deleg_facts {
@@ -103,6 +112,7 @@ struct deleg_facts {
         int64_t exp;
         const char *jti, *sid;    /* ours */
         const json_t *lineage;    /* ours: its lineage claim, NULL when absent */
+        const json_t *details;    /* ours: its authorization_details claim, NULL when absent */
     } subject;
 
     /* the actor token; absent: impersonation */
@@ -123,6 +133,7 @@ struct deleg_facts {
     bool have_consent;
     const char *consent_id;
     struct scopeset consent_scopes, consent_resources;
+    const char *consent_details;  /* the consent's task details (policy/details.h JSON), or NULL */
     bool sessions_known;          /* false: not looked up (yet) */
     const struct deleg_session *sessions;
     int nsessions;
@@ -131,6 +142,9 @@ struct deleg_facts {
     const char *scope_param;      /* NULL when absent */
     const char *const *targets;   /* resource and audience values, as given */
     int ntargets;
+    /* authorization_details of the request (RFC 9396 §6), already
+     * validated by policy/details.c; NULL when absent */
+    const struct details *want_details;
 };
 
 struct deleg_decision {
@@ -156,6 +170,9 @@ struct deleg_decision {
     int nlineage;
     struct scopeset ceiling;      /* resources every later hop stays inside */
     bool has_ceiling;
+    /* SPEC §12: the task details of the new token (JSON text), NULL when
+     * none: the subject's ∩ the right's ∩ those requested, on its aud */
+    const char *details_json;
 
     /* for the audit row (also when refused) */
     const char **chain;           /* actor subs, current first */

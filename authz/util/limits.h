@@ -63,6 +63,14 @@
 #define AUTHZ_CLIENT_JWKS_KEYS_MAX 20        /* keys of a registered jwks */
 #define AUTHZ_CLIENT_JWKS_BYTES_MAX 32768    /* a registered jwks, serialised */
 
+/* ---- task details (RFC 9396 authorization_details, type mcp_tools;
+ * policy/details.c) ---- */
+#define AUTHZ_DETAILS_BYTES_MAX 8192         /* the parameter as sent */
+#define AUTHZ_DETAILS_ENTRIES_MAX 16         /* objects in the array */
+#define AUTHZ_DETAILS_LOCATIONS_MAX 16       /* locations of one entry, and in all */
+#define AUTHZ_DETAILS_TOOLS_MAX 64           /* tools of one location */
+#define AUTHZ_DETAILS_TOOL_MAX 128           /* characters of a tool name (MCP) */
+
 /* ---- CIBA (OpenID CIBA Core) ---- */
 /* binding_message: the task shown to the person, printable. */
 #define AUTHZ_BINDING_MESSAGE_MAX 500

@@ -180,16 +180,17 @@ static void offer(struct req *r, const struct web_session *s, struct approval *a
     if (strcmp(a->state, "pending") != 0)
         return;
     struct approvable ap;
-    ciba_approvable(r, r->tenant, &a->scopes, &a->resources, &s->scopes, &ap);
+    ciba_approvable(r, r->tenant, &a->scopes, &a->resources, &s->scopes, a->details_json, &ap);
     a->scopes = ap.scopes;
     a->resources = ap.resources;
+    a->details_json = details_json(r->arena, &ap.details);
 }
 
 static const char NO_RESOURCE[] = "No particular resource (tokens for this organization's "
                                   "authorization server)";
 
 /* The description list of a request or session on the list page. */
-static void put_details(struct strbuf *sb, const struct approval *a, bool pending)
+static void put_details(struct req *r, struct strbuf *sb, const struct approval *a, bool pending)
 {
     sb_puts(sb, "<dl>\n<dt>Task</dt><dd class=\"task\">");
     web_escape_into(sb, a->binding_message);
@@ -198,6 +199,12 @@ static void put_details(struct strbuf *sb, const struct approval *a, bool pendin
     sb_puts(sb, "</ul></dd>\n<dt>Resources</dt><dd><ul class=\"resources\">\n");
     put_items(sb, &a->resources, "resource", NO_RESOURCE);
     sb_puts(sb, "</ul></dd>\n");
+    struct details d;
+    if (details_read(r->arena, a->details_json, &d) == 0 && d.n > 0) {
+        sb_puts(sb, "<dt>Tools</dt><dd class=\"details\">");
+        sb_puts(sb, web_details_html(r, &d));
+        sb_puts(sb, "</dd>\n");
+    }
     if (pending) {
         sb_puts(sb, "<dt>Session length</dt><dd class=\"duration\">");
         put_duration(sb, a->session_ttl);
@@ -397,7 +404,7 @@ static void list_page(struct req *r, const struct web_session *s)
             web_escape_into(&sb, a->auth_req_id);
             sb_puts(&sb, "\">\n");
             put_agent(&sb, a, href);
-            put_details(&sb, a, true);
+            put_details(r, &sb, a, true);
             sb_puts(&sb, "<p><a class=\"review\" href=\"");
             web_escape_into(&sb, href);
             sb_puts(&sb, "\">Review and decide</a></p>\n</li>\n");
@@ -421,7 +428,7 @@ static void list_page(struct req *r, const struct web_session *s)
             web_escape_into(&sb, a->sid);
             sb_puts(&sb, "\">\n");
             put_agent(&sb, a, approvals_url(r, a->auth_req_id, NULL, NULL));
-            put_details(&sb, a, false);
+            put_details(r, &sb, a, false);
             put_revoke_form(r, &sb, a->sid, s->csrf_token);
             sb_puts(&sb, "</li>\n");
         }
@@ -478,6 +485,15 @@ enum hres h_approvals(struct req *r)
 }
 
 /* ---- {ISSUER}/approvals/{auth_req_id} ---- */
+
+/* SPEC §12: the task's tools, on which server (web_details_html) */
+static const char *details_html(struct req *r, const struct approval *a)
+{
+    struct details d;
+    if (details_read(r->arena, a->details_json, &d) < 0)
+        return "";
+    return web_details_html(r, &d);
+}
 
 static void request_page(struct req *r, const struct web_session *s, const struct approval *a)
 {
@@ -576,6 +592,7 @@ static void request_page(struct req *r, const struct web_session *s, const struc
         {"status", status_html},
         {"actions", actions_html},
         {"back", approvals_url(r, NULL, NULL, NULL)},
+        {"details", details_html(r, a)},
     };
     web_page(r, 200, "approval", v, (int)(sizeof v / sizeof v[0]));
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "storage/db.h"
 #include "util/arena.h"
+#include "policy/details.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -227,4 +228,28 @@ bool web_is_form(const struct req *r)
     if (strncasecmp(ct, want, l) != 0)
         return false;
     return ct[l] == '\0' || ct[l] == ';' || ct[l] == ' ';
+}
+
+const char *web_details_html(struct req *r, const struct details *d)
+{
+    if (!d || d->n == 0)
+        return "";
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "<h2>Task: tools you approve</h2>\n<ul id=\"details\">\n");
+    for (int i = 0; i < d->n; i++) {
+        sb_puts(&sb, "<li class=\"detail\">On <code class=\"location\">");
+        web_escape_into(&sb, d->v[i].location);
+        sb_puts(&sb, "</code>:<ul>\n");
+        for (int k = 0; k < d->v[i].tools.n; k++) {
+            sb_puts(&sb, "<li class=\"tool\"><code>");
+            web_escape_into(&sb, d->v[i].tools.v[k]);
+            sb_puts(&sb, "</code></li>\n");
+        }
+        sb_puts(&sb, "</ul></li>\n");
+    }
+    sb_puts(&sb, "</ul>\n");
+    const char *out = arena_strdup(r->arena, sb.buf);
+    sb_free(&sb);
+    return out;
 }

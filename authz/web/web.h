@@ -53,6 +53,11 @@ void web_escape_into(struct strbuf *sb, const char *s);
 char *web_escape(struct arena *a, const char *s);
 /* <input type="hidden" name=".." value=".."> into sb (both escaped). */
 void web_hidden_input(struct strbuf *sb, const char *name, const char *value);
+/* The task details of a request (RFC 9396, SPEC §12) as the consent and
+ * approval pages show them: a section listing, for each server, the tools
+ * the person approves, every string HTML-escaped; "" when there are none. */
+struct details;
+const char *web_details_html(struct req *r, const struct details *d);
 /* true when the request body is application/x-www-form-urlencoded */
 bool web_is_form(const struct req *r);
 

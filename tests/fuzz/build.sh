@@ -26,7 +26,7 @@ OBJ=$OUT/obj
 CC=${CC:-clang}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
-ALL_TARGETS=(fuzz_form fuzz_json_body fuzz_jwt fuzz_redirect fuzz_http fuzz_http_head)
+ALL_TARGETS=(fuzz_form fuzz_json_body fuzz_jwt fuzz_redirect fuzz_http fuzz_http_head fuzz_details)
 # Sources that a target compiles itself (it #includes them to reach their
 # static functions), so their archive members must not be linked as well.
 declare -A TARGET_INCLUDES=(

@@ -39,7 +39,7 @@ struct world {
     struct deleg_resource res[2];
     struct deleg_facts f;
     struct deleg_decision d;
-    json_t *scope, *act, *may_act, *lineage;
+    json_t *scope, *act, *may_act, *lineage, *details;
 };
 
 static int setup(void **state)
@@ -77,6 +77,7 @@ static int teardown(void **state)
     json_decref(w->act);
     json_decref(w->may_act);
     json_decref(w->lineage);
+    json_decref(w->details);
     arena_free(w->a);
     free(w);
     return 0;
@@ -210,7 +211,7 @@ static void test_consent_for_R1_is_not_exchanged_into_R2(void **state)
 static void test_session_for_R1_is_not_exchanged_into_R2(void **state)
 {
     struct world *w = *state;
-    struct deleg_session s = {"sid-1", {ALICE_SCOPES, 3}, {ONLY_R1, 1}, 1900000000};
+    struct deleg_session s = {"sid-1", {ALICE_SCOPES, 3}, {ONLY_R1, 1}, 1900000000, NULL};
     w->f.sessions = &s;
     w->f.nsessions = 1;
     w->f.subject.aud = R2;
@@ -220,7 +221,7 @@ static void test_session_for_R1_is_not_exchanged_into_R2(void **state)
 static void test_session_right_carries_its_sid_and_ends_with_the_session(void **state)
 {
     struct world *w = *state;
-    struct deleg_session s = {"sid-1", {READ, 1}, {ONLY_R1, 1}, 1900000000};
+    struct deleg_session s = {"sid-1", {READ, 1}, {ONLY_R1, 1}, 1900000000, NULL};
     w->f.sessions = &s;
     w->f.nsessions = 1;
     allowed(w);
@@ -240,7 +241,7 @@ static void test_the_first_right_that_allows_it_decides(void **state)
     w->f.consent_id = "c-1";
     w->f.consent_scopes = (struct scopeset){ALICE_SCOPES, 3};
     w->f.consent_resources = (struct scopeset){ONLY_R1, 1};
-    struct deleg_session s = {"sid-2", {ALICE_SCOPES, 3}, {r2, 1}, 1900000000};
+    struct deleg_session s = {"sid-2", {ALICE_SCOPES, 3}, {r2, 1}, 1900000000, NULL};
     w->f.sessions = &s;
     w->f.nsessions = 1;
     w->f.subject.aud = R2;
@@ -554,6 +555,152 @@ static void test_lineage_claim_round_trips(void **state)
     (void)BOTH_RES;
 }
 
+/* ---- task details (RFC 9396 authorization_details, SPEC §12) ---- */
+
+#define MCP(loc, tools) "{\"type\":\"mcp_tools\",\"locations\":[\"" loc "\"],\"tools\":[" tools "]}"
+
+static void subject_details(struct world *w, const char *json)
+{
+    json_decref(w->details);
+    w->details = json_loads(json, 0, NULL);
+    assert_non_null(w->details);
+    w->f.subject.details = w->details;
+}
+
+static const struct details *want(struct world *w, const char *json)
+{
+    struct details *d = arena_alloc(w->a, sizeof *d);
+    const char *why;
+    assert_int_equal(details_parse(w->a, json, NULL, d, &why), 0);
+    w->f.want_details = d;
+    return d;
+}
+
+static void consent_r1(struct world *w, const char *details)
+{
+    w->f.have_consent = true;
+    w->f.consent_id = "c-1";
+    w->f.consent_scopes = (struct scopeset){ALICE_SCOPES, 3};
+    w->f.consent_resources = (struct scopeset){BOTH_RES, 2};
+    w->f.consent_details = details;
+}
+
+static void test_task_details_are_the_subjects_within_the_sessions(void **state)
+{
+    struct world *w = *state;
+    subject_details(w, "[" MCP(R1, "\"a\",\"b\",\"c\"") "]");
+    struct deleg_session s = {"sid-1", {READ, 1}, {ONLY_R1, 1}, 1900000000,
+                              "[" MCP(R1, "\"a\",\"b\",\"d\"") "]"};
+    w->f.sessions = &s;
+    w->f.nsessions = 1;
+    allowed(w);
+    assert_string_equal(w->d.rule, "session");
+    assert_string_equal(w->d.details_json, "[" MCP(R1, "\"a\",\"b\"") "]");
+}
+
+static void test_a_subject_without_task_details_passes_none_on(void **state)
+{
+    struct world *w = *state;
+    struct deleg_session s = {"sid-1", {READ, 1}, {ONLY_R1, 1}, 1900000000,
+                              "[" MCP(R1, "\"a\"") "]"};
+    w->f.sessions = &s;
+    w->f.nsessions = 1;
+    allowed(w);
+    assert_null(w->d.details_json);
+}
+
+static void test_a_consent_without_task_details_passes_none_on(void **state)
+{
+    struct world *w = *state;
+    subject_details(w, "[" MCP(R1, "\"a\"") "]");
+    consent_r1(w, NULL);
+    allowed(w);
+    assert_string_equal(w->d.rule, "consent");
+    assert_null(w->d.details_json);
+}
+
+static void test_can_act_for_keeps_the_subjects_task_details_on_the_target_only(void **state)
+{
+    struct world *w = *state;
+    subject_details(w, "[" MCP(R1, "\"a\",\"b\"") "," MCP(R2, "\"c\"") "]");
+    can_act_for(w, "alice");
+    allowed(w);
+    assert_string_equal(w->d.rule, "can_act_for");
+    assert_string_equal(w->d.details_json, "[" MCP(R1, "\"a\",\"b\"") "]");
+}
+
+static void test_requesting_a_subset_of_task_details_narrows_to_it(void **state)
+{
+    struct world *w = *state;
+    subject_details(w, "[" MCP(R1, "\"a\",\"b\"") "]");
+    consent_r1(w, "[" MCP(R1, "\"a\",\"b\"") "]");
+    want(w, "[" MCP(R1, "\"b\"") "]");
+    allowed(w);
+    assert_string_equal(w->d.details_json, "[" MCP(R1, "\"b\"") "]");
+}
+
+static void test_requesting_a_tool_outside_the_subjects_is_invalid_authorization_details(void **state)
+{
+    struct world *w = *state;
+    subject_details(w, "[" MCP(R1, "\"a\"") "]");
+    can_act_for(w, "alice");
+    want(w, "[" MCP(R1, "\"a\",\"delete_all\"") "]");
+    refused(w, "invalid_authorization_details", "details-widen");
+}
+
+static void test_requesting_a_tool_outside_the_rights_is_invalid_authorization_details(void **state)
+{
+    struct world *w = *state;
+    /* the subject token lists it, but the consent the hop rests on does not */
+    subject_details(w, "[" MCP(R1, "\"a\",\"b\"") "]");
+    consent_r1(w, "[" MCP(R1, "\"a\"") "]");
+    want(w, "[" MCP(R1, "\"b\"") "]");
+    refused(w, "invalid_authorization_details", "details-widen");
+}
+
+static void test_requesting_task_details_without_a_subjects_is_refused(void **state)
+{
+    struct world *w = *state;
+    can_act_for(w, "alice");
+    want(w, "[" MCP(R1, "\"a\"") "]");
+    refused(w, "invalid_authorization_details", "details-widen");
+}
+
+static void test_requested_task_details_on_another_resource_are_invalid_target(void **state)
+{
+    struct world *w = *state;
+    subject_details(w, "[" MCP(R1, "\"a\"") "," MCP(R2, "\"c\"") "]");
+    can_act_for(w, "alice");
+    want(w, "[" MCP(R2, "\"c\"") "]");
+    refused(w, "invalid_target", "details-location-not-target");
+}
+
+static void test_a_right_whose_details_do_not_cover_the_request_gives_way(void **state)
+{
+    struct world *w = *state;
+    subject_details(w, "[" MCP(R1, "\"a\",\"b\"") "]");
+    consent_r1(w, "[" MCP(R1, "\"a\"") "]");
+    struct deleg_session s = {"sid-3", {ALICE_SCOPES, 3}, {ONLY_R1, 1}, 1900000000,
+                              "[" MCP(R1, "\"a\",\"b\"") "]"};
+    w->f.sessions = &s;
+    w->f.nsessions = 1;
+    want(w, "[" MCP(R1, "\"b\"") "]");
+    allowed(w);
+    assert_string_equal(w->d.rule, "session");
+    assert_string_equal(w->d.sid, "sid-3");
+    assert_string_equal(w->d.details_json, "[" MCP(R1, "\"b\"") "]");
+}
+
+static void test_malformed_subject_task_details_are_refused(void **state)
+{
+    struct world *w = *state;
+    can_act_for(w, "alice");
+    subject_details(w, "[{\"type\":\"other\"}]");
+    refused(w, "invalid_request", "details-malformed");
+    subject_details(w, "{\"type\":\"mcp_tools\"}");
+    refused(w, "invalid_request", "details-malformed");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -590,6 +737,17 @@ int main(void)
         T(test_exp_is_capped_by_the_subject),
         T(test_lineage_keeps_the_subjects_keys_its_jti_and_its_session),
         T(test_lineage_claim_round_trips),
+        T(test_task_details_are_the_subjects_within_the_sessions),
+        T(test_a_subject_without_task_details_passes_none_on),
+        T(test_a_consent_without_task_details_passes_none_on),
+        T(test_can_act_for_keeps_the_subjects_task_details_on_the_target_only),
+        T(test_requesting_a_subset_of_task_details_narrows_to_it),
+        T(test_requesting_a_tool_outside_the_subjects_is_invalid_authorization_details),
+        T(test_requesting_a_tool_outside_the_rights_is_invalid_authorization_details),
+        T(test_requesting_task_details_without_a_subjects_is_refused),
+        T(test_requested_task_details_on_another_resource_are_invalid_target),
+        T(test_a_right_whose_details_do_not_cover_the_request_gives_way),
+        T(test_malformed_subject_task_details_are_refused),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
