@@ -52,8 +52,8 @@ int revocation_record(struct dbtx *tx, const char *tenant_id, enum rev_kind kind
               "INSERT INTO revocations (tenant_id, kind, value, expires_at) "
               "VALUES ($1, $2, $3, to_timestamp($4::bigint)) ON CONFLICT (tenant_id, kind, value) "
               "DO UPDATE SET expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at), "
-              "created_at = CASE WHEN EXCLUDED.kind IN ('user', 'client', 'act_for', 'impersonate') "
-              "THEN now() ELSE revocations.created_at END",
+              "created_at = CASE WHEN EXCLUDED.kind IN ('user', 'client', 'act_for', 'impersonate', "
+              "'trust') THEN now() ELSE revocations.created_at END",
               4, v))
         return -1;
     revset_add(tenant_id, kind, value, expires_at, (int64_t)time(NULL));

@@ -42,6 +42,8 @@ void tenant_free(struct tenant *t)
     free(t->registration_policy);
     free(t->approval_webhook_url);
     free(t->signing_alg);
+    free(t->cimd_policy);
+    free_list(&t->cimd_hosts);
     free(t->created_at);
     free(t->updated_at);
     for (int i = 0; i < t->nkeys; i++)
@@ -53,6 +55,8 @@ void tenant_free(struct tenant *t)
     for (int i = 0; i < t->nresources; i++) {
         free(t->resources[i].uri);
         free_list(&t->resources[i].scopes);
+        free_list(&t->resources[i].desc_scopes);
+        free_list(&t->resources[i].desc_texts);
     }
     free(t->resources);
     free(t);
@@ -97,9 +101,18 @@ static char *render_metadata(const struct tenant *t)
 #undef EP
     static const char *grants[] = {"authorization_code", "refresh_token", "client_credentials",
                                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                                   "urn:openid:params:grant-type:ciba"};
+                                   "urn:openid:params:grant-type:ciba",
+                                   "urn:ietf:params:oauth:grant-type:jwt-bearer"};
     sb_puts(&sb, ",\"grant_types_supported\":");
-    json_str_array(&sb, grants, 5);
+    json_str_array(&sb, grants, 6);
+    /* draft-ietf-oauth-identity-assertion-authz-grant: the JWT bearer grant
+     * takes identity assertion authorization grants (SPEC §11) */
+    sb_puts(&sb, ",\"authorization_grant_profiles_supported\":"
+                 "[\"urn:ietf:params:oauth:grant-profile:id-jag\"]");
+    /* draft-ietf-oauth-client-id-metadata-document: URL client_ids, unless
+     * the tenant turned them off (cimd_policy) */
+    sb_printf(&sb, ",\"client_id_metadata_document_supported\":%s",
+              t->cimd_policy && !strcmp(t->cimd_policy, "off") ? "false" : "true");
     sb_puts(&sb, ",\"backchannel_token_delivery_modes_supported\":[\"poll\",\"ping\"]");
     sb_puts(&sb, ",\"backchannel_user_code_parameter_supported\":false");
     /* the token, introspection and revocation endpoints share one client
@@ -125,6 +138,9 @@ static char *render_metadata(const struct tenant *t)
     int nsc = 0, cap = 64;
     sc[nsc++] = "admin";
     sc[nsc++] = "approvals:decide";
+    /* SPEC §11: offline_access is accepted (a refresh token goes to every
+     * client with the refresh_token grant, asked for or not) */
+    sc[nsc++] = "offline_access";
     for (int i = 0; i < t->nresources; i++)
         for (int k = 0; k < t->resources[i].scopes.n; k++) {
             const char *s = t->resources[i].scopes.v[k];
@@ -147,6 +163,28 @@ static char *render_metadata(const struct tenant *t)
     return sb_steal(&sb, NULL);
 }
 
+/* A resource's scope_descriptions (a JSON object of strings, as the admin
+ * API stored it) into its two parallel lists. */
+static void descriptions_parse(const char *text, struct resource *res)
+{
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    size_t n = json_is_object(o) ? json_object_size(o) : 0;
+    res->desc_scopes.v = calloc(n + 1, sizeof(char *));
+    res->desc_texts.v = calloc(n + 1, sizeof(char *));
+    const char *k;
+    json_t *v;
+    if (n && res->desc_scopes.v && res->desc_texts.v)
+        json_object_foreach(o, k, v)
+        {
+            if (!json_is_string(v))
+                continue;
+            res->desc_scopes.v[res->desc_scopes.n++] = strdup(k);
+            res->desc_texts.v[res->desc_texts.n++] = strdup(json_string_value(v));
+        }
+    json_decref(o);
+}
+
 struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
 {
     *db_failed = false;
@@ -155,7 +193,8 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
         c,
         "SELECT id, slug, display_name, registration_policy, access_token_ttl, max_session_ttl, "
         "approval_webhook_url, approval_webhook_secret IS NOT NULL, signing_alg, " SQL_TS("created_at") ", "
-        SQL_TS("updated_at") " FROM tenants WHERE slug = $1",
+        SQL_TS("updated_at") ", cimd_policy, cimd_hosts, refresh_retry_window "
+        "FROM tenants WHERE slug = $1",
         1, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
@@ -178,6 +217,9 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     t->signing_alg = dupv(res, 0, 8);
     t->created_at = dupv(res, 0, 9);
     t->updated_at = dupv(res, 0, 10);
+    t->cimd_policy = dupv(res, 0, 11);
+    t->cimd_hosts.n = pgarray_parse_heap(PQgetvalue(res, 0, 12), &t->cimd_hosts.v);
+    t->refresh_retry_window = atoi(PQgetvalue(res, 0, 13));
     PQclear(res);
     size_t il = strlen(g_public_url) + strlen(t->slug) + 4;
     t->issuer = malloc(il);
@@ -235,8 +277,10 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     sb_puts(&jwks, "]}");
     t->jwks_json = sb_steal(&jwks, NULL);
 
-    res = PQexecParams(c, "SELECT uri, scopes FROM resources WHERE tenant_id = $1 ORDER BY uri", 1,
-                       NULL, kv, NULL, NULL, 0);
+    res = PQexecParams(c,
+                       "SELECT uri, scopes, scope_descriptions::text FROM resources "
+                       "WHERE tenant_id = $1 ORDER BY uri",
+                       1, NULL, kv, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
         PQclear(res);
@@ -248,6 +292,7 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     for (int i = 0; i < t->nresources; i++) {
         t->resources[i].uri = dupv(res, i, 0);
         t->resources[i].scopes.n = pgarray_parse_heap(PQgetvalue(res, i, 1), &t->resources[i].scopes.v);
+        descriptions_parse(PQgetvalue(res, i, 2), &t->resources[i]);
     }
     PQclear(res);
     t->metadata_json = render_metadata(t);
@@ -263,6 +308,7 @@ void client_free(struct client *c)
     free(c->secret_hash);
     free(c->auth_method);
     free(c->client_name);
+    free(c->cimd_host);
     free_list(&c->grant_types);
     free_list(&c->response_types);
     free_list(&c->redirect_uris);

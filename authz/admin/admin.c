@@ -12,6 +12,7 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "admin/mcp_settings.h"
 #include "oauth/register.h"
 #include "http/routes.h"
 #include "oauth/oauth.h"
@@ -89,6 +90,8 @@ static const char *pg_str_array(struct req *r, json_t *v, const char *field,
 
 static bool ok_resource(const char *s) { return resource_uri_valid(s); }
 
+static bool str_array_has(const json_t *arr, const char *s);
+
 /* can_act_for: usernames, counted in characters as everywhere, or "*" */
 static bool ok_act_for(const char *s) { return text_printable_chars(s, AUTHZ_USERNAME_MAX); }
 
@@ -99,7 +102,8 @@ static bool ok_grant(const char *s)
 {
     static const char *g[] = {"authorization_code", "refresh_token", "client_credentials",
                               "urn:ietf:params:oauth:grant-type:token-exchange",
-                              "urn:openid:params:grant-type:ciba"};
+                              "urn:openid:params:grant-type:ciba",
+                              "urn:ietf:params:oauth:grant-type:jwt-bearer"};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         if (!strcmp(s, g[i]))
             return true;
@@ -239,7 +243,7 @@ static struct tenant *reach_tenant(struct req *r, const struct caller *who, cons
 
 static json_t *tenant_json(const struct tenant *t)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "id", t->id,
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "id", t->id,
                      "slug", t->slug, "display_name", t->display_name, "issuer", t->issuer,
                      "registration_policy", t->registration_policy, "access_token_ttl",
                      t->access_token_ttl, "max_session_ttl", t->max_session_ttl,
@@ -247,6 +251,9 @@ static json_t *tenant_json(const struct tenant *t)
                      t->approval_webhook_url ? json_string(t->approval_webhook_url) : json_null(),
                      "approval_webhook_secret_set", t->webhook_secret_set, "signing_alg",
                      t->signing_alg, "created_at", t->created_at, "updated_at", t->updated_at);
+    if (j)
+        admin_tenant_mcp_json(t, j);
+    return j;
 }
 
 /* The values of the tenant's members (SPEC §1, §7; the table's CHECKs say
@@ -319,6 +326,10 @@ static const struct body_member TENANT_PATCH_MEMBERS[] = {
     {"approval_webhook_secret", BT_STRING | BT_NULL, 0, check_webhook_secret, "webhook_secret"},
     {"signing_alg", BT_STRING, 0, check_signing_alg, "alg"},
     {"display_name", BT_STRING, 0, check_display_name, "name title"},
+    /* SPEC §11 (admin/mcp_settings.c) */
+    {"cimd_policy", BT_STRING, 0, check_cimd_policy, "cimd client_id_metadata_document"},
+    {"cimd_hosts", BT_ARRAY, 0, check_cimd_hosts, "cimd_allowlist hosts"},
+    {"refresh_retry_window", BT_INTEGER, 0, check_refresh_retry_window, "retry_window"},
     {"id", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"slug", BT_ANY, BM_READ_ONLY, NULL, NULL},
     {"issuer", BT_ANY, BM_READ_ONLY, NULL, NULL},
@@ -385,6 +396,14 @@ static void tenant_patch(struct req *r, const struct caller *who, struct tenant 
         }
         const char *p[2] = {t->id, val};
         const char *sql = NULL;
+        int mcp = admin_tenant_mcp_setting(r, t->id, key, v);
+        if (mcp < 0) {
+            admin_tx_refused(r, &TENANT_PATCH_BODY, key);
+            json_decref(b);
+            return;
+        }
+        if (mcp > 0)
+            continue;
         if (!strcmp(key, "registration_policy"))
             sql = "UPDATE tenants SET registration_policy = $2, updated_at = now() WHERE id = $1";
         else if (!strcmp(key, "access_token_ttl"))
@@ -487,6 +506,7 @@ static const char *check_resource_uri(json_t *v)
 static const struct body_member RESOURCE_MEMBERS[] = {
     {"uri", BT_STRING, BM_REQUIRED, check_resource_uri, "url resource"},
     {"scopes", BT_ARRAY, 0, NULL, "scope"},
+    {"scope_descriptions", BT_OBJECT, 0, check_scope_descriptions, "descriptions"},
     {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
 };
 static const struct body_spec RESOURCE_BODY = BODY_SPEC(RESOURCE_MEMBERS);
@@ -503,15 +523,32 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
         json_decref(b);
         return;
     }
+    /* scope_descriptions describe scopes of this resource */
+    json_t *sd = json_object_get(b, "scope_descriptions");
+    const char *sdk;
+    json_t *sdv;
+    json_object_foreach(sd, sdk, sdv)
+    {
+        if (!str_array_has(sc, sdk)) {
+            admin_problem(r, 400, arena_sprintf(r->arena, "scope_descriptions: %.200s is not one "
+                                                          "of this resource's scopes", sdk));
+            json_decref(b);
+            return;
+        }
+    }
+    char *sd_text = sd ? json_dumps(sd, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *descriptions = sd_text ? arena_strdup(r->arena, sd_text) : "{}";
+    free(sd_text);
     if (db_begin(&r->tx) < 0) {
         json_decref(b);
         return;
     }
-    const char *p[3] = {t->id, uri, scopes};
+    const char *p[4] = {t->id, uri, scopes, descriptions};
     PGresult *res = db_q(&r->tx,
-                         "INSERT INTO resources (tenant_id, uri, scopes) VALUES ($1, $2, $3::text[]) "
+                         "INSERT INTO resources (tenant_id, uri, scopes, scope_descriptions) "
+                         "VALUES ($1, $2, $3::text[], $4::jsonb) "
                          "ON CONFLICT (tenant_id, uri) DO NOTHING RETURNING " SQL_TS("created_at"),
-                         3, p);
+                         4, p);
     if (!res) {
         admin_tx_refused(r, &RESOURCE_BODY, "uri");
         json_decref(b);
@@ -526,8 +563,9 @@ static void resource_create(struct req *r, const struct caller *who, struct tena
     char *created = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
     admin_audit_change(r, t->id, who, "resource.create", uri);
     if (admin_tx_commit(r, t->id)) {
-        json_t *out = json_pack("{s:s, s:o, s:s}", "uri", uri, "scopes",
-                                sc ? json_incref(sc) : json_array(), "created_at", created);
+        json_t *out = json_pack("{s:s, s:o, s:o, s:s}", "uri", uri, "scopes",
+                                sc ? json_incref(sc) : json_array(), "scope_descriptions",
+                                sd ? json_incref(sd) : json_object(), "created_at", created);
         admin_answer_json(r, 201, out);
     }
     json_decref(b);
@@ -538,6 +576,7 @@ static void resource_list(struct req *r, struct tenant *t)
     const char *p[1] = {t->id};
     PGresult *res = db_q(&r->tx,
                          "SELECT coalesce(json_agg(json_build_object('uri', uri, 'scopes', scopes, "
+                         "'scope_descriptions', scope_descriptions, "
                          "'created_at', " SQL_TS("created_at") ") ORDER BY uri), '[]')::text "
                          "FROM resources WHERE tenant_id = $1",
                          1, p);
@@ -673,7 +712,8 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
     if (!strcmp(f->method, "none") &&
         (has_elem(gt, "client_credentials") ||
          has_elem(gt, "urn:ietf:params:oauth:grant-type:token-exchange") ||
-         has_elem(gt, "urn:openid:params:grant-type:ciba"))) {
+         has_elem(gt, "urn:openid:params:grant-type:ciba") ||
+         has_elem(gt, "urn:ietf:params:oauth:grant-type:jwt-bearer"))) {
         json_decref(default_gt);
         admin_problem(r, 400, "invalid_client_metadata: a public client may use only the "
                         "authorization_code and refresh_token grants");
@@ -787,10 +827,9 @@ static bool client_validate(struct req *r, struct tenant *t, json_t *b, struct c
                               "backchannel_client_notification_endpoint");
         return false;
     }
-    if (!strcmp(f->method, "private_key_jwt") && !f->jwks && !f->jwks_uri) {
-        admin_problem(r, 400, "invalid_client_metadata: private_key_jwt needs jwks or jwks_uri");
-        return false;
-    }
+    /* private_key_jwt without keys of its own: a secretless agent, which
+     * authenticates only with workload identity JWTs that a trust policy
+     * (use actor, maps_to_client) maps to it (SPEC §11) */
     return true;
 }
 
@@ -1338,8 +1377,10 @@ enum hres h_admin(struct req *r)
     } else if (!strcmp(coll, "resources") && n == 3) {
         if (m == M_POST)
             resource_create(r, &who, t);
+        else if (m == M_PATCH)
+            admin_resource_patch(r, &who, t);
         else if (m != M_GET && m != M_DELETE)
-            method_not_allowed(r, "GET, HEAD, POST, DELETE");
+            method_not_allowed(r, "GET, HEAD, POST, PATCH, DELETE");
         else if (!admin_no_body(r))
             return H_DONE;
         else if (m == M_GET)

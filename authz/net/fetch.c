@@ -183,20 +183,48 @@ static bool v4_public(uint32_t a, const char **why)
         uint32_t net, mask;
         const char *what;
     } ranges[] = {
-        {0x00000000u, 0xff000000u, "an unspecified (0.0.0.0/8) address"},
-        {0x0a000000u, 0xff000000u, "a private (10.0.0.0/8) address"},
-        {0x64400000u, 0xffc00000u, "a shared (100.64.0.0/10, carrier-grade NAT) address"},
-        {0x7f000000u, 0xff000000u, "a loopback address"},
-        {0xa9fe0000u, 0xffff0000u, "a link-local (169.254.0.0/16) address"},
-        {0xac100000u, 0xfff00000u, "a private (172.16.0.0/12) address"},
-        {0xc0000000u, 0xffffff00u, "a reserved (192.0.0.0/24) address"},
-        {0xc0000200u, 0xffffff00u, "a documentation (192.0.2.0/24) address"},
-        {0xc0a80000u, 0xffff0000u, "a private (192.168.0.0/16) address"},
-        {0xc6120000u, 0xfffe0000u, "a benchmarking (198.18.0.0/15) address"},
-        {0xc6336400u, 0xffffff00u, "a documentation (198.51.100.0/24) address"},
-        {0xcb007100u, 0xffffff00u, "a documentation (203.0.113.0/24) address"},
-        {0xe0000000u, 0xf0000000u, "a multicast address"},
-        {0xf0000000u, 0xf0000000u, "a reserved (240.0.0.0/4) address"},
+        {0x00000000u, 0xff000000u,
+         "the host resolves to an unspecified (0.0.0.0/8) address, "
+         "which is refused"},
+        {0x0a000000u, 0xff000000u,
+         "the host resolves to a private (10.0.0.0/8) address, "
+         "which is refused"},
+        {0x64400000u, 0xffc00000u,
+         "the host resolves to a shared (100.64.0.0/10, carrier-grade NAT) address, "
+         "which is refused"},
+        {0x7f000000u, 0xff000000u,
+         "the host resolves to a loopback address, "
+         "which is refused"},
+        {0xa9fe0000u, 0xffff0000u,
+         "the host resolves to a link-local (169.254.0.0/16) address, "
+         "which is refused"},
+        {0xac100000u, 0xfff00000u,
+         "the host resolves to a private (172.16.0.0/12) address, "
+         "which is refused"},
+        {0xc0000000u, 0xffffff00u,
+         "the host resolves to a reserved (192.0.0.0/24) address, "
+         "which is refused"},
+        {0xc0000200u, 0xffffff00u,
+         "the host resolves to a documentation (192.0.2.0/24) address, "
+         "which is refused"},
+        {0xc0a80000u, 0xffff0000u,
+         "the host resolves to a private (192.168.0.0/16) address, "
+         "which is refused"},
+        {0xc6120000u, 0xfffe0000u,
+         "the host resolves to a benchmarking (198.18.0.0/15) address, "
+         "which is refused"},
+        {0xc6336400u, 0xffffff00u,
+         "the host resolves to a documentation (198.51.100.0/24) address, "
+         "which is refused"},
+        {0xcb007100u, 0xffffff00u,
+         "the host resolves to a documentation (203.0.113.0/24) address, "
+         "which is refused"},
+        {0xe0000000u, 0xf0000000u,
+         "the host resolves to a multicast address, "
+         "which is refused"},
+        {0xf0000000u, 0xf0000000u,
+         "the host resolves to a reserved (240.0.0.0/4) address, "
+         "which is refused"},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
         if ((a & ranges[i].mask) == ranges[i].net) {
@@ -224,42 +252,43 @@ bool fetch_addr_public(const struct sockaddr *sa, const char **why)
         return v4_public(a, why);
     }
     if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1)) {
-        *why = b[15] ? "a loopback address" : "an unspecified address";
+        *why = b[15] ? "the host resolves to a loopback address, which is refused"
+                     : "the host resolves to an unspecified address, which is refused";
         return false;
     }
     if (!memcmp(b, zero, 12)) {
-        *why = "a deprecated IPv4-compatible IPv6 address";
+        *why = "the host resolves to a deprecated IPv4-compatible IPv6 address, which is refused";
         return false;
     }
     if ((b[0] & 0xfe) == 0xfc) {
-        *why = "a private (unique local, fc00::/7) address";
+        *why = "the host resolves to a private (unique local, fc00::/7) address, which is refused";
         return false;
     }
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
-        *why = "a link-local (fe80::/10) address";
+        *why = "the host resolves to a link-local (fe80::/10) address, which is refused";
         return false;
     }
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) {
-        *why = "a site-local (fec0::/10) address";
+        *why = "the host resolves to a site-local (fec0::/10) address, which is refused";
         return false;
     }
     if (b[0] == 0xff) {
-        *why = "a multicast address";
+        *why = "the host resolves to a multicast address, which is refused";
         return false;
     }
     if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) {
-        *why = "a documentation (2001:db8::/32) address";
+        *why = "the host resolves to a documentation (2001:db8::/32) address, which is refused";
         return false;
     }
     if (b[0] == 0x01 && b[1] == 0 && !memcmp(b + 2, zero, 6)) {
-        *why = "a discard-only (100::/64) address";
+        *why = "the host resolves to a discard-only (100::/64) address, which is refused";
         return false;
     }
     return true;
 }
 
-/* Whether a connection may go to sa under opts; *why names the address
- * kind when not. */
+/* Whether a connection may go to sa under opts; *why says which kind of
+ * address was refused. */
 static bool addr_allowed(const struct fetch_url *u, const struct fetch_opts *o,
                          const struct sockaddr *sa, const char **why)
 {
@@ -272,14 +301,7 @@ static bool addr_allowed(const struct fetch_url *u, const struct fetch_opts *o,
         return true;
     if (loop && o->allow_loopback)
         return true;
-    const char *kind;
-    if (fetch_addr_public(sa, &kind))
-        return true;
-    (void)kind;
-    *why = loop ? "the host resolves to a loopback address, which is refused"
-                : "the host resolves to a private, shared, link-local or reserved address, "
-                  "which is refused";
-    return false;
+    return fetch_addr_public(sa, why);
 }
 
 /* A connected non-blocking socket, or -1. Each resolved address is checked
@@ -593,7 +615,8 @@ static int transact(const char *method, const char *url, const char *const *head
     if (fetch_url_parse(url, &u, why) < 0)
         return -1;
     int timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : FETCH_TIMEOUT_MS;
-    a->max_body = o && o->max_body > 0 && o->max_body < FETCH_MAX_BODY ? o->max_body : FETCH_MAX_BODY;
+    a->max_body = o && o->max_body > 0 && o->max_body < FETCH_MAX_BODY ? o->max_body
+                                                                       : FETCH_MAX_BODY;
     int64_t deadline = mono_ms() + timeout_ms;
     struct io c = {.fd = -1, .ssl = NULL, .deadline = deadline};
     size_t cap = FETCH_MAX_HEADERS + a->max_body + 64 * 1024, len = 0;

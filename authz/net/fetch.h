@@ -57,7 +57,8 @@ struct sockaddr;
  * loopback, private (RFC 1918, fc00::/7), shared (100.64.0.0/10),
  * link-local (169.254.0.0/16, fe80::/10), multicast, documentation,
  * benchmarking or reserved; an IPv4-mapped or NAT64 IPv6 address is judged
- * by the IPv4 address it carries. *why says which when it is not. */
+ * by the IPv4 address it carries. *why (a static sentence) says which when
+ * it is not. */
 bool fetch_addr_public(const struct sockaddr *sa, const char **why);
 
 /* How a fetch may go. */

@@ -80,12 +80,9 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
     }
     if (!scope_param)
         want = ceiling;
-    /* SPEC §2: authz issues no ID tokens; `openid` is accepted and ignored */
-    for (int i = 0; i < want.n; i++)
-        if (!strcmp(want.v[i], "openid")) {
-            want.v[i] = want.v[--want.n];
-            i--;
-        }
+    /* SPEC §2: authz issues no ID tokens; `openid` is accepted and ignored
+     * (and so is offline_access, SPEC §11) */
+    scope_drop_unissued(&want);
     if (scope_param && want.n == 0)
         want = ceiling;
     if (!scope_subset(&want, &ceiling) || want.n == 0) {

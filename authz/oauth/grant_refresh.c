@@ -95,6 +95,10 @@ enum hres grant_refresh_token(struct req *r, const struct form *f)
         resp_oauth_error(r, 400, "invalid_scope", "malformed scope");
         return H_DONE;
     }
+    /* SPEC §11: offline_access (and openid) are accepted, never issued: a
+     * scope of only those narrows nothing */
+    if (scope_drop_unissued(&want) > 0 && want.n == 0)
+        scope = NULL;
     struct grant_row g;
     int found = refresh_take(&r->tx, t->id, rt, false, &g);
     if (found < 0)
