@@ -3,7 +3,8 @@
  * pending session requests and active sessions, one request of theirs, and
  * the ownership check (with a row lock) before they revoke a session.
  * Every statement is parameterized and filtered by tenant and person. The
- * decision itself and the end of a session are written by oauth/ciba.c.
+ * decision itself and the end of a session are oauth/ciba.c's (their rows:
+ * storage/sessions.c).
  */
 #include "storage/approvals.h"
 #include "storage/db.h"

@@ -35,6 +35,16 @@ void outbox_audit(PGconn *c, const char *tenant_id, const char *event, bool ok,
     audit_insert(c, &e, 1);
 }
 
+int outbox_enqueue(struct dbtx *tx, const struct outbox_message *m)
+{
+    const char *v[7] = {m->tenant_id, m->kind, m->url, m->body, m->bearer, m->auth_req_id, m->client_id};
+    return db_q(tx,
+                "INSERT INTO outbox (tenant_id, kind, url, body, bearer, auth_req_id, client_id) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                7, v)
+               ? 0
+               : -1;
+}
 
 PGresult *outbox_lease_due(PGconn *c, int lease_secs, int batch)
 {

@@ -8,6 +8,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct dbtx;
+
+/* A message to deliver (SPEC §4.5): an approval webhook of a new request,
+ * or a CIBA ping (§10.2) of a decided one. */
+struct outbox_message {
+    const char *tenant_id;
+    const char *kind;             /* "webhook" or "ping" */
+    const char *url, *body;
+    const char *bearer;           /* ping: the client_notification_token, sealed; else NULL */
+    const char *auth_req_id, *client_id;
+};
+/* Queues a message in the caller's transaction, so that it is sent if and
+ * only if the change that caused it commits. 0 or -1. */
+int outbox_enqueue(struct dbtx *tx, const struct outbox_message *m);
+
 /* Leases up to batch due messages for lease_secs. Columns: id, tenant_id,
  * kind, url, body, bearer (sealed), auth_req_id, client_id, attempts, the
  * tenant's webhook secret (sealed), the request's person, its sid. NULL on

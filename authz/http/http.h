@@ -147,6 +147,11 @@ void resp_reset(struct req *r);
  * name). A code, never a description: descriptions can quote the request.
  * Anything but a short token is logged as "unlisted". */
 void resp_note_error(struct req *r, const char *code);
+/* An error answer without a code of its own is logged with its status's
+ * name: "Content Too Large" -> content_too_large (conn.c, as it sends). */
+void resp_note_status_error(struct req *r);
+/* RFC 9110 §15's reason phrase of a status ("Status" for one not listed). */
+const char *http_reason_phrase(int status);
 
 /* ---- server ---- */
 /* Binds the listeners (nothing is accepted until http_server_start): -1 with
@@ -170,7 +175,8 @@ void router_dispatch(struct req *r);
 /* The error format of the endpoint r->path names (for answers the transport
  * gives before routing: 408, 413, 431 ...). */
 enum route_kind router_kind(struct req *r);
-/* Replaces the answer with 503 + Retry-After in the route's format. */
+/* Replaces the answer with 503 + Retry-After in the route's format
+ * (response.c, beside the error mapper). */
 void http_db_unavailable(struct req *r);
 /* Drops the tenant/client references a request holds (loop or worker). */
 void req_release_refs(struct req *r);

@@ -5,16 +5,17 @@
  * return H_BLOCK (something they need is not cached). The outcome is then
  * sent at once, or after the group commit of its audit rows.
  */
+#include "http/conn.h"
 #include "http/http.h"
 #include "http/routes.h"
 #include "storage/db.h"
 #include "cache.h"
+#include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
-
-void http_finish_on_loop(struct req *r);
 
 struct route {
     const char *name;
@@ -58,12 +59,49 @@ void req_release_refs(struct req *r)
     }
 }
 
-void http_db_unavailable(struct req *r)
+const char *http_restart_violation(const struct req *r)
 {
-    resp_reset(r);
-    resp_error(r, 503, r->kind == RK_OAUTH ? "temporarily_unavailable" : "database_unavailable",
-               "the database is unavailable; try again shortly");
-    resp_header(r, "Retry-After", "1");
+    if (r->status != 0)
+        return "it set an answer status";
+    if (r->resp_body || r->resp_len)
+        return "it set an answer body";
+    if (r->nresp_headers)
+        return "it set answer headers";
+    if (r->tx.naudit || r->tx.audit_head)
+        return "it added audit rows";
+    if (r->job.rotation)
+        return "it set a refresh token rotation";
+    if (r->tx.conn)
+        return "it holds a database connection";
+    return NULL;
+}
+
+/* Runs r's handler: the one place a handler is called, on the loop
+ * (router_dispatch) or on a database worker (http_run_handler), and so the
+ * one place its restart contract (routes.h) is checked. A handler that
+ * returns H_BLOCK is run again from the top on a worker, after resp_reset:
+ * whatever it did before would be done twice, or dropped. The check costs
+ * a few comparisons per H_BLOCK. A breach is logged naming the route; in
+ * the sanitizer and fuzzing builds (AUTHZ_CHECKED) it also aborts, so that
+ * the test suites run against them prove that no handler breaks it. */
+static enum hres run_handler(struct req *r)
+{
+    enum hres res = r->handler(r);
+    if (res == H_BLOCK) {
+        const char *what = r->can_block
+                               ? "it ran on a database worker, where nothing runs it again"
+                               : http_restart_violation(r);
+        if (what) {
+            log_msg(LOG_ERROR, "handler restart contract broken: route %s returned H_BLOCK, but %s",
+                    r->route_name ? r->route_name : "-", what);
+#ifdef AUTHZ_CHECKED
+            fprintf(stderr, "authz: handler restart contract broken: route %s returned H_BLOCK, but %s\n",
+                    r->route_name ? r->route_name : "-", what);
+            abort();
+#endif
+        }
+    }
+    return res;
 }
 
 /* ---- how the runtime runs a request (runtime/runtime.h) ---- */
@@ -125,7 +163,7 @@ static const struct job_ops http_job_ops = {job_run, job_reset, job_unavailable,
 
 void http_run_handler(struct req *r)
 {
-    r->handler(r);
+    run_handler(r);
     if (r->tx.down)
         http_db_unavailable(r);
 }
@@ -291,7 +329,7 @@ void router_dispatch(struct req *r)
         pool_submit(&r->job);
         return;
     }
-    if (r->handler(r) == H_BLOCK) {
+    if (run_handler(r) == H_BLOCK) {
         resp_reset(r);
         if (r->wants_fetch)
             fetch_submit(&r->job);

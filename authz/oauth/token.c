@@ -64,7 +64,7 @@ enum hres h_token(struct req *r)
         grant = grant_authorization_code;
     else if (!strcmp(gt, "refresh_token"))
         grant = grant_refresh_token;
-    else if (!strcmp(gt, "urn:openid:params:grant-type:ciba"))
+    else if (!strcmp(gt, CIBA_GRANT))
         grant = grant_ciba;
     else if (!strcmp(gt, "urn:ietf:params:oauth:grant-type:token-exchange"))
         grant = grant_token_exchange;

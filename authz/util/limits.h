@@ -20,6 +20,9 @@
 #define AUTHZ_MAX_BODY_BYTES_DEFAULT 65536   /* max_body_bytes: a form or JSON body */
 #define AUTHZ_MAX_HEADER_BYTES_DEFAULT 16384 /* max_header_bytes: request line + headers */
 #define AUTHZ_MAX_ACT_DEPTH_DEFAULT 5        /* max_act_depth: RFC 8693 act nesting */
+/* Header fields in one request head (more: 431), whatever max_header_bytes
+ * allows: bounds the linear header lookups of every handler. */
+#define AUTHZ_HTTP_HEADER_FIELDS_MAX 100
 /* Argon2id cost of people's passwords (argon2_t_cost, argon2_m_cost_kib,
  * argon2_parallelism; RFC 9106 §4's second recommended option) */
 #define AUTHZ_ARGON2_T_COST_DEFAULT 3

@@ -26,7 +26,7 @@ OBJ=$OUT/obj
 CC=${CC:-clang}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
-ALL_TARGETS=(fuzz_form fuzz_json_body fuzz_jwt fuzz_redirect fuzz_http)
+ALL_TARGETS=(fuzz_form fuzz_json_body fuzz_jwt fuzz_redirect fuzz_http fuzz_http_head)
 # Sources that a target compiles itself (it #includes them to reach their
 # static functions), so their archive members must not be linked as well.
 declare -A TARGET_INCLUDES=(
@@ -40,7 +40,7 @@ PKG_CFLAGS=$(pkg-config --cflags $PKGS)
 PKG_LIBS=$(pkg-config --libs $PKGS)
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS_COMMON="-std=c17 -g -O1 $SAN -D_GNU_SOURCE -DAUTHZ_FUZZ=1 -I$ROOT/authz -I$ROOT \
+CFLAGS_COMMON="-std=c17 -g -O1 $SAN -D_GNU_SOURCE -DAUTHZ_FUZZ=1 -DAUTHZ_CHECKED=1 -I$ROOT/authz -I$ROOT \
   -DAUTHZ_SRCDIR=\"$ROOT\" -DAUTHZ_SYSCONFDIR=\"/nonexistent\" -DAUTHZ_DATADIR=\"$ROOT\" \
   -Wall -Wextra -Wno-unused-parameter $PKG_CFLAGS"
 LIB_CFLAGS="$CFLAGS_COMMON -fsanitize=fuzzer-no-link"

@@ -1,8 +1,8 @@
 /*
  * fuzz_http.c: libFuzzer target for whole HTTP requests into authzd's own
- * HTTP/1.1 server (authz/http/server.c: framing in conn_advance, parse_head,
- * limits, keep-alive, pipelining, the linger after an error) and its router
- * (authz/http/router.c) with the real handlers behind it.
+ * HTTP/1.1 server (authz/http/conn.c: conn_advance feeding the head parser
+ * of parse.c, limits, keep-alive, pipelining, the linger after an error)
+ * and its router (authz/http/router.c) with the real handlers behind it.
  *
  * How: the fuzzer runs an in-process authzd: the real configuration loader,
  * the real database worker pool and the real event loop (one loop thread),
@@ -14,10 +14,11 @@
  * database -- the transport, the router, the request helpers, the handlers'
  * checks that run on the loop -- takes the fuzzer's bytes.
  *
- * (The other way, factoring parse_head out into a pure function, would test
- * less: not the framing of conn_advance, pipelining, the limits and the
- * router with its handlers, and it would mean changing server.c for a
- * test. This needs no change to the server at all.)
+ * The parser alone is fuzz_http_head's (tests/fuzz/fuzz_http_head.c), far
+ * faster; this target covers what it cannot: the connection around the
+ * parser (what is read when, pipelining, the limits, timeouts and linger)
+ * and the router with its handlers. With AUTHZ_CHECKED (build.sh), a
+ * handler that breaks its restart contract aborts here too.
  *
  * At start it checks a few known answers on a kept-open connection
  * (pipelining, bare-LF heads): see known_answer().

@@ -27,7 +27,7 @@ FZ=$ROOT/tests/fuzz
 BIN=$FZ/build
 WORK=${FUZZ_WORK:-$ROOT/var/fuzz}
 SECS=${FUZZ_SECONDS:-15}
-ALL=(fuzz_form fuzz_json_body fuzz_jwt fuzz_redirect fuzz_http)
+ALL=(fuzz_form fuzz_json_body fuzz_jwt fuzz_redirect fuzz_http fuzz_http_head)
 targets=("$@")
 (( ${#targets[@]} )) || targets=("${ALL[@]}")
 
@@ -41,6 +41,7 @@ declare -A OPTS=(
   [fuzz_jwt]="-max_len=4096"
   [fuzz_redirect]="-max_len=2100"
   [fuzz_http]="-max_len=3072 -detect_leaks=0 -dict=$FZ/dict/fuzz_http.dict"
+  [fuzz_http_head]="-max_len=4096 -dict=$FZ/dict/fuzz_http.dict"
 )
 
 mkdir -p "$WORK"
