@@ -181,6 +181,22 @@ int refresh_issue(struct dbtx *tx, const char *tenant_id, const char *grant_id,
                : -1;
 }
 
+int refresh_successor_get(struct dbtx *tx, const char *tenant_id, const char *old_hash,
+                          const char **sealed)
+{
+    const char *v[2] = {tenant_id, old_hash};
+    PGresult *res = db_q(tx,
+                         "SELECT successor_sealed FROM refresh_successors WHERE tenant_id = $1 "
+                         "AND token_hash = $2 AND retry_until > now()",
+                         2, v);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return 0;
+    *sealed = col(tx, res, 0);
+    return 1;
+}
+
 int refresh_take(struct dbtx *tx, const char *tenant_id, const char *token, bool lock,
                  struct grant_row *out)
 {
