@@ -29,6 +29,7 @@ import * as jose from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client as Client2, StreamableHTTPClientTransport as Transport2 } from '@modelcontextprotocol/client';
 import { Authzd, freshDatabase, dropDatabase, freePort } from '../lib/authzd.mjs';
 import { createTenant } from '../lib/fixture.mjs';
 import { createUser, patchTenant, consents, auditEvents } from '../lib/codeflow.mjs';
@@ -188,6 +189,7 @@ class CimdProvider {
     if (q.get('error')) throw new Error(`authorization error: ${result.callback.href}`);
     assert.equal(q.get('iss'), t.issuer, 'RFC 9207 iss on the callback');
     this.code = q.get('code');
+    this.callback = q;
   }
 }
 
@@ -291,6 +293,50 @@ test('step-up: consent asks only for the new scope, and the stored consent becom
   const list = await consents(t, { client_id: url });
   const one = list.find((c) => c.subject === person.id || c.user_id === person.id) ?? list[0];
   assert.deepEqual([...one.scopes].sort(), ['tools:call', 'tools:read'], `the union is stored: ${JSON.stringify(list)}`);
+});
+
+test("the SDK's insufficient_scope step-up (@modelcontextprotocol/client 2.x): re-authorization with the union, consent asks only the new scope", async (tt) => {
+  // an MCP server whose metadata offers tools:read only: the first
+  // authorization asks for that
+  const small = await startMcpServer({ issuer: t.issuer, scopesSupported: ['tools:read'] });
+  tt.after(() => small.close());
+  okJson(await t.admin.call('POST', `/tenants/${t.slug}/resources`, { uri: small.url, scopes: SCOPES }), 201);
+  const url = docs.url('/clients/sdk-stepup.json');
+  docs.json('/clients/sdk-stepup.json', docFor(url));
+  const person = await createUser(t, { scopes: SCOPES });
+  const provider = new CimdProvider({ person, metadataUrl: url });
+  const first = new Transport2(new URL(small.url), { authProvider: provider });
+  const c1 = new Client2({ name: 'cimd-stepup', version: '1.0.0' });
+  await assert.rejects(c1.connect(first));
+  assert.ok(provider.callback, 'the first authorization came back');
+  await first.finishAuth(provider.callback);
+  const asked1 = provider.authorizationUrls[0].searchParams.get('scope').split(' ');
+  assert.ok(asked1.includes('tools:read') && !asked1.includes('tools:call'), asked1.join(' '));
+  let transport = new Transport2(new URL(small.url), { authProvider: provider });
+  let client = new Client2({ name: 'cimd-stepup', version: '1.0.0' });
+  await client.connect(transport);
+  tt.after(() => client.close().catch(() => {}));
+  assert.equal(jose.decodeJwt(provider.tokens().access_token).scope, 'tools:read');
+  // run needs tools:call: 403 insufficient_scope; the SDK re-authorizes
+  provider.callback = undefined;
+  await assert.rejects(client.callTool({ name: 'run', arguments: { task: 'x' } }));
+  assert.equal(provider.authorizationUrls.length, 2, 'the SDK re-authorized');
+  assert.deepEqual(provider.authorizationUrls[1].searchParams.get('scope').split(' ').filter((x) => x !== 'offline_access').sort(),
+    ['tools:call', 'tools:read'], 'the second authorization asks for the union');
+  const consent = provider.drives[1].pages.consent;
+  assert.ok(consent, 'a consent page for the new scope');
+  const asked = consent.text.split('id="scopes"')[1].split('</ul>')[0];
+  assert.match(asked, /tools:call/);
+  assert.doesNotMatch(asked, /tools:read/, 'only the new scope is asked');
+  assert.ok(!provider.drives[1].pages.login, 'still signed in');
+  await transport.finishAuth(provider.callback);
+  transport = new Transport2(new URL(small.url), { authProvider: provider });
+  client = new Client2({ name: 'cimd-stepup', version: '1.0.0' });
+  await client.connect(transport);
+  const r = await client.callTool({ name: 'run', arguments: { task: 'the report' } });
+  assert.equal(r.content[0].text, 'ran the report');
+  const list = await consents(t, { client_id: url });
+  assert.deepEqual([...list[0].scopes].sort(), ['tools:call', 'tools:read'], 'the stored consent is the union');
 });
 
 test('an error redirect from the authorization endpoint carries iss (RFC 9207)', async () => {
