@@ -179,9 +179,24 @@ static enum hres assertion_authenticate(struct req *r, const struct form *f, con
      * its client_id; any other issuer's JWT can only be a workload identity */
     bool own = sub && iss && !strcmp(sub, iss);
     char *id = sub ? arena_strdup(r->arena, sub) : NULL;
+    char *issuer = iss ? arena_strdup(r->arena, iss) : NULL;
     jwt_free(&j);
-    if (!own && sub && iss)
-        return workload_authenticate(r, f, body_id, assertion);
+    if (!own && sub && issuer) {
+        /* a workload identity only when a trust policy of use actor names
+         * its issuer; otherwise it is a client's assertion that is wrong,
+         * and client_assertion_verify says how */
+        struct trust_set *ts = NULL;
+        if (trust_policies(r, &ts) == H_BLOCK)
+            return H_BLOCK;
+        if (!ts)
+            return H_DONE; /* r->tx.down */
+        bool workload = false;
+        for (int i = 0; i < ts->n && !workload; i++)
+            workload = ts->v[i].for_actor && !strcmp(ts->v[i].issuer, issuer);
+        trust_set_release(ts);
+        if (workload)
+            return workload_authenticate(r, f, body_id, assertion);
+    }
     if (!id || !*id) {
         fail(r, body_id, "the assertion's sub is not the client_id", false);
         return H_DONE;
