@@ -130,19 +130,23 @@ static const struct body_spec RESOURCE_PATCH_BODY = BODY_SPEC(RESOURCE_PATCH_MEM
 
 void admin_resource_patch(struct req *r, const struct caller *who, struct tenant *t)
 {
+    /* the body first: an unknown member is named whatever else is wrong
+     * (SPEC §9) */
+    json_t *b = admin_read_body(r, &RESOURCE_PATCH_BODY);
+    if (!b)
+        return;
     const char *uri = req_query_param(r, "uri");
     if (!uri) {
+        json_decref(b);
         admin_problem(r, 400, "the uri query parameter names the resource to change");
         return;
     }
     const struct resource *res = tenant_resource(t, uri);
     if (!res) {
+        json_decref(b);
         admin_problem(r, 404, "no such resource");
         return;
     }
-    json_t *b = admin_read_body(r, &RESOURCE_PATCH_BODY);
-    if (!b)
-        return;
     /* each described scope is one the resource defines */
     json_t *d = json_object_get(b, "scope_descriptions");
     const char *k;

@@ -246,6 +246,11 @@ test('resources: create, list, delete; errors 400, 404, 409', async () => {
   await api('createResource', { params: P, body: { uri: 'https://x.example.test/', scopes: ['a b'] }, expect: 400 });
   const l = await api('listResources', { params: P, expect: 200 });
   assert.ok(l.json.resources.some((r) => r.uri === uri));
+  const u = await api('updateResource', { params: P, query: { uri }, body: { scope_descriptions: { 'oa:read': 'Read things' } }, expect: 200 });
+  assert.deepEqual(u.json.scope_descriptions, { 'oa:read': 'Read things' });
+  await api('updateResource', { params: P, query: { uri }, body: { scope_descriptions: { 'oa:other': 'Not a scope of it' } }, expect: 400 });
+  await api('updateResource', { params: P, body: { scope_descriptions: {} }, expect: 400 });
+  await api('updateResource', { params: P, query: { uri: 'https://none.example.test/' }, body: { scope_descriptions: {} }, expect: 404 });
   await api('deleteResource', { params: P, query: { uri }, expect: 204 });
   await api('deleteResource', { params: P, query: { uri }, expect: 404 });
   await api('deleteResource', { params: P, expect: 400 });
