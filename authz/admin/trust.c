@@ -23,6 +23,8 @@
 #include "oauth/trust_verify.h"
 #include "storage/db.h"
 #include "storage/trust.h"
+#include "storage/grants.h"
+#include "revset.h"
 #include "util/text.h"
 #include "cache.h"
 #include "util/limits.h"
@@ -307,6 +309,13 @@ static void policy_put(struct req *r, const struct caller *who, struct tenant *t
         admin_tx_refused(r, &POLICY_BODY, NULL);
         return;
     }
+    /* tokens issued under the policy (the JWT bearer grant, SPEC §11) rest
+     * on it: replacing it ends them (a standing revocation: tokens issued
+     * under the new one live) */
+    if (!created && revocation_record(&r->tx, t->id, REV_TRUST, name, revocation_horizon()) < 0) {
+        admin_tx_refused(r, &POLICY_BODY, NULL);
+        return;
+    }
     admin_audit_change(r, t->id, who, created ? "trust_policy.create" : "trust_policy.update", name);
     if (!admin_tx_commit(r, t->id))
         return;
@@ -328,6 +337,11 @@ static void policy_delete(struct req *r, const struct caller *who, struct tenant
             admin_problem(r, 404, "no such trust policy");
         else if (!r->tx.down)
             admin_problem(r, 500, "the trust policy could not be deleted");
+        return;
+    }
+    /* and deleting it ends them too */
+    if (revocation_record(&r->tx, t->id, REV_TRUST, name, revocation_horizon()) < 0) {
+        db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "trust_policy.delete", name);

@@ -27,6 +27,7 @@
 #include "oauth/cimd.h"
 #include "crypto/jwt.h"
 #include "policy/scope.h"
+#include "policy/delegation.h"
 #include "storage/db.h"
 #include "storage/store.h"
 #include "storage/trust.h"
@@ -273,11 +274,17 @@ static enum hres id_jag(struct req *r, const struct form *f, const char *asserti
         return refuse(r, P, tr.policy, 400, "invalid_grant",
                       "assertion: its jti was used before (replay)");
 
+    /* the token rests on the policy that accepted the assertion: deleting
+     * or replacing it ends the token (admin/trust.c, REV_TRUST) */
+    const char **lineage = arena_alloc(r->arena, sizeof(char *));
+    lineage[0] = lineage_key(r->arena, LIN_TRUST, tr.policy);
     struct token_claims tc = {
         .sub = person.id,
         .client_id = c->client_id,
         .aud = target->uri,
         .scope = scope,
+        .lineage = lineage,
+        .nlineage = 1,
     };
     struct minted m;
     if (mint_access_token(r, t, &tc, &m) < 0) {

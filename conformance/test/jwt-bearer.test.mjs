@@ -14,7 +14,8 @@
 //   authentication, and as its client_assertion at the token endpoint
 //   (client_credentials, token exchange) and at CIBA (bc-authorize and the
 //   poll).
-// - Metadata advertises both.
+// - Metadata advertises both; an ID-JAG token ends when its trust policy is
+//   replaced or deleted.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,12 +23,12 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import { Client, StreamableHTTPClientTransport, CrossAppAccessProvider } from '@modelcontextprotocol/client';
 import { createTenant, RESOURCE, agentClientBody } from '../lib/fixture.mjs';
-import { createUser, auditEvents } from '../lib/codeflow.mjs';
+import { createUser, auditEvents, introspect, expectInactive } from '../lib/codeflow.mjs';
 import { okJson } from '../lib/checks.mjs';
 import { postForm } from '../lib/http.mjs';
-import { keyPair, jwksOf, sign, k8sClaims, K8S_ISSUER, mustPutPolicy } from '../lib/workload.mjs';
+import { keyPair, jwksOf, sign, k8sClaims, K8S_ISSUER, mustPutPolicy, deletePolicy } from '../lib/workload.mjs';
 import { CIBA_GRANT, createApprover, mustDecide } from '../lib/ciba.mjs';
-import { GT_EXCHANGE, TT_ACCESS } from '../lib/exchange.mjs';
+import { GT_EXCHANGE, TT_ACCESS, createResourceServer } from '../lib/exchange.mjs';
 import { startMcpServer } from '../mcp/server.mjs';
 
 const GT_JWT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -303,4 +304,35 @@ test('a workload client_assertion with another client_id, or the wrong type, is 
   // the agent has no secret: Basic with anything fails
   r = await postForm(t.tokenEndpoint, [['grant_type', 'client_credentials']], { basic: [agent.client_id, 'x'] });
   assert.equal(r.status, 401, r.describe());
+});
+
+test('an ID-JAG token rests on its trust policy: replacing or deleting the policy ends it', async () => {
+  const rs = await createResourceServer(t, [mcp.url]);
+  const policy = {
+    issuer: IDP,
+    jwks: jwksOf(idpKey),
+    audience: t.issuer,
+    use: ['id-jag'],
+    user_claim: 'email',
+  };
+  let r = await jwtBearer(await idJag());
+  assert.equal(r.status, 200, r.describe());
+  const first = r.json.access_token;
+  assert.equal((await introspect(t, rs, first)).active, true);
+  // replaced (same content): tokens issued before end, new ones live
+  await mustPutPolicy(t, 'enterprise-idp', policy);
+  await expectInactive(t, rs, first, 'a token issued under the replaced policy');
+  await new Promise((res) => setTimeout(res, 1100)); // a new iat second
+  r = await jwtBearer(await idJag());
+  assert.equal(r.status, 200, r.describe());
+  const second = r.json.access_token;
+  assert.equal((await introspect(t, rs, second)).active, true, 'a token under the new policy lives');
+  // deleted: its tokens end, and no ID-JAG of that issuer is accepted
+  const d = await deletePolicy(t, 'enterprise-idp');
+  assert.equal(d.status, 204, d.describe());
+  await expectInactive(t, rs, second, 'a token issued under the deleted policy');
+  r = await jwtBearer(await idJag());
+  assert.equal(r.status, 400, r.describe());
+  assert.equal(r.json.error, 'invalid_grant');
+  await mustPutPolicy(t, 'enterprise-idp', policy);
 });
