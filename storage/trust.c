@@ -207,6 +207,21 @@ struct trust_set *trust_set_load(PGconn *c, const char *tenant_id, bool *db_fail
 /* ---------------------------------------------------------------- */
 /* client assertion ids                                              */
 
+/* Records (tenant, scope, jti) with an insert of that shape ($1 tenant,
+ * $2 scope: client or issuer, $3 jti, $4 expiry in seconds): 1 first use,
+ * 0 replay, -1 failure. */
+static int jti_first_use(struct dbtx *tx, const char *sql, const char *tenant_id,
+                         const char *scope, const char *jti, int64_t expires_at)
+{
+    char exp[32];
+    snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
+    const char *p[4] = {tenant_id, scope, jti, exp};
+    PGresult *res = db_q(tx, sql, 4, p);
+    if (!res)
+        return -1;
+    return PQntuples(res) == 1 ? 1 : 0;
+}
+
 static _Atomic int64_t last_prune;
 
 int store_assertion_jti_use(struct dbtx *tx, const char *tenant_id, const char *client_id,
@@ -221,34 +236,22 @@ int store_assertion_jti_use(struct dbtx *tx, const char *tenant_id, const char *
             tx->down)
             return -1;
     }
-    char exp[32];
-    snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
-    const char *p[4] = {tenant_id, client_id, jti, exp};
     /* RFC 7523 §3 item 7: "The authorization server MAY ensure that JWTs are
      * not replayed by maintaining the set of used jti values for the length
      * of time for which the JWT would be considered valid" */
-    PGresult *res = db_q(tx,
+    return jti_first_use(tx,
                          "INSERT INTO assertion_jtis (tenant_id, client_id, jti, expires_at) "
                          "VALUES ($1::uuid, $2, $3, to_timestamp($4::bigint)) "
                          "ON CONFLICT DO NOTHING RETURNING 1",
-                         4, p);
-    if (!res)
-        return -1;
-    return PQntuples(res) == 1 ? 1 : 0;
+                         tenant_id, client_id, jti, expires_at);
 }
 
 int store_grant_jti_use(struct dbtx *tx, const char *tenant_id, const char *issuer,
                         const char *jti, int64_t expires_at)
 {
-    char exp[32];
-    snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
-    const char *p[4] = {tenant_id, issuer, jti, exp};
-    PGresult *res = db_q(tx,
+    return jti_first_use(tx,
                          "INSERT INTO grant_assertion_jtis (tenant_id, issuer, jti, expires_at) "
                          "VALUES ($1::uuid, $2, $3, to_timestamp($4::bigint)) "
                          "ON CONFLICT DO NOTHING RETURNING 1",
-                         4, p);
-    if (!res)
-        return -1;
-    return PQntuples(res) == 1 ? 1 : 0;
+                         tenant_id, issuer, jti, expires_at);
 }

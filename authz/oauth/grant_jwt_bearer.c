@@ -64,6 +64,27 @@ static enum hres refuse(struct req *r, const char *profile, const char *policy, 
     return H_DONE;
 }
 
+/* trust_verify for use, refusing (invalid_grant, audited under profile)
+ * what no policy accepts: H_BLOCK, or H_DONE with out->ok (out->ok false:
+ * answered, or r->tx.down). */
+static enum hres verify(struct req *r, const char *assertion, const char *use,
+                        const char *profile, struct trust_result *out)
+{
+    if (trust_verify(r, assertion, use, out) == H_BLOCK)
+        return H_BLOCK;
+    if (r->tx.down) {
+        if (out->ok)
+            json_decref(out->claims);
+        out->ok = false;
+        return H_DONE;
+    }
+    if (!out->ok)
+        refuse(r, profile, out->policy, 400, "invalid_grant",
+               arena_sprintf(r->arena, "assertion: %s",
+                             out->why ? out->why : "no trust policy accepts it"));
+    return H_DONE;
+}
+
 /* The assertion's JOSE header typ, or NULL (the JWT is not parsed further
  * here: trust_verify checks everything else). */
 static const char *assertion_typ(struct req *r, const char *assertion)
@@ -89,6 +110,11 @@ static const char *the_assertion(struct req *r, const struct form *f)
 
 enum hres jwt_bearer_workload_client(struct req *r, const struct form *f)
 {
+    /* a handler re-run on a database worker finds the client again */
+    if (r->client) {
+        client_release(r->client);
+        r->client = NULL;
+    }
     const char *assertion = the_assertion(r, f);
     if (!assertion) {
         resp_oauth_error(r, 400, "invalid_request", "assertion is required, once");
@@ -105,14 +131,10 @@ enum hres jwt_bearer_workload_client(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct trust_result tr;
-    if (trust_verify(r, assertion, "actor", &tr) == H_BLOCK)
+    if (verify(r, assertion, "actor", "workload", &tr) == H_BLOCK)
         return H_BLOCK;
-    if (r->tx.down)
-        return H_DONE;
     if (!tr.ok)
-        return refuse(r, "workload", tr.policy, 400, "invalid_grant",
-                      arena_sprintf(r->arena, "assertion: %s",
-                                    tr.why ? tr.why : "no trust policy accepts it"));
+        return H_DONE;
     json_decref(tr.claims);
     struct client *c = NULL;
     if (!cache_client(&r->tx, r->can_block, r->tenant, tr.client_id, &c))
@@ -138,14 +160,10 @@ enum hres jwt_bearer_workload_client(struct req *r, const struct form *f)
 static enum hres workload(struct req *r, const struct form *f, const char *assertion)
 {
     struct trust_result tr;
-    if (trust_verify(r, assertion, "actor", &tr) == H_BLOCK)
+    if (verify(r, assertion, "actor", "workload", &tr) == H_BLOCK)
         return H_BLOCK;
-    if (r->tx.down)
-        return H_DONE;
     if (!tr.ok)
-        return refuse(r, "workload", tr.policy, 400, "invalid_grant",
-                      arena_sprintf(r->arena, "assertion: %s",
-                                    tr.why ? tr.why : "no trust policy accepts it"));
+        return H_DONE;
     json_decref(tr.claims);
     if (strcmp(tr.client_id, r->client->client_id) != 0)
         return refuse(r, "workload", tr.policy, 400, "invalid_grant",
@@ -174,14 +192,10 @@ static enum hres id_jag(struct req *r, const struct form *f, const char *asserti
     const char *P = "id-jag";
 
     struct trust_result tr;
-    if (trust_verify(r, assertion, "id-jag", &tr) == H_BLOCK)
+    if (verify(r, assertion, "id-jag", P, &tr) == H_BLOCK)
         return H_BLOCK;
-    if (r->tx.down)
-        return H_DONE;
     if (!tr.ok)
-        return refuse(r, P, tr.policy, 400, "invalid_grant",
-                      arena_sprintf(r->arena, "assertion: %s",
-                                    tr.why ? tr.why : "no trust policy accepts it"));
+        return H_DONE;
     json_t *claims = tr.claims;
     arena_defer(r->arena, (void (*)(void *))json_decref, claims);
 
