@@ -26,7 +26,7 @@ import { createTenant, RESOURCE, agentClientBody } from '../lib/fixture.mjs';
 import { createUser, auditEvents, introspect, expectInactive } from '../lib/codeflow.mjs';
 import { okJson } from '../lib/checks.mjs';
 import { postForm } from '../lib/http.mjs';
-import { keyPair, jwksOf, sign, k8sClaims, K8S_ISSUER, mustPutPolicy, deletePolicy } from '../lib/workload.mjs';
+import { keyPair, jwksOf, sign, k8sClaims, K8S_ISSUER, mustPutPolicy, putPolicy, deletePolicy } from '../lib/workload.mjs';
 import { CIBA_GRANT, createApprover, mustDecide } from '../lib/ciba.mjs';
 import { GT_EXCHANGE, TT_ACCESS, createResourceServer } from '../lib/exchange.mjs';
 import { startMcpServer } from '../mcp/server.mjs';
@@ -335,4 +335,24 @@ test('an ID-JAG token rests on its trust policy: replacing or deleting the polic
   assert.equal(r.status, 400, r.describe());
   assert.equal(r.json.error, 'invalid_grant');
   await mustPutPolicy(t, 'enterprise-idp', policy);
+});
+
+test('trust policies with use id-jag: bad bodies are 400 problems and store nothing', async () => {
+  const base = { issuer: 'https://idp2.example.test', jwks: jwksOf(idpKey), audience: t.issuer };
+  for (const [what, body] of [
+    ['id-jag without user_claim', { ...base, use: ['id-jag'] }],
+    ['id-jag twice', { ...base, use: ['id-jag', 'id-jag'], user_claim: 'email' }],
+    ['an unknown use', { ...base, use: ['id-jag', 'idjag'], user_claim: 'email' }],
+    ['four uses', { ...base, use: ['actor', 'subject', 'id-jag', 'actor'], user_claim: 'email', maps_to_client: agent.client_id }],
+  ]) {
+    const r = await putPolicy(t, 'bad-idjag', body);
+    assert.equal(r.status, 400, `${what}: ${r.describe()}`);
+    assert.equal(r.contentType, 'application/problem+json');
+  }
+  const g = await t.admin.call('GET', `/tenants/${enc(t.slug)}/trust-policies/bad-idjag`);
+  assert.equal(g.status, 404, 'nothing stored');
+  // all three uses at once is fine
+  const ok = await putPolicy(t, 'all-uses', { ...base, use: ['actor', 'subject', 'id-jag'], user_claim: 'email', maps_to_client: agent.client_id });
+  assert.equal(ok.status, 201, ok.describe());
+  assert.deepEqual(ok.json.use, ['actor', 'subject', 'id-jag']);
 });
