@@ -98,6 +98,31 @@ const struct tool_entry *resource_tool(const struct resource *res, const char *n
     return NULL;
 }
 
+static const char *resource_describes(const struct resource *res, const char *scope)
+{
+    for (int k = 0; k < res->desc_scopes.n && k < res->desc_texts.n; k++)
+        if (!strcmp(res->desc_scopes.v[k], scope))
+            return res->desc_texts.v[k];
+    return NULL;
+}
+
+const char *tenant_scope_description(const struct tenant *t, const char *scope,
+                                     const char *const *uris, int n)
+{
+    const char *d = NULL;
+    if (n > 0) {
+        for (int i = 0; i < n && !d; i++) {
+            const struct resource *res = tenant_resource(t, uris[i]);
+            if (res)
+                d = resource_describes(res, scope);
+        }
+        return d;
+    }
+    for (int i = 0; i < t->nresources && !d; i++)
+        d = resource_describes(&t->resources[i], scope);
+    return d;
+}
+
 const struct signing_key *tenant_key(const struct tenant *t, const char *kid)
 {
     for (int i = 0; i < t->nkeys; i++)

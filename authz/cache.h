@@ -30,6 +30,8 @@ struct resource {
     struct tool_entry *tools;
     int ntools;
     bool unknown_tools_allow;
+    /* scope_descriptions: desc_scopes[i] is described by desc_texts[i] */
+    struct strlist desc_scopes, desc_texts;
 };
 
 struct tenant {
@@ -40,6 +42,12 @@ struct tenant {
     char *approval_webhook_url;
     bool webhook_secret_set;
     char *signing_alg;
+    /* SPEC §11: client ID metadata documents accepted (open, allowlist,
+     * off) and from which hosts; seconds a rotated refresh token may be
+     * presented again by its client (0: never) */
+    char *cimd_policy;
+    struct strlist cimd_hosts;
+    int refresh_retry_window;
     char *created_at, *updated_at;
     /* SPEC §12 drift: drift_mode (enum drift_mode), the baseline's window,
      * where alerts are posted (NULL: nowhere) */
@@ -66,6 +74,12 @@ struct client {
         allowed_resources, can_act_for, introspects;
     bool may_impersonate;
     bool dynamic;
+    /* a client ID metadata document (SPEC §11): client_id is its URL;
+     * cimd_host is that URL's host, cimd_loopback_only says every redirect
+     * URI is on a loopback host (oauth/cimd.c builds these snapshots) */
+    bool cimd;
+    char *cimd_host;
+    bool cimd_loopback_only;
     char *jwks;                       /* JSON text or NULL */
     char *jwks_uri;
     char *bc_delivery;                /* CIBA: "poll" or "ping" */
@@ -141,6 +155,11 @@ bool strlist_has(const struct strlist *l, const char *s);
 const struct resource *tenant_resource(const struct tenant *t, const char *uri);
 /* The catalog entry of a resource's tool, or NULL. */
 const struct tool_entry *resource_tool(const struct resource *res, const char *name);
+/* What a scope lets a client do, in words (resources' scope_descriptions):
+ * the description given by the first of the resources uris[0..n) (every
+ * resource of the tenant when n is 0) that describes it, or NULL. */
+const char *tenant_scope_description(const struct tenant *t, const char *scope,
+                                     const char *const *uris, int n);
 const struct signing_key *tenant_key(const struct tenant *t, const char *kid);
 
 /* Loads a tenant snapshot from the database (storage/tenants.c). NULL when

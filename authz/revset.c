@@ -33,7 +33,7 @@ static struct rev *buckets[REV_BUCKETS];
 static const char *const kind_names[REV_NKINDS] = {
     [REV_JTI] = "jti",           [REV_GRANT] = "grant",   [REV_SESSION] = "session",
     [REV_CONSENT] = "consent",   [REV_USER] = "user",     [REV_CLIENT] = "client",
-    [REV_ACT_FOR] = "act_for",   [REV_IMPERSONATE] = "impersonate",
+    [REV_ACT_FOR] = "act_for",   [REV_IMPERSONATE] = "impersonate", [REV_TRUST] = "trust",
 };
 
 const char *rev_kind_name(enum rev_kind k)
@@ -51,7 +51,8 @@ int rev_kind_parse(const char *name, size_t len)
 
 bool rev_kind_standing(enum rev_kind k)
 {
-    return k == REV_USER || k == REV_CLIENT || k == REV_ACT_FOR || k == REV_IMPERSONATE;
+    return k == REV_USER || k == REV_CLIENT || k == REV_ACT_FOR || k == REV_IMPERSONATE ||
+           k == REV_TRUST;
 }
 
 static unsigned bucket(const char *tenant, enum rev_kind kind, const char *value)

@@ -6,7 +6,7 @@
  *  - identity revocations (a token's jti, a grant, a session, a consent):
  *    the thing revoked never comes back, so any token naming it is dead;
  *  - standing revocations (a person, a client, an agent's can_act_for entry
- *    or may_impersonate): the thing may be allowed again later, so an entry
+ *    or may_impersonate, a trust policy): the thing may be allowed again later, so an entry
  *    holds the moment it was revoked (`at`) and kills the tokens issued at or
  *    before it (iat <= at); tokens minted afterwards are issued with an iat
  *    past it (revset_floor).
@@ -29,6 +29,7 @@ enum rev_kind {
     REV_CLIENT,      /* standing: a client (by client_id) */
     REV_ACT_FOR,     /* standing: "<agent> <username or *>" */
     REV_IMPERSONATE, /* standing: "<agent>" */
+    REV_TRUST,       /* standing: "<trust policy name>" (deleted or replaced) */
     REV_NKINDS
 };
 

@@ -40,14 +40,20 @@ int store_tenant_key_ttl_at_least(struct dbtx *tx, const char *tenant_id, const 
 int store_tenant_find(PGconn *c, const char *slug, char *id_out, char *alg_out, char *err,
                       size_t errlen);
 
-/* A resource (RFC 8707) of the tenant with its scopes (a text[] literal).
- * 0 created (*created_at its RFC 3339 time), 1 the tenant has this uri
- * already, -1 failure. */
+/* A resource (RFC 8707) of the tenant with its scopes (a text[] literal)
+ * and their descriptions (a JSON object, SPEC §11). 0 created (*json the
+ * resource's admin JSON), 1 the tenant has this uri already, -1 failure.
+ * A resource's JSON: {uri, scopes, scope_descriptions, unknown_tools,
+ * created_at}. */
 int store_resource_create(struct dbtx *tx, const char *tenant_id, const char *uri,
-                          const char *scopes_pg, const char **created_at);
-/* The tenant's resources as a JSON array [{uri, scopes, created_at}] by
- * uri. 0 or -1. */
+                          const char *scopes_pg, const char *descriptions_json, const char **json);
+/* The tenant's resources as a JSON array of their JSON by uri. 0 or -1. */
 int store_resource_list(struct dbtx *tx, const char *tenant_id, const char **json);
+/* Replaces what is not NULL of the resource's scope_descriptions (JSON
+ * object text, SPEC §11) and unknown_tools ("allow"/"deny", SPEC §12). 1
+ * changed (*json its JSON), 0 no such resource, -1 failure. */
+int store_resource_patch(struct dbtx *tx, const char *tenant_id, const char *uri,
+                         const char *descriptions_json, const char *unknown_tools, const char **json);
 /* 1 deleted, 0 no such resource, -1 failure. */
 int store_resource_delete(struct dbtx *tx, const char *tenant_id, const char *uri);
 

@@ -66,19 +66,24 @@ int store_tenant_find(PGconn *c, const char *slug, char *id_out, char *alg_out, 
     return found;
 }
 
+#define RESOURCE_JSON                                                                          \
+    "json_build_object('uri', uri, 'scopes', scopes, 'scope_descriptions', scope_descriptions, " \
+    "'unknown_tools', unknown_tools, 'created_at', " SQL_TS("created_at") ")"
+
 int store_resource_create(struct dbtx *tx, const char *tenant_id, const char *uri,
-                          const char *scopes_pg, const char **created_at)
+                          const char *scopes_pg, const char *descriptions_json, const char **json)
 {
-    const char *p[3] = {tenant_id, uri, scopes_pg};
+    const char *p[4] = {tenant_id, uri, scopes_pg, descriptions_json};
     PGresult *res = db_q(tx,
-                         "INSERT INTO resources (tenant_id, uri, scopes) VALUES ($1, $2, $3::text[]) "
-                         "ON CONFLICT (tenant_id, uri) DO NOTHING RETURNING " SQL_TS("created_at"),
-                         3, p);
+                         "INSERT INTO resources (tenant_id, uri, scopes, scope_descriptions) "
+                         "VALUES ($1, $2, $3::text[], $4::jsonb) ON CONFLICT (tenant_id, uri) "
+                         "DO NOTHING RETURNING " RESOURCE_JSON "::text",
+                         4, p);
     if (!res)
         return -1;
     if (PQntuples(res) == 0)
         return 1;
-    *created_at = PQgetvalue(res, 0, 0);
+    *json = PQgetvalue(res, 0, 0);
     return 0;
 }
 
@@ -86,14 +91,30 @@ int store_resource_list(struct dbtx *tx, const char *tenant_id, const char **jso
 {
     const char *p[1] = {tenant_id};
     PGresult *res = db_q(tx,
-                         "SELECT coalesce(json_agg(json_build_object('uri', uri, 'scopes', scopes, "
-                         "'created_at', " SQL_TS("created_at") ") ORDER BY uri), '[]')::text "
+                         "SELECT coalesce(json_agg(" RESOURCE_JSON " ORDER BY uri), '[]')::text "
                          "FROM resources WHERE tenant_id = $1",
                          1, p);
     if (!res)
         return -1;
     *json = PQgetvalue(res, 0, 0);
     return 0;
+}
+
+int store_resource_patch(struct dbtx *tx, const char *tenant_id, const char *uri,
+                         const char *descriptions_json, const char *unknown_tools, const char **json)
+{
+    const char *p[4] = {tenant_id, uri, descriptions_json, unknown_tools};
+    PGresult *res = db_q(tx,
+                         "UPDATE resources SET scope_descriptions = coalesce($3::jsonb, "
+                         "scope_descriptions), unknown_tools = coalesce($4, unknown_tools) "
+                         "WHERE tenant_id = $1 AND uri = $2 RETURNING " RESOURCE_JSON "::text",
+                         4, p);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return 0;
+    *json = PQgetvalue(res, 0, 0);
+    return 1;
 }
 
 int store_resource_delete(struct dbtx *tx, const char *tenant_id, const char *uri)

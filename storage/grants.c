@@ -55,8 +55,8 @@ int revocation_record(struct dbtx *tx, const char *tenant_id, enum rev_kind kind
               "INSERT INTO revocations (tenant_id, kind, value, expires_at) "
               "VALUES ($1, $2, $3, to_timestamp($4::bigint)) ON CONFLICT (tenant_id, kind, value) "
               "DO UPDATE SET expires_at = GREATEST(revocations.expires_at, EXCLUDED.expires_at), "
-              "created_at = CASE WHEN EXCLUDED.kind IN ('user', 'client', 'act_for', 'impersonate') "
-              "THEN now() ELSE revocations.created_at END",
+              "created_at = CASE WHEN EXCLUDED.kind IN ('user', 'client', 'act_for', 'impersonate', "
+              "'trust') THEN now() ELSE revocations.created_at END",
               4, v))
         return -1;
     revset_add(tenant_id, kind, value, expires_at, (int64_t)time(NULL));
@@ -186,6 +186,22 @@ int refresh_issue(struct dbtx *tx, const char *tenant_id, const char *grant_id,
                 7, v)
                ? 0
                : -1;
+}
+
+int refresh_successor_get(struct dbtx *tx, const char *tenant_id, const char *old_hash,
+                          const char **sealed)
+{
+    const char *v[2] = {tenant_id, old_hash};
+    PGresult *res = db_q(tx,
+                         "SELECT successor_sealed FROM refresh_successors WHERE tenant_id = $1 "
+                         "AND token_hash = $2 AND retry_until > now()",
+                         2, v);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return 0;
+    *sealed = col(tx, res, 0);
+    return 1;
 }
 
 int refresh_take(struct dbtx *tx, const char *tenant_id, const char *token, bool lock,

@@ -94,6 +94,11 @@ int refresh_issue(struct dbtx *tx, const char *tenant_id, const char *grant_id,
  * caller's transaction). 1 found, 0 not, -1 db failure. */
 int refresh_take(struct dbtx *tx, const char *tenant_id, const char *token, bool lock,
                  struct grant_row *out);
+/* SPEC §11 refresh_retry_window: the sealed successor of the rotated
+ * refresh token stored as old_hash, while its window lasts (arena string).
+ * 1 found, 0 none (never kept, or the window is over), -1 db failure. */
+int refresh_successor_get(struct dbtx *tx, const char *tenant_id, const char *old_hash,
+                          const char **sealed);
 /* Records that a session ended (every authzd drops its tokens). */
 int grant_record_session_revocation(struct dbtx *tx, const char *tenant_id, const char *sid,
                                     int64_t expires_at);

@@ -115,6 +115,8 @@ void outbox_sweep(PGconn *c)
     /* housekeeping: what nothing can use any more */
     PQclear(pq_exec(c, "DELETE FROM revocations WHERE expires_at < now() - interval '1 hour'", 0, NULL, NULL, 0));
     PQclear(pq_exec(c, "DELETE FROM assertion_jtis WHERE expires_at < now() - interval '1 hour'", 0, NULL, NULL, 0));
+    PQclear(pq_exec(c, "DELETE FROM grant_assertion_jtis WHERE expires_at < now() - interval '1 hour'", 0, NULL, NULL, 0));
+    PQclear(pq_exec(c, "DELETE FROM refresh_successors WHERE retry_until < now()", 0, NULL, NULL, 0));
     PQclear(pq_exec(c, "DELETE FROM auth_codes WHERE expires_at < now() - interval '1 hour'", 0, NULL, NULL, 0));
     PQclear(pq_exec(c, "DELETE FROM browser_sessions WHERE expires_at < now()", 0, NULL, NULL, 0));
     PQclear(pq_exec(c, "DELETE FROM signin_attempts WHERE at < now() - interval '1 day'", 0, NULL, NULL, 0));

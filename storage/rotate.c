@@ -141,6 +141,28 @@ int rotate_batch(PGconn *c, bool *prepared, struct rotation **rots, int n)
             rots[idx - 1]->outcome = 1;
     }
     PQclear(res);
+    /* SPEC §11 refresh_retry_window: the successors of those rotated that
+     * keep one, in the same transaction, so that a retry that finds the old
+     * token rotated also finds its successor */
+    for (int i = 0; i < n; i++) {
+        struct rotation *rot = rots[i];
+        if (rot->outcome != 1 || !rot->successor_sealed || rot->retry_window <= 0)
+            continue;
+        char win[16];
+        snprintf(win, sizeof win, "%d", rot->retry_window);
+        const char *sv[4] = {rot->old_hash, rot->tenant_id, rot->successor_sealed, win};
+        res = PQexecParams(c,
+                           "INSERT INTO refresh_successors (token_hash, tenant_id, "
+                           "successor_sealed, retry_until) VALUES ($1, $2, $3, now() + "
+                           "make_interval(secs => $4::int)) ON CONFLICT (token_hash) DO NOTHING",
+                           4, NULL, sv, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rc = conn_lost(c, res) ? -1 : -2;
+            PQclear(res);
+            goto fail;
+        }
+        PQclear(res);
+    }
     /* the token.refreshed rows of those, in the same transaction */
     struct audit_event *head = NULL, *tail = NULL;
     int rows = 0;

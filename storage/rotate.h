@@ -31,6 +31,12 @@ struct rotation {
      * connection): it sets the owner's answer. */
     void (*lost)(void *owner, void *ctx);
     void *ctx;
+    /* SPEC §11 refresh_retry_window: the successor, sealed
+     * (crypto_seal_text), kept for retry_window seconds beside the old
+     * token so that its client presenting it again gets the same successor
+     * (NULL, 0: not kept) */
+    const char *successor_sealed;
+    int retry_window;
     int outcome;                               /* 1 rotated, 0 lost, -1 database failure */
 };
 

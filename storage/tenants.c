@@ -44,6 +44,8 @@ void tenant_free(struct tenant *t)
     free(t->approval_webhook_url);
     free(t->signing_alg);
     free(t->drift_webhook_url);
+    free(t->cimd_policy);
+    free_list(&t->cimd_hosts);
     free(t->created_at);
     free(t->updated_at);
     for (int i = 0; i < t->nkeys; i++)
@@ -63,6 +65,8 @@ void tenant_free(struct tenant *t)
             free(e->scopes);
         }
         free(t->resources[i].tools);
+        free_list(&t->resources[i].desc_scopes);
+        free_list(&t->resources[i].desc_texts);
     }
     free(t->resources);
     free(t);
@@ -107,9 +111,18 @@ static char *render_metadata(const struct tenant *t)
 #undef EP
     static const char *grants[] = {"authorization_code", "refresh_token", "client_credentials",
                                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                                   "urn:openid:params:grant-type:ciba"};
+                                   "urn:openid:params:grant-type:ciba",
+                                   "urn:ietf:params:oauth:grant-type:jwt-bearer"};
     sb_puts(&sb, ",\"grant_types_supported\":");
-    json_str_array(&sb, grants, 5);
+    json_str_array(&sb, grants, 6);
+    /* draft-ietf-oauth-identity-assertion-authz-grant: the JWT bearer grant
+     * takes identity assertion authorization grants (SPEC §11) */
+    sb_puts(&sb, ",\"authorization_grant_profiles_supported\":"
+                 "[\"urn:ietf:params:oauth:grant-profile:id-jag\"]");
+    /* draft-ietf-oauth-client-id-metadata-document: URL client_ids, unless
+     * the tenant turned them off (cimd_policy) */
+    sb_printf(&sb, ",\"client_id_metadata_document_supported\":%s",
+              t->cimd_policy && !strcmp(t->cimd_policy, "off") ? "false" : "true");
     sb_puts(&sb, ",\"backchannel_token_delivery_modes_supported\":[\"poll\",\"ping\"]");
     sb_puts(&sb, ",\"backchannel_user_code_parameter_supported\":false");
     /* the token, introspection and revocation endpoints share one client
@@ -137,6 +150,9 @@ static char *render_metadata(const struct tenant *t)
     int nsc = 0, cap = 64;
     sc[nsc++] = "admin";
     sc[nsc++] = "approvals:decide";
+    /* SPEC §11: offline_access is accepted (a refresh token goes to every
+     * client with the refresh_token grant, asked for or not) */
+    sc[nsc++] = "offline_access";
     for (int i = 0; i < t->nresources; i++)
         for (int k = 0; k < t->resources[i].scopes.n; k++) {
             const char *s = t->resources[i].scopes.v[k];
@@ -159,6 +175,28 @@ static char *render_metadata(const struct tenant *t)
     return sb_steal(&sb, NULL);
 }
 
+/* A resource's scope_descriptions (a JSON object of strings, as the admin
+ * API stored it) into its two parallel lists. */
+static void descriptions_parse(const char *text, struct resource *res)
+{
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    size_t n = json_is_object(o) ? json_object_size(o) : 0;
+    res->desc_scopes.v = calloc(n + 1, sizeof(char *));
+    res->desc_texts.v = calloc(n + 1, sizeof(char *));
+    const char *k;
+    json_t *v;
+    if (n && res->desc_scopes.v && res->desc_texts.v)
+        json_object_foreach(o, k, v)
+        {
+            if (!json_is_string(v))
+                continue;
+            res->desc_scopes.v[res->desc_scopes.n++] = strdup(k);
+            res->desc_texts.v[res->desc_texts.n++] = strdup(json_string_value(v));
+        }
+    json_decref(o);
+}
+
 struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
 {
     *db_failed = false;
@@ -167,7 +205,8 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
         c,
         "SELECT id, slug, display_name, registration_policy, access_token_ttl, max_session_ttl, "
         "approval_webhook_url, approval_webhook_secret IS NOT NULL, signing_alg, " SQL_TS("created_at") ", "
-        SQL_TS("updated_at") ", drift_mode, drift_window_days, drift_webhook_url "
+        SQL_TS("updated_at") ", drift_mode, drift_window_days, drift_webhook_url, "
+        "cimd_policy, cimd_hosts, refresh_retry_window "
         /* SPEC §13: a disabled tenant (authzctl tenants disable) is as unknown */
         "FROM tenants WHERE slug = $1 AND status = 'active'",
         1, NULL, v, NULL, NULL, 0);
@@ -197,6 +236,9 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
         t->drift_mode = DRIFT_ALERT;
     t->drift_window_days = atoi(PQgetvalue(res, 0, 12));
     t->drift_webhook_url = dupv(res, 0, 13);
+    t->cimd_policy = dupv(res, 0, 14);
+    t->cimd_hosts.n = pgarray_parse_heap(PQgetvalue(res, 0, 15), &t->cimd_hosts.v);
+    t->refresh_retry_window = atoi(PQgetvalue(res, 0, 16));
     PQclear(res);
     size_t il = strlen(g_public_url) + strlen(t->slug) + 4;
     t->issuer = malloc(il);
@@ -255,10 +297,9 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
     t->jwks_json = sb_steal(&jwks, NULL);
 
     res = PQexecParams(c,
-                       "SELECT uri, scopes, unknown_tools = 'allow' FROM resources "
-                       "WHERE tenant_id = $1 ORDER BY uri",
-                       1,
-                       NULL, kv, NULL, NULL, 0);
+                       "SELECT uri, scopes, unknown_tools = 'allow', scope_descriptions::text "
+                       "FROM resources WHERE tenant_id = $1 ORDER BY uri",
+                       1, NULL, kv, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         *db_failed = true;
         PQclear(res);
@@ -271,6 +312,7 @@ struct tenant *tenant_load(PGconn *c, const char *slug, bool *db_failed)
         t->resources[i].uri = dupv(res, i, 0);
         t->resources[i].scopes.n = pgarray_parse_heap(PQgetvalue(res, i, 1), &t->resources[i].scopes.v);
         t->resources[i].unknown_tools_allow = PQgetvalue(res, i, 2)[0] == 't';
+        descriptions_parse(PQgetvalue(res, i, 3), &t->resources[i]);
     }
     PQclear(res);
     /* SPEC §12: each resource's tool catalog, sorted by name (resource_tool
@@ -321,6 +363,7 @@ void client_free(struct client *c)
     free(c->secret_hash);
     free(c->auth_method);
     free(c->client_name);
+    free(c->cimd_host);
     free_list(&c->grant_types);
     free_list(&c->response_types);
     free_list(&c->redirect_uris);

@@ -92,19 +92,6 @@ int store_resource_exists(struct dbtx *tx, const char *tenant_id, const char *re
     return PQntuples(res) > 0 ? 1 : 0;
 }
 
-int store_resource_unknown_tools(struct dbtx *tx, const char *tenant_id, const char *resource,
-                                 const char *value)
-{
-    const char *p[3] = {tenant_id, resource, value};
-    PGresult *res = db_q(tx,
-                         "UPDATE resources SET unknown_tools = $3 WHERE tenant_id = $1::uuid "
-                         "AND uri = $2 RETURNING 1",
-                         3, p);
-    if (!res)
-        return -1;
-    return PQntuples(res) > 0 ? 1 : 0;
-}
-
 int store_tenant_drift_set(struct dbtx *tx, const char *tenant_id, const char *member,
                            const char *value)
 {

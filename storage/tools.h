@@ -29,9 +29,6 @@ int store_tool_list(struct dbtx *tx, const char *tenant_id, const char *resource
 int store_tool_delete(struct dbtx *tx, const char *tenant_id, const char *resource, const char *name);
 /* 1 when the resource is the tenant's, 0 not, -1 failure. */
 int store_resource_exists(struct dbtx *tx, const char *tenant_id, const char *resource);
-/* Sets a resource's unknown_tools ("deny" or "allow"). 1, 0 none, -1. */
-int store_resource_unknown_tools(struct dbtx *tx, const char *tenant_id, const char *resource,
-                                 const char *value);
 
 /* ---- drift settings (tenant PATCH) ---- */
 /* Sets drift_mode, drift_window_days (decimal) or drift_webhook_url (NULL

@@ -128,6 +128,7 @@ static bool policy_from_row(PGresult *res, int i, struct trust_policy *p, const 
     p->for_subject = strcmp(PQgetvalue(res, i, 9), "t") == 0;
     p->maps_to_client = dup_or_null(res, i, 10);
     p->user_claim = dup_or_null(res, i, 11);
+    p->for_id_jag = PQnfields(res) > 12 && strcmp(PQgetvalue(res, i, 12), "t") == 0;
     if (!p->name || !p->issuer || !p->audience) {
         *why = "missing columns";
         return false;
@@ -176,8 +177,8 @@ struct trust_set *trust_set_load(PGconn *c, const char *tenant_id, bool *db_fail
     PGresult *res = pq_exec(c,
                             "SELECT name, issuer, jwks::text, jwks_uri, audience, subject_pattern, "
                             "required_claims::text, coalesce(max_token_age, 0), "
-                            "'actor' = ANY (use), 'subject' = ANY (use), maps_to_client, user_claim "
-                            "FROM trust_policies WHERE tenant_id = $1::uuid ORDER BY name",
+                            "'actor' = ANY (use), 'subject' = ANY (use), maps_to_client, user_claim, "
+                            "'id-jag' = ANY (use) FROM trust_policies WHERE tenant_id = $1::uuid ORDER BY name",
                             1, p, err, sizeof err);
     if (!res) {
         log_msg(LOG_WARN, "loading trust policies failed: %s", err);
@@ -206,6 +207,21 @@ struct trust_set *trust_set_load(PGconn *c, const char *tenant_id, bool *db_fail
 /* ---------------------------------------------------------------- */
 /* client assertion ids                                              */
 
+/* Records (tenant, scope, jti) with an insert of that shape ($1 tenant,
+ * $2 scope: client or issuer, $3 jti, $4 expiry in seconds): 1 first use,
+ * 0 replay, -1 failure. */
+static int jti_first_use(struct dbtx *tx, const char *sql, const char *tenant_id,
+                         const char *scope, const char *jti, int64_t expires_at)
+{
+    char exp[32];
+    snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
+    const char *p[4] = {tenant_id, scope, jti, exp};
+    PGresult *res = db_q(tx, sql, 4, p);
+    if (!res)
+        return -1;
+    return PQntuples(res) == 1 ? 1 : 0;
+}
+
 static _Atomic int64_t last_prune;
 
 int store_assertion_jti_use(struct dbtx *tx, const char *tenant_id, const char *client_id,
@@ -220,18 +236,22 @@ int store_assertion_jti_use(struct dbtx *tx, const char *tenant_id, const char *
             tx->down)
             return -1;
     }
-    char exp[32];
-    snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
-    const char *p[4] = {tenant_id, client_id, jti, exp};
     /* RFC 7523 §3 item 7: "The authorization server MAY ensure that JWTs are
      * not replayed by maintaining the set of used jti values for the length
      * of time for which the JWT would be considered valid" */
-    PGresult *res = db_q(tx,
+    return jti_first_use(tx,
                          "INSERT INTO assertion_jtis (tenant_id, client_id, jti, expires_at) "
                          "VALUES ($1::uuid, $2, $3, to_timestamp($4::bigint)) "
                          "ON CONFLICT DO NOTHING RETURNING 1",
-                         4, p);
-    if (!res)
-        return -1;
-    return PQntuples(res) == 1 ? 1 : 0;
+                         tenant_id, client_id, jti, expires_at);
+}
+
+int store_grant_jti_use(struct dbtx *tx, const char *tenant_id, const char *issuer,
+                        const char *jti, int64_t expires_at)
+{
+    return jti_first_use(tx,
+                         "INSERT INTO grant_assertion_jtis (tenant_id, issuer, jti, expires_at) "
+                         "VALUES ($1::uuid, $2, $3, to_timestamp($4::bigint)) "
+                         "ON CONFLICT DO NOTHING RETURNING 1",
+                         tenant_id, issuer, jti, expires_at);
 }

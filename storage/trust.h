@@ -54,4 +54,10 @@ struct trust_set *trust_set_load(PGconn *c, const char *tenant_id, bool *db_fail
 int store_assertion_jti_use(struct dbtx *tx, const char *tenant_id, const char *client_id,
                             const char *jti, int64_t expires_at);
 
+/* RFC 7523 §3 item 7 for the JWT bearer grant (SPEC §11): records an
+ * ID-JAG's jti for the tenant and its issuer until expires_at, across every
+ * authzd sharing the database. 1 first use, 0 replay, -1 failure. */
+int store_grant_jti_use(struct dbtx *tx, const char *tenant_id, const char *issuer,
+                        const char *jti, int64_t expires_at);
+
 #endif

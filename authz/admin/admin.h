@@ -76,6 +76,7 @@ void admin_tenant_patch(struct req *r, const struct admin_call *c);
 void admin_keys_rotate(struct req *r, const struct admin_call *c);    /* keys.c */
 void admin_resource_list(struct req *r, const struct admin_call *c);  /* resources.c */
 void admin_resource_create(struct req *r, const struct admin_call *c);
+void admin_resource_patch(struct req *r, const struct admin_call *c);
 void admin_resource_delete(struct req *r, const struct admin_call *c);
 void admin_clients_list(struct req *r, const struct admin_call *c);   /* lists.c */
 void admin_client_create(struct req *r, const struct admin_call *c);
@@ -123,9 +124,8 @@ void admin_leaks(struct req *r, const struct caller *who);
 
 /* The tool catalog, a resource's unknown_tools, an agent's drift baseline
  * (admin/tools.c, SPEC §12): .../resources/tools[/{name}]?resource=,
- * PATCH .../resources?uri=, GET .../clients/{id}/baseline */
+ * GET .../clients/{id}/baseline */
 void admin_tools(struct req *r, const struct admin_call *c);
-void admin_resource_patch(struct req *r, const struct admin_call *c);
 void admin_baseline(struct req *r, const struct admin_call *c);
 /* The tenant's drift settings, members of PATCH /tenants/{t}: their checks,
  * the write of one (value NULL clears it; 0 or -1) and the tenant object's

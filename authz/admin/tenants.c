@@ -7,6 +7,7 @@
  */
 #include "admin/admin.h"
 #include "admin/body.h"
+#include "admin/mcp_settings.h"
 #include "http/routes.h"
 #include "policy/uri.h"
 #include "storage/admin.h"
@@ -31,7 +32,10 @@ static json_t *tenant_json(const struct tenant *t)
                      t->approval_webhook_url ? json_string(t->approval_webhook_url) : json_null(),
                      "approval_webhook_secret_set", t->webhook_secret_set, "signing_alg",
                      t->signing_alg, "created_at", t->created_at, "updated_at", t->updated_at);
-    admin_drift_json(j, t); /* SPEC §12 (admin/tools.c) */
+    if (j) {
+        admin_drift_json(j, t);      /* SPEC §12 (admin/tools.c) */
+        admin_tenant_mcp_json(t, j); /* SPEC §11 (admin/mcp_settings.c) */
+    }
     return j;
 }
 
@@ -105,6 +109,10 @@ static const struct body_member TENANT_PATCH_MEMBERS[] = {
     {"approval_webhook_secret", BT_STRING | BT_NULL, 0, check_webhook_secret, "webhook_secret"},
     {"signing_alg", BT_STRING, 0, check_signing_alg, "alg"},
     {"display_name", BT_STRING, 0, check_display_name, "name title"},
+    /* SPEC §11 (admin/mcp_settings.c) */
+    {"cimd_policy", BT_STRING, 0, check_cimd_policy, "cimd client_id_metadata_document"},
+    {"cimd_hosts", BT_ARRAY, 0, check_cimd_hosts, "cimd_allowlist hosts"},
+    {"refresh_retry_window", BT_INTEGER, 0, check_refresh_retry_window, "retry_window"},
     {"drift_mode", BT_STRING, 0, admin_check_drift_mode, "drift"},
     {"drift_window_days", BT_INTEGER, 0, admin_check_drift_window, "drift_window"},
     {"drift_webhook_url", BT_STRING | BT_NULL, 0, admin_check_drift_webhook, "drift_webhook"},
@@ -181,6 +189,14 @@ void admin_tenant_patch(struct req *r, const struct admin_call *c)
             val = json_string_value(v);
         }
         const char *value = val;
+        int mcp = admin_tenant_mcp_setting(r, t->id, key, v); /* SPEC §11 */
+        if (mcp < 0) {
+            admin_tx_refused(r, &TENANT_PATCH_BODY, key);
+            json_decref(b);
+            return;
+        }
+        if (mcp > 0)
+            continue;
         if (!strncmp(key, "drift_", 6)) { /* SPEC §12 (admin/tools.c) */
             if (admin_drift_member(r, t, key, val) < 0) {
                 admin_tx_refused(r, &TENANT_PATCH_BODY, key);

@@ -71,20 +71,6 @@ static const struct body_member TOOL_MEMBERS[] = {
 };
 static const struct body_spec TOOL_BODY = BODY_SPEC(TOOL_MEMBERS);
 
-static const char *check_unknown_tools(json_t *v)
-{
-    const char *s = json_string_value(v);
-    return !strcmp(s, "deny") || !strcmp(s, "allow") ? NULL : "must be deny or allow";
-}
-
-/* PATCH .../resources?uri= */
-static const struct body_member RESOURCE_PATCH_MEMBERS[] = {
-    {"unknown_tools", BT_STRING, BM_REQUIRED, check_unknown_tools, "unknown"},
-    {"uri", BT_ANY, BM_READ_ONLY, NULL, NULL},
-    {"scopes", BT_ANY, BM_READ_ONLY, NULL, NULL},
-    {"created_at", BT_ANY, BM_READ_ONLY, NULL, NULL},
-};
-static const struct body_spec RESOURCE_PATCH_BODY = BODY_SPEC(RESOURCE_PATCH_MEMBERS);
 
 /* The resource named by ?resource= (or ?uri=), which must be one of the
  * tenant's; NULL with the answer set. */
@@ -240,36 +226,6 @@ void admin_tools(struct req *r, const struct admin_call *c)
     else
         tool_delete(r, who, t, resource, name);
     json_decref(b);
-}
-
-void admin_resource_patch(struct req *r, const struct admin_call *c)
-{
-    const struct caller *who = c->who;
-    struct tenant *t = c->t;
-    json_t *b = admin_read_body(r, &RESOURCE_PATCH_BODY);
-    if (!b)
-        return;
-    const char *v = arena_strdup(r->arena, json_string_value(json_object_get(b, "unknown_tools")));
-    json_decref(b);
-    const char *uri = resource_param(r, t, "uri");
-    if (!uri)
-        return;
-    if (db_begin(&r->tx) < 0)
-        return;
-    int rc = store_resource_unknown_tools(&r->tx, t->id, uri, v);
-    if (rc <= 0) {
-        if (rc == 0) {
-            db_rollback(&r->tx);
-            admin_problem(r, 404, "no such resource");
-        } else {
-            admin_tx_refused(r, &RESOURCE_PATCH_BODY, "unknown_tools");
-        }
-        return;
-    }
-    admin_audit_change(r, t->id, who, "resource.update", uri);
-    if (!admin_tx_commit(r, t->id))
-        return;
-    tool_list(r, t, uri);
 }
 
 void admin_baseline(struct req *r, const struct admin_call *call)

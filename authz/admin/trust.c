@@ -23,6 +23,8 @@
 #include "oauth/trust_verify.h"
 #include "storage/db.h"
 #include "storage/trust.h"
+#include "storage/grants.h"
+#include "revset.h"
 #include "util/text.h"
 #include "cache.h"
 #include "util/limits.h"
@@ -191,15 +193,18 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         d->max_token_age = arena_sprintf(r->arena, "%lld", (long long)json_integer_value(v));
     }
 
-    /* SPEC §7 use: ["actor"], ["subject"] or both */
+    /* SPEC §7 use: ["actor"], ["subject"] or both; SPEC §11 adds "id-jag"
+     * (identity assertion authorization grants at the JWT bearer grant) */
+    static const char USE_MSG[] = "use must be one to three of \"actor\", \"subject\" and "
+                                  "\"id-jag\", each once";
     v = json_object_get(b, "use");
-    bool actor = false, subject = false;
+    bool actor = false, subject = false, id_jag = false;
     if (!v || json_is_null(v)) {
         admin_problem(r, 400, "use is required");
         return false;
     }
-    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 2) {
-        admin_problem(r, 400, "use must be [\"actor\"], [\"subject\"] or both");
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 3) {
+        admin_problem(r, 400, USE_MSG);
         return false;
     }
     size_t i;
@@ -211,12 +216,16 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
             actor = true;
         else if (s && !strcmp(s, "subject") && !subject)
             subject = true;
+        else if (s && !strcmp(s, "id-jag") && !id_jag)
+            id_jag = true;
         else {
-            admin_problem(r, 400, "use must be [\"actor\"], [\"subject\"] or both");
+            admin_problem(r, 400, USE_MSG);
             return false;
         }
     }
-    d->use = actor && subject ? "{actor,subject}" : actor ? "{actor}" : "{subject}";
+    d->use = arena_sprintf(r->arena, "{%s%s%s%s%s}", actor ? "actor" : "",
+                           actor && (subject || id_jag) ? "," : "", subject ? "subject" : "",
+                           subject && id_jag ? "," : "", id_jag ? "id-jag" : "");
 
     /* SPEC §7: "the member its use needs": maps_to_client for actor,
      * user_claim for subject (and neither without its use) */
@@ -228,12 +237,13 @@ static bool policy_validate(struct req *r, const char *name, json_t *b, struct t
         admin_problem(r, 400, "maps_to_client applies to use actor only");
         return false;
     }
-    if (subject && !d->user_claim) {
-        admin_problem(r, 400, "user_claim is required when use has subject");
+    if ((subject || id_jag) && !d->user_claim) {
+        admin_problem(r, 400, subject ? "user_claim is required when use has subject"
+                                      : "user_claim is required when use has id-jag");
         return false;
     }
-    if (!subject && d->user_claim) {
-        admin_problem(r, 400, "user_claim applies to use subject only");
+    if (!subject && !id_jag && d->user_claim) {
+        admin_problem(r, 400, "user_claim applies to use subject or id-jag only");
         return false;
     }
     return true;
@@ -299,6 +309,13 @@ static void policy_put(struct req *r, const struct caller *who, struct tenant *t
         admin_tx_refused(r, &POLICY_BODY, NULL);
         return;
     }
+    /* tokens issued under the policy (the JWT bearer grant, SPEC §11) rest
+     * on it: replacing it ends them (a standing revocation: tokens issued
+     * under the new one live) */
+    if (!created && revocation_record(&r->tx, t->id, REV_TRUST, name, revocation_horizon()) < 0) {
+        admin_tx_refused(r, &POLICY_BODY, NULL);
+        return;
+    }
     admin_audit_change(r, t->id, who, created ? "trust_policy.create" : "trust_policy.update", name);
     if (!admin_tx_commit(r, t->id))
         return;
@@ -320,6 +337,11 @@ static void policy_delete(struct req *r, const struct caller *who, struct tenant
             admin_problem(r, 404, "no such trust policy");
         else if (!r->tx.down)
             admin_problem(r, 500, "the trust policy could not be deleted");
+        return;
+    }
+    /* and deleting it ends them too */
+    if (revocation_record(&r->tx, t->id, REV_TRUST, name, revocation_horizon()) < 0) {
+        db_rollback(&r->tx);
         return;
     }
     admin_audit_change(r, t->id, who, "trust_policy.delete", name);

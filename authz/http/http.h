@@ -7,7 +7,10 @@
  * A request is parsed on its loop thread into struct req (which owns an arena),
  * routed, and handed to its handler. Handlers run on the loop when they can
  * answer from memory; one that needs the database returns H_BLOCK and is run
- * again from the start on a database worker thread (storage/db.c). Audit rows
+ * again from the start on a database worker thread (storage/db.c); one that
+ * must fetch something from the network first (wants_fetch) is run again on
+ * a fetch thread (runtime/fetchers.c), and from there on a worker when it
+ * then needs the database. Audit rows
  * produced on the loop are group-committed (the committer in storage/db.c) and the
  * answer leaves only after their commit.
  */
@@ -72,6 +75,14 @@ struct req {
 
     /* handler context */
     bool can_block;              /* running on a database worker */
+    /* running on a fetch thread (runtime/fetchers.c): outbound fetches may
+     * wait here, the database may not (a handler that needs it returns
+     * H_BLOCK and moves on to a worker) */
+    bool can_fetch;
+    /* set by a lookup that returns H_BLOCK because it must fetch something
+     * from the network first: the router hands the request to a fetch
+     * thread instead of a database worker */
+    bool wants_fetch;
     /* its unit of work: tx.conn set when can_block, tx.down when the
      * database failed during this request, tx's audit rows committed before
      * the answer leaves (storage/db.h) */

@@ -154,7 +154,28 @@ static void job_done(struct job *j)
     http_complete(r);
 }
 
-static const struct job_ops http_job_ops = {job_run, job_reset, job_unavailable, job_done};
+static void finish(struct req *r);
+
+/* A request that had to fetch from the network first runs again from the
+ * start here, on a fetch thread: what it fetched is cached now; when it
+ * next needs the database it moves on to a worker (from the top again). */
+static void job_fetch(struct job *j)
+{
+    struct req *r = req_of(j);
+    r->wants_fetch = false;
+    r->can_fetch = true;
+    if (r->handler(r) == H_BLOCK) {
+        r->can_fetch = false;
+        r->wants_fetch = false;
+        resp_reset(r);
+        pool_submit(j);
+        return;
+    }
+    finish(r); /* can_fetch: handed back to its loop, not finished here */
+}
+
+static const struct job_ops http_job_ops = {job_run, job_reset, job_unavailable, job_done,
+                                            job_fetch};
 
 void http_run_handler(struct req *r)
 {
@@ -291,12 +312,16 @@ enum route_kind router_kind(struct req *r)
     return r->nparams ? RK_OAUTH : RK_OPS; /* as router_dispatch answers 404 */
 }
 
+/* The answer is set: after the group commit of its audit rows, or at once
+ * (on the loop; from a fetch thread, handed back to the loop). */
 static void finish(struct req *r)
 {
     if (r->tx.down)
         http_db_unavailable(r);
     if (r->tx.naudit)
         committer_submit(&r->job);
+    else if (r->can_fetch)
+        http_complete(r);
     else
         http_finish_on_loop(r);
 }
@@ -343,7 +368,10 @@ void router_dispatch(struct req *r)
     }
     if (run_handler(r) == H_BLOCK) {
         resp_reset(r);
-        pool_submit(&r->job);
+        if (r->wants_fetch)
+            fetch_submit(&r->job);
+        else
+            pool_submit(&r->job);
         return;
     }
     finish(r);

@@ -1,5 +1,6 @@
 /*
- * fetch.c: blocking HTTP/1.1 GET for database-worker threads (see fetch.h).
+ * fetch.c: the one outbound HTTP/1.1 client (see fetch.h), blocking, for
+ * database workers and fetch threads.
  *
  * One deadline covers name resolution's aftermath, connect, the TLS
  * handshake, the request and the whole answer: the socket is non-blocking
@@ -172,9 +173,141 @@ static ssize_t io_read(struct io *c, char *buf, size_t cap)
     }
 }
 
-/* A connected non-blocking socket, or -1. Plain http connects to loopback
- * addresses only, whatever the name resolves to. */
-static int dial(const struct fetch_url *u, int64_t deadline, const char **why)
+/* ---------------------------------------------------------------- */
+/* addresses                                                         */
+
+/* The IPv4 address a (host order) is one anybody may own. */
+static bool v4_public(uint32_t a, const char **why)
+{
+    static const struct {
+        uint32_t net, mask;
+        const char *what;
+    } ranges[] = {
+        {0x00000000u, 0xff000000u,
+         "the host resolves to an unspecified (0.0.0.0/8) address, "
+         "which is refused"},
+        {0x0a000000u, 0xff000000u,
+         "the host resolves to a private (10.0.0.0/8) address, "
+         "which is refused"},
+        {0x64400000u, 0xffc00000u,
+         "the host resolves to a shared (100.64.0.0/10, carrier-grade NAT) address, "
+         "which is refused"},
+        {0x7f000000u, 0xff000000u,
+         "the host resolves to a loopback address, "
+         "which is refused"},
+        {0xa9fe0000u, 0xffff0000u,
+         "the host resolves to a link-local (169.254.0.0/16) address, "
+         "which is refused"},
+        {0xac100000u, 0xfff00000u,
+         "the host resolves to a private (172.16.0.0/12) address, "
+         "which is refused"},
+        {0xc0000000u, 0xffffff00u,
+         "the host resolves to a reserved (192.0.0.0/24) address, "
+         "which is refused"},
+        {0xc0000200u, 0xffffff00u,
+         "the host resolves to a documentation (192.0.2.0/24) address, "
+         "which is refused"},
+        {0xc0a80000u, 0xffff0000u,
+         "the host resolves to a private (192.168.0.0/16) address, "
+         "which is refused"},
+        {0xc6120000u, 0xfffe0000u,
+         "the host resolves to a benchmarking (198.18.0.0/15) address, "
+         "which is refused"},
+        {0xc6336400u, 0xffffff00u,
+         "the host resolves to a documentation (198.51.100.0/24) address, "
+         "which is refused"},
+        {0xcb007100u, 0xffffff00u,
+         "the host resolves to a documentation (203.0.113.0/24) address, "
+         "which is refused"},
+        {0xe0000000u, 0xf0000000u,
+         "the host resolves to a multicast address, "
+         "which is refused"},
+        {0xf0000000u, 0xf0000000u,
+         "the host resolves to a reserved (240.0.0.0/4) address, "
+         "which is refused"},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if ((a & ranges[i].mask) == ranges[i].net) {
+            *why = ranges[i].what;
+            return false;
+        }
+    return true;
+}
+
+bool fetch_addr_public(const struct sockaddr *sa, const char **why)
+{
+    *why = "an address of an unknown family";
+    if (sa->sa_family == AF_INET)
+        return v4_public(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr), why);
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    static const uint8_t zero[16] = {0};
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    /* ::ffff:a.b.c.d (RFC 4291 §2.5.5.2) and 64:ff9b::a.b.c.d (RFC 6052):
+     * judged by the IPv4 address they reach */
+    if (!memcmp(b, mapped, 12) || !memcmp(b, nat64, 12)) {
+        uint32_t a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
+        return v4_public(a, why);
+    }
+    if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1)) {
+        *why = b[15] ? "the host resolves to a loopback address, which is refused"
+                     : "the host resolves to an unspecified address, which is refused";
+        return false;
+    }
+    if (!memcmp(b, zero, 12)) {
+        *why = "the host resolves to a deprecated IPv4-compatible IPv6 address, which is refused";
+        return false;
+    }
+    if ((b[0] & 0xfe) == 0xfc) {
+        *why = "the host resolves to a private (unique local, fc00::/7) address, which is refused";
+        return false;
+    }
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+        *why = "the host resolves to a link-local (fe80::/10) address, which is refused";
+        return false;
+    }
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) {
+        *why = "the host resolves to a site-local (fec0::/10) address, which is refused";
+        return false;
+    }
+    if (b[0] == 0xff) {
+        *why = "the host resolves to a multicast address, which is refused";
+        return false;
+    }
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) {
+        *why = "the host resolves to a documentation (2001:db8::/32) address, which is refused";
+        return false;
+    }
+    if (b[0] == 0x01 && b[1] == 0 && !memcmp(b + 2, zero, 6)) {
+        *why = "the host resolves to a discard-only (100::/64) address, which is refused";
+        return false;
+    }
+    return true;
+}
+
+/* Whether a connection may go to sa under opts; *why says which kind of
+ * address was refused. */
+static bool addr_allowed(const struct fetch_url *u, const struct fetch_opts *o,
+                         const struct sockaddr *sa, const char **why)
+{
+    bool loop = uri_addr_loopback(sa);
+    if (!u->tls && !loop) {
+        *why = "http URLs must reach a loopback address";
+        return false;
+    }
+    if (!o || !o->public_only)
+        return true;
+    if (loop && o->allow_loopback)
+        return true;
+    return fetch_addr_public(sa, why);
+}
+
+/* A connected non-blocking socket, or -1. Each resolved address is checked
+ * (addr_allowed) before it is connected to. */
+static int dial(const struct fetch_url *u, const struct fetch_opts *o, int64_t deadline,
+                const char **why)
 {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -187,8 +320,9 @@ static int dial(const struct fetch_url *u, int64_t deadline, const char **why)
     int fd = -1;
     *why = "connection refused or timed out";
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        if (!u->tls && !uri_addr_loopback(ai->ai_addr)) {
-            *why = "http URLs must reach a loopback address";
+        const char *awhy;
+        if (!addr_allowed(u, o, ai->ai_addr, &awhy)) {
+            *why = awhy;
             continue;
         }
         int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
@@ -209,6 +343,7 @@ static int dial(const struct fetch_url *u, int64_t deadline, const char **why)
             }
         }
         close(s);
+        *why = mono_ms() >= deadline ? "connecting timed out" : "connection refused or timed out";
     }
     freeaddrinfo(res);
     return fd;
@@ -290,6 +425,9 @@ struct answer {
     const char *body;          /* into the read buffer, or into decoded */
     size_t body_len;
     char *decoded;             /* chunked bodies, malloc'd */
+    const char *hdrs;          /* the header lines (after the status line) */
+    size_t hlen;
+    size_t max_body;           /* the largest body accepted */
 };
 
 /* Case-insensitive header value of a header block (lines after the status
@@ -325,7 +463,7 @@ static const char *header_value(const char *h, size_t hlen, const char *name, si
 static int dechunk(const char *p, size_t len, struct answer *a)
 {
     free(a->decoded);
-    a->decoded = malloc(FETCH_MAX_BODY + 1);
+    a->decoded = malloc(a->max_body + 1);
     if (!a->decoded)
         return -1;
     size_t out = 0, i = 0;
@@ -358,7 +496,7 @@ static int dechunk(const char *p, size_t len, struct answer *a)
             a->body_len = out;
             return 1;
         }
-        if (out + size > FETCH_MAX_BODY)
+        if (out + size > a->max_body)
             return -1;
         if (len - i < size + 2)
             return 0;
@@ -401,6 +539,8 @@ static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a,
     size_t hlen = (size_t)(he + 2 - hdrs);
     const char *body = he + 4;
     size_t blen = len - (size_t)(body - buf);
+    a->hdrs = hdrs;
+    a->hlen = hlen;
     size_t tel = 0, cll = 0;
     bool dup = false;
     const char *te = header_value(hdrs, hlen, "transfer-encoding", &tel, &dup);
@@ -417,7 +557,7 @@ static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a,
         }
         int r = dechunk(body, blen, a);
         if (r < 0)
-            *why = "malformed or too large chunked body";
+            *why = "the answer is too large, or its chunked framing is malformed";
         else if (r == 0 && eof) {
             *why = "the answer was cut short";
             r = -1;
@@ -437,7 +577,7 @@ static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a,
             }
             v = v * 10 + (size_t)(cl[i] - '0');
         }
-        if (v > FETCH_MAX_BODY) {
+        if (v > a->max_body) {
             *why = "the answer is too large";
             return -1;
         }
@@ -453,7 +593,7 @@ static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a,
         return 1;
     }
     /* RFC 9112 §6.3 item 8: otherwise the body ends when the connection does */
-    if (blen > FETCH_MAX_BODY) {
+    if (blen > a->max_body) {
         *why = "the answer is too large";
         return -1;
     }
@@ -467,20 +607,23 @@ static int parse_answer(const char *buf, size_t len, bool eof, struct answer *a,
 /* One request and its whole answer (any status). 0 with a filled in (its
  * body points into *bufp or a->decoded; the caller frees both), or -1. */
 static int transact(const char *method, const char *url, const char *const *headers,
-                    const char *body, size_t bodylen, int timeout_ms, struct answer *a,
-                    char **bufp, const char **why)
+                    const char *body, size_t bodylen, const struct fetch_opts *o,
+                    struct answer *a, char **bufp, const char **why)
 {
     struct fetch_url u;
     *bufp = NULL;
     if (fetch_url_parse(url, &u, why) < 0)
         return -1;
-    int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : FETCH_TIMEOUT_MS);
+    int timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : FETCH_TIMEOUT_MS;
+    a->max_body = o && o->max_body > 0 && o->max_body < FETCH_MAX_BODY ? o->max_body
+                                                                       : FETCH_MAX_BODY;
+    int64_t deadline = mono_ms() + timeout_ms;
     struct io c = {.fd = -1, .ssl = NULL, .deadline = deadline};
-    size_t cap = FETCH_MAX_HEADERS + FETCH_MAX_BODY + 64 * 1024, len = 0;
+    size_t cap = FETCH_MAX_HEADERS + a->max_body + 64 * 1024, len = 0;
     char *buf = NULL;
     int rc = -1;
 
-    c.fd = dial(&u, deadline, why);
+    c.fd = dial(&u, o, deadline, why);
     if (c.fd < 0)
         goto done;
     if (u.tls && tls_start(&c, &u, why) < 0)
@@ -500,7 +643,8 @@ static int transact(const char *method, const char *url, const char *const *head
     int wr = io_write_all(&c, req.buf, req.len);
     sb_free(&req);
     if (wr < 0) {
-        *why = "sending the request failed or timed out";
+        *why = mono_ms() >= deadline ? "sending the request timed out"
+                                     : "sending the request failed";
         goto done;
     }
     buf = malloc(cap + 1);
@@ -515,7 +659,8 @@ static int transact(const char *method, const char *url, const char *const *head
         }
         ssize_t n = io_read(&c, buf + len, cap - len);
         if (n < 0) {
-            *why = "reading the answer failed or timed out";
+            *why = mono_ms() >= deadline ? "the server did not answer in time (timed out)"
+                                         : "reading the answer failed";
             goto done;
         }
         len += (size_t)n;
@@ -538,13 +683,70 @@ done:
     return rc;
 }
 
+/* A header's value as a malloc'd string, or NULL. */
+static char *header_dup(const struct answer *a, const char *name)
+{
+    size_t vl = 0;
+    bool dup = false;
+    const char *v = a->hdrs ? header_value(a->hdrs, a->hlen, name, &vl, &dup) : NULL;
+    if (!v)
+        return NULL;
+    char *s = malloc(vl + 1);
+    if (s) {
+        memcpy(s, v, vl);
+        s[vl] = '\0';
+    }
+    return s;
+}
+
+void fetch_answer_free(struct fetch_answer *a)
+{
+    free(a->body);
+    free(a->cache_control);
+    free(a->location);
+    memset(a, 0, sizeof *a);
+}
+
+int fetch_get(const char *url, const struct fetch_opts *opts, struct fetch_answer *out,
+              const char **why)
+{
+    memset(out, 0, sizeof *out);
+    char accept[200];
+    snprintf(accept, sizeof accept, "Accept: %s",
+             opts && opts->accept ? opts->accept : "application/json");
+    const char *const hdrs[] = {accept, NULL};
+    struct answer a = {0};
+    char *buf = NULL;
+    int rc = transact("GET", url, hdrs, NULL, 0, opts, &a, &buf, why);
+    if (rc == 0) {
+        out->status = a.status;
+        out->body = malloc(a.body_len + 1);
+        if (!out->body) {
+            *why = "out of memory";
+            rc = -1;
+        } else {
+            memcpy(out->body, a.body, a.body_len);
+            out->body[a.body_len] = '\0';
+            out->body_len = a.body_len;
+            out->cache_control = header_dup(&a, "cache-control");
+            out->location = header_dup(&a, "location");
+        }
+    }
+    free(a.decoded);
+    free(buf);
+    if (rc < 0)
+        fetch_answer_free(out);
+    return rc;
+}
+
 json_t *fetch_json(const char *url, int timeout_ms, const char **why)
 {
     static const char *const accept[] = {"Accept: application/jwk-set+json, application/json", NULL};
     struct answer a = {0};
     char *buf = NULL;
     json_t *out = NULL;
-    if (transact("GET", url, accept, NULL, 0, timeout_ms, &a, &buf, why) == 0) {
+    struct fetch_opts o = {.timeout_ms = timeout_ms};
+    if (transact("GET", url, accept, NULL, 0, &o, &a, &buf, why) == 0) {
         if (a.status != 200) {
             *why = "the server did not answer 200";
         } else {
@@ -564,7 +766,8 @@ int fetch_post(const char *url, const char *const *headers, const char *body, si
 {
     struct answer a = {0};
     char *buf = NULL;
-    int rc = transact("POST", url, headers, body, bodylen, timeout_ms, &a, &buf, why);
+    struct fetch_opts o = {.timeout_ms = timeout_ms};
+    int rc = transact("POST", url, headers, body, bodylen, &o, &a, &buf, why);
     *status = rc == 0 ? a.status : 0;
     free(a.decoded);
     free(buf);

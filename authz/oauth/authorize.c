@@ -30,6 +30,7 @@
 #include "storage/pgarray.h"
 #include "web/web.h"
 #include "http/form.h"
+#include "oauth/cimd.h"
 #include "cache.h"
 #include "crypto/crypto.h"
 #include "util/limits.h"
@@ -284,8 +285,9 @@ static bool check_resources(struct req *r, const struct authz_req *q, struct sco
 
 /* RFC 6749 §3.3: the requested scope (default: every scope the resources
  * define), each a scope of those resources, within the client's
- * allowed_scopes when an administrator set any. `openid` is accepted and
- * dropped (SPEC §2: no ID tokens here). */
+ * allowed_scopes when an administrator set any. `openid` (SPEC §2: no ID
+ * tokens here) and `offline_access` (SPEC §11: refresh tokens go to every
+ * client with the refresh_token grant) are accepted and dropped. */
 static bool check_scope(struct req *r, const struct authz_req *q, const struct scopeset *defined,
                         struct scopeset *want, const char **why)
 {
@@ -294,11 +296,7 @@ static bool check_scope(struct req *r, const struct authz_req *q, const struct s
         *why = "malformed scope";
         return false;
     }
-    for (int i = 0; i < asked.n; i++)
-        if (strcmp(asked.v[i], "openid") == 0) {
-            asked.v[i] = asked.v[--asked.n];
-            i--;
-        }
+    scope_drop_unissued(&asked);
     if (asked.n == 0) {
         *want = *defined;
     } else {
@@ -394,24 +392,42 @@ static void issue_code(struct req *r, const struct authz_req *q, const struct we
     web_redirect(r, redirect_uri_append(r->arena, q->redirect_uri, names, values, 3));
 }
 
+/* The consent page. SPEC §11 step-up: with a stored consent (cs, cr), the
+ * person is asked only for what is new; what they allowed before is listed
+ * apart, and approving stores the union (issue_code). */
 static void consent_page(struct req *r, const struct authz_req *q, const struct web_session *s,
-                         const struct scopeset *granted, const struct details *details)
+                         const struct scopeset *granted, const struct scopeset *cs,
+                         const struct scopeset *cr, const struct details *details)
 {
     const struct client *c = r->client;
+    struct scopeset none = {NULL, 0};
+    struct scopeset fresh = scope_minus(r->arena, granted, cs ? cs : &none);
+    struct scopeset before = scope_intersect(r->arena, granted, cs ? cs : &none);
     struct strbuf sb;
 
     sb_init(&sb);
-    for (int i = 0; i < granted->n; i++) {
-        sb_puts(&sb, "<li class=\"scope\"><code>");
-        web_escape_into(&sb, granted->v[i]);
-        sb_puts(&sb, "</code></li>\n");
-    }
+    for (int i = 0; i < fresh.n; i++)
+        web_scope_item(r, &sb, "scope", fresh.v[i], q->resources, q->nresources);
+    if (fresh.n == 0)
+        sb_puts(&sb, "<li id=\"no-new-scope\">No permission beyond those you allowed "
+                     "before</li>\n");
     const char *scopes_html = arena_strdup(r->arena, sb.buf);
     sb_free(&sb);
 
     sb_init(&sb);
+    if (before.n > 0) {
+        sb_puts(&sb, "<h2>Allowed before</h2>\n<ul id=\"already-allowed\">\n");
+        for (int i = 0; i < before.n; i++)
+            web_scope_item(r, &sb, "scope-before", before.v[i], q->resources, q->nresources);
+        sb_puts(&sb, "</ul>\n");
+    }
+    const char *before_html = arena_strdup(r->arena, sb.buf ? sb.buf : "");
+    sb_free(&sb);
+
+    sb_init(&sb);
     for (int i = 0; i < q->nresources; i++) {
-        sb_puts(&sb, "<li class=\"resource\"><code>");
+        bool old = cr && scope_has(cr, q->resources[i]);
+        sb_printf(&sb, "<li class=\"resource%s\"><code>", old ? " resource-before" : "");
         web_escape_into(&sb, q->resources[i]);
         sb_puts(&sb, "</code></li>\n");
     }
@@ -438,10 +454,13 @@ static void consent_page(struct req *r, const struct authz_req *q, const struct 
         {"tenant", r->tenant->display_name},
         {"client", c->client_name && *c->client_name ? c->client_name : c->client_id},
         {"client_id", c->client_id},
+        {"client_notice", web_client_notice(r, c, q->redirect_uri)},
+        {"heading_more", cs ? " more" : ""},
         {"username", s->username},
         {"redirect_uri", q->redirect_uri},
         {"action", arena_sprintf(r->arena, "%s/oauth2/authorize", r->tenant->issuer)},
         {"scopes", scopes_html},
+        {"before", before_html},
         {"resources", resources_html},
         {"hidden", hidden_html},
         {"details", web_details_html(r, details)},
@@ -507,10 +526,21 @@ enum hres h_authorize(struct req *r)
     }
     if (!r->client) {
         struct client *c = NULL;
-        if (!cache_client(&r->tx, r->can_block, r->tenant, q.client_id, &c))
+        const char *why = NULL;
+        if (client_find(r, q.client_id, &c, &why) == H_BLOCK)
             return H_BLOCK;
         if (r->tx.down)
             return H_DONE;
+        if (!c && why) {
+            /* SPEC §11: a client ID metadata document that is refused is
+             * invalid_client, with what was wrong with it; not redirected
+             * (RFC 6749 §4.1.2.1: the client is not known to be valid) */
+            r->log_client = arena_strdup(r->arena, q.client_id);
+            resp_note_error(r, "invalid_client");
+            web_message(r, 400, "This request cannot be completed",
+                        arena_sprintf(r->arena, "invalid_client: %s", why));
+            return H_DONE;
+        }
         r->client = c;
     }
     if (!r->client || strcmp(r->client->client_id, q.client_id) != 0) {
@@ -694,6 +724,6 @@ enum hres h_authorize(struct req *r)
         issue_code(r, &q, &s, &granted, &details, false);
         return H_DONE;
     }
-    consent_page(r, &q, &s, &granted, &details);
+    consent_page(r, &q, &s, &granted, have == 1 ? &cs : NULL, have == 1 ? &cr : NULL, &details);
     return H_DONE;
 }

@@ -8,6 +8,17 @@
  * (token_endpoint_auth_method, RFC 7591 §2). Secrets are compared as keyed
  * hashes in constant time. private_key_jwt (RFC 7523 client assertions) is
  * verified in client_assertion.c.
+ *
+ * Clients are found with client_find (oauth/cimd.c): a registered client,
+ * or, for a client_id that is a URL, the client its metadata document
+ * describes (SPEC §11); a refused document is invalid_client with a
+ * description saying what was wrong with it.
+ *
+ * A workload identity JWT (Kubernetes, SPIFFE, CI OIDC) that a trust
+ * policy of use "actor" maps to a client is accepted as that client's
+ * client_assertion (SPEC §11): secretless agents. It is told from the
+ * client's own assertion by its issuer: RFC 7523 §3 has a client sign its
+ * own (iss = sub = client_id), a workload token comes from another issuer.
  */
 #include "oauth/oauth.h"
 #include "storage/db.h"
@@ -16,6 +27,8 @@
 #include "crypto/jwt.h"
 #include "oauth/client_assertion.h"
 #include "usage.h"
+#include "oauth/cimd.h"
+#include "oauth/trust_verify.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -23,15 +36,96 @@
 #include <strings.h>
 #include <time.h>
 
-static void fail(struct req *r, const char *claimed_id, const char *reason, bool basic)
+/* RFC 6749 §5.2 invalid_client, with its client_auth.failed audit row.
+ * description: what the client is told (NULL: only that authentication
+ * failed; the reason goes to the audit row only). */
+static void fail_described(struct req *r, const char *claimed_id, const char *reason,
+                           const char *description)
 {
-    (void)basic;
     struct audit_event *e = audit_add(r, "client_auth.failed", false);
     e->client_id = claimed_id;
     e->reason = reason;
-    resp_oauth_error(r, 401, "invalid_client", "client authentication failed");
+    resp_oauth_error(r, 401, "invalid_client",
+                     description ? description : "client authentication failed");
     char *h = arena_sprintf(r->arena, "Basic realm=\"%s\"", r->tenant->issuer);
     resp_header(r, "WWW-Authenticate", h);
+}
+
+static void fail(struct req *r, const char *claimed_id, const char *reason, bool basic)
+{
+    (void)basic;
+    fail_described(r, claimed_id, reason, NULL);
+}
+
+/* The client id names: H_BLOCK, or H_DONE with *out, or with the failure
+ * answered (unknown client; a refused client metadata document, described). */
+static enum hres find_client(struct req *r, const char *id, struct client **out)
+{
+    const char *why = NULL;
+    if (client_find(r, id, out, &why) == H_BLOCK)
+        return H_BLOCK;
+    if (r->tx.down || *out)
+        return H_DONE;
+    if (why)
+        /* SPEC §11: "invalid_client with a description saying what was
+         * wrong with the document" */
+        fail_described(r, id, why, why);
+    else
+        fail(r, id, "unknown client", false);
+    return H_DONE;
+}
+
+/* SPEC §11: a workload JWT of an issuer that a trust policy (use "actor")
+ * names is accepted as the client_assertion of the client the policy maps
+ * to (maps_to_client), registered with private_key_jwt. Workload tokens
+ * may be presented again while valid (SPEC §4.4): no single-use jti. */
+static enum hres workload_authenticate(struct req *r, const struct form *f, const char *body_id,
+                                       const char *assertion)
+{
+    /* RFC 7523 §2.2: "The value of the client_assertion_type parameter MUST
+     * be urn:ietf:params:oauth:client-assertion-type:jwt-bearer." */
+    const char *type = form_get(f, "client_assertion_type");
+    if (!type || strcmp(type, CLIENT_ASSERTION_TYPE_JWT) != 0) {
+        fail(r, body_id,
+             "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+             false);
+        return H_DONE;
+    }
+    struct trust_result tr;
+    if (trust_verify(r, assertion, "actor", &tr) == H_BLOCK)
+        return H_BLOCK;
+    if (r->tx.down)
+        return H_DONE;
+    if (!tr.ok) {
+        fail(r, body_id,
+             arena_sprintf(r->arena, "workload client_assertion: %s",
+                           tr.why ? tr.why : "no trust policy accepts it"),
+             false);
+        return H_DONE;
+    }
+    json_decref(tr.claims);
+    /* RFC 7521 §4.2: client_id, when sent, identifies the client the
+     * assertion authenticates */
+    if (body_id && strcmp(body_id, tr.client_id) != 0) {
+        fail(r, body_id, "client_id differs from the client the workload identity maps to", false);
+        return H_DONE;
+    }
+    struct client *c = NULL;
+    if (find_client(r, tr.client_id, &c) == H_BLOCK)
+        return H_BLOCK;
+    if (!c)
+        return H_DONE;
+    /* RFC 7591 §2: the client uses the method it registered; a JWT
+     * assertion is private_key_jwt's */
+    if (strcmp(c->auth_method, "private_key_jwt") != 0) {
+        client_release(c);
+        fail(r, tr.client_id,
+             "a workload identity authenticates only clients registered with private_key_jwt",
+             false);
+        return H_DONE;
+    }
+    r->client = c;
+    return H_DONE;
 }
 
 /* Decodes an Authorization: Basic value into id and secret (RFC 6749
@@ -82,8 +176,29 @@ static enum hres assertion_authenticate(struct req *r, const struct form *f, con
         return H_DONE;
     }
     const char *sub = jwt_claim_str(j.claims, "sub");
+    const char *iss = jwt_claim_str(j.claims, "iss");
+    /* RFC 7523 §3 items 1 and 2.B: a client's own assertion has iss = sub =
+     * its client_id; any other issuer's JWT can only be a workload identity */
+    bool own = sub && iss && !strcmp(sub, iss);
     char *id = sub ? arena_strdup(r->arena, sub) : NULL;
+    char *issuer = iss ? arena_strdup(r->arena, iss) : NULL;
     jwt_free(&j);
+    if (!own && sub && issuer) {
+        /* a workload identity only when a trust policy of use actor names
+         * its issuer; otherwise it is a client's assertion that is wrong,
+         * and client_assertion_verify says how */
+        struct trust_set *ts = NULL;
+        if (trust_policies(r, &ts) == H_BLOCK)
+            return H_BLOCK;
+        if (!ts)
+            return H_DONE; /* r->tx.down */
+        bool workload = false;
+        for (int i = 0; i < ts->n && !workload; i++)
+            workload = ts->v[i].for_actor && !strcmp(ts->v[i].issuer, issuer);
+        trust_set_release(ts);
+        if (workload)
+            return workload_authenticate(r, f, body_id, assertion);
+    }
     if (!id || !*id) {
         fail(r, body_id, "the assertion's sub is not the client_id", false);
         return H_DONE;
@@ -99,14 +214,10 @@ static enum hres assertion_authenticate(struct req *r, const struct form *f, con
         return H_DONE;
     }
     struct client *c = NULL;
-    if (!cache_client(&r->tx, r->can_block, r->tenant, id, &c))
+    if (find_client(r, id, &c) == H_BLOCK)
         return H_BLOCK;
-    if (r->tx.down)
+    if (!c)
         return H_DONE;
-    if (!c) {
-        fail(r, id, "unknown client", false);
-        return H_DONE;
-    }
     bool ok = false;
     if (client_assertion_verify(r, c, form_get(f, "client_assertion_type"), assertion, &why, &ok) ==
         H_BLOCK) {
@@ -185,14 +296,10 @@ enum hres client_authenticate(struct req *r, const struct form *f)
         return H_DONE;
     }
     struct client *c = NULL;
-    if (!cache_client(&r->tx, r->can_block, r->tenant, id, &c))
+    if (find_client(r, id, &c) == H_BLOCK)
         return H_BLOCK;
-    if (r->tx.down)
+    if (!c)
         return H_DONE;
-    if (!c) {
-        fail(r, id, "unknown client", basic);
-        return H_DONE;
-    }
     /* RFC 7591 §2: the client uses the method it registered */
     if (strcmp(c->auth_method, method) != 0) {
         client_release(c);

@@ -17,7 +17,6 @@
 enum hres grant_client_credentials(struct req *r, const struct form *f)
 {
     struct client *c = r->client;
-    struct tenant *t = r->tenant;
 
     /* RFC 6749 §4.4: "The client credentials grant type MUST only be used by
      * confidential clients." */
@@ -29,6 +28,14 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
         e->details = "{\"grant_type\":\"client_credentials\"}";
         return H_DONE;
     }
+    return grant_client_issue(r, f, "client_credentials");
+}
+
+enum hres grant_client_issue(struct req *r, const struct form *f, const char *grant_type)
+{
+    struct client *c = r->client;
+    struct tenant *t = r->tenant;
+    const char *gdet = arena_sprintf(r->arena, "{\"grant_type\":\"%s\"}", grant_type);
 
     /* RFC 8707 §2: resource is an absolute URI without a fragment, known to
      * the tenant and allowed to this client; one per access token. */
@@ -57,7 +64,7 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
             e->reason = "invalid_target";
             e->resources = res;
             e->nresources = 1;
-            e->details = "{\"grant_type\":\"client_credentials\"}";
+            e->details = gdet;
             return H_DONE;
         }
     }
@@ -80,12 +87,9 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
     }
     if (!scope_param)
         want = ceiling;
-    /* SPEC §2: authz issues no ID tokens; `openid` is accepted and ignored */
-    for (int i = 0; i < want.n; i++)
-        if (!strcmp(want.v[i], "openid")) {
-            want.v[i] = want.v[--want.n];
-            i--;
-        }
+    /* SPEC §2: authz issues no ID tokens; `openid` is accepted and ignored
+     * (and so is offline_access, SPEC §11) */
+    scope_drop_unissued(&want);
     if (scope_param && want.n == 0)
         want = ceiling;
     if (!scope_subset(&want, &ceiling) || want.n == 0) {
@@ -95,7 +99,7 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
         struct audit_event *e = audit_add(r, "token.issued", false);
         e->reason = "invalid_scope";
         e->scope = scope_param;
-        e->details = "{\"grant_type\":\"client_credentials\"}";
+        e->details = gdet;
         return H_DONE;
     }
     char *scope = scope_join(r->arena, &want);
@@ -117,9 +121,9 @@ enum hres grant_client_credentials(struct req *r, const struct form *f)
     e->resources = arena_alloc(r->arena, sizeof(char *));
     e->resources[0] = tc.aud;
     e->nresources = 1;
-    e->details = arena_sprintf(r->arena, "{\"grant_type\":\"client_credentials\",\"jti\":\"%s\"}",
+    e->details = arena_sprintf(r->arena, "{\"grant_type\":\"%s\",\"jti\":\"%s\"}", grant_type,
                                m.jti);
-    metrics_token_issued("client_credentials");
+    metrics_token_issued(grant_type);
     token_response(r, &m, scope, NULL, NULL);
     return H_DONE;
 }

@@ -121,9 +121,10 @@ enum hres jwks_uri_keys(struct req *r, const char *uri, const char *kid, struct 
         pthread_mutex_unlock(&mu);
         return H_DONE;
     }
-    /* the event loop never waits for the network */
-    if (!r->can_block) {
+    /* the event loop never waits for the network: a fetch thread does */
+    if (!r->can_block && !r->can_fetch) {
         pthread_mutex_unlock(&mu);
+        r->wants_fetch = true;
         return H_BLOCK;
     }
     /* a fetch already running for this URI is waited for, not repeated */

@@ -1,7 +1,8 @@
 /*
  * jwks_cache.h: JWK Sets published at a jwks_uri (trust policies, and
- * private_key_jwt clients that registered a jwks_uri), fetched on database
- * workers with http/fetch.c and kept in memory.
+ * private_key_jwt clients that registered a jwks_uri), fetched with
+ * net/fetch.c on a fetch thread (or on a database worker that needs them)
+ * and kept in memory.
  *
  * A set is used for JWKS_TTL seconds; a token whose kid the cached set does
  * not hold makes it fetched again, at most once every JWKS_REFETCH seconds
@@ -25,8 +26,9 @@ struct jwks;
 #define JWKS_MAX_URIS    512
 
 /* The key set at uri for a token naming kid (NULL: none). H_DONE with *out
- * (a reference: jwks_release) or *out NULL and *why; H_BLOCK when it must be
- * fetched (or is being fetched) and r cannot block. */
+ * (a reference: jwks_release) or *out NULL and *why; H_BLOCK with
+ * r->wants_fetch when it must be fetched (or is being fetched) and r runs on
+ * an event loop. */
 enum hres jwks_uri_keys(struct req *r, const char *uri, const char *kid, struct jwks **out,
                         const char **why);
 

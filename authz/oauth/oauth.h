@@ -117,6 +117,18 @@ enum hres grant_client_credentials(struct req *r, const struct form *f);
 enum hres grant_authorization_code(struct req *r, const struct form *f);
 enum hres grant_refresh_token(struct req *r, const struct form *f);
 enum hres grant_token_exchange(struct req *r, const struct form *f);
+/* The client credentials grant's issuance for r->client (resource, scope,
+ * token, audit row under grant_type), for grants that issue to a client as
+ * client credentials would (SPEC §11 workload identity). */
+enum hres grant_client_issue(struct req *r, const struct form *f, const char *grant_type);
+
+/* The JWT bearer grant (RFC 7523 §2.1; SPEC §11, oauth/grant_jwt_bearer.c) */
+#define GT_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
+enum hres grant_jwt_bearer(struct req *r, const struct form *f);
+/* SPEC §11: a JWT bearer request without client authentication is a
+ * workload identity's: the client its trust policy maps to, into
+ * r->client (or the refusal answered). */
+enum hres jwt_bearer_workload_client(struct req *r, const struct form *f);
 
 #include "policy/pkce.h"
 

@@ -43,6 +43,15 @@ bool oauth_form(struct req *r, struct form *f)
     return true;
 }
 
+/* Whether the request carries any client authentication (RFC 6749 §2.3:
+ * Basic, client_id with or without a secret, RFC 7523 client assertion). */
+static bool has_client_auth(const struct req *r, const struct form *f)
+{
+    return req_header(r, "authorization") || form_present(f, "client_id") ||
+           form_present(f, "client_secret") || form_present(f, "client_assertion") ||
+           form_present(f, "client_assertion_type");
+}
+
 enum hres h_token(struct req *r)
 {
     if (req_tenant(r) == H_BLOCK)
@@ -68,14 +77,22 @@ enum hres h_token(struct req *r)
         grant = grant_ciba;
     else if (!strcmp(gt, "urn:ietf:params:oauth:grant-type:token-exchange"))
         grant = grant_token_exchange;
+    else if (!strcmp(gt, GT_JWT_BEARER))
+        grant = grant_jwt_bearer;
     if (!grant) {
         /* RFC 6749 §5.2: unsupported_grant_type for a grant this server does
          * not support at all */
         resp_oauth_error(r, 400, "unsupported_grant_type", "this grant type is not supported");
         return H_DONE;
     }
-    if (client_authenticate(r, &f) == H_BLOCK)
+    /* SPEC §11: a workload identity needs no client authentication at the
+     * JWT bearer grant: its trust policy names the client */
+    if (grant == grant_jwt_bearer && !has_client_auth(r, &f)) {
+        if (jwt_bearer_workload_client(r, &f) == H_BLOCK)
+            return H_BLOCK;
+    } else if (client_authenticate(r, &f) == H_BLOCK) {
         return H_BLOCK;
+    }
     if (!r->client)
         return H_DONE;
     r->log_client = arena_strdup(r->arena, r->client->client_id);

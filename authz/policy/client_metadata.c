@@ -58,6 +58,8 @@ static const struct cm_value GRANT_TYPES[] = {
     {"client_credentials", CM_ADMIN},
     {"urn:ietf:params:oauth:grant-type:token-exchange", CM_ADMIN},
     {"urn:openid:params:grant-type:ciba", CM_ADMIN},
+    /* RFC 7523 §2.1 (SPEC §11): ID-JAG and workload identity assertions */
+    {"urn:ietf:params:oauth:grant-type:jwt-bearer", CM_ADMIN},
     {NULL, 0},
 };
 
@@ -527,7 +529,10 @@ static int one_key_source(struct run *c)
 }
 
 /* SPEC §3: private_key_jwt is "RFC 7523: client assertion signed with a key
- * from the client's jwks" */
+ * from the client's jwks". Registration only: an operator may create a
+ * secretless agent with no keys of its own, which authenticates only with
+ * workload identity JWTs a trust policy (use actor, maps_to_client) maps to
+ * it (SPEC §11). */
 static int private_key_jwt_keys(struct run *c)
 {
     return !strcmp(c->m->token_endpoint_auth_method, "private_key_jwt") && !c->m->jwks &&
@@ -558,7 +563,7 @@ static const struct {
     {CM_BOTH, code_redirect_uris},
     {CM_ADMIN, known_resources},
     {CM_BOTH, one_key_source},
-    {CM_BOTH, private_key_jwt_keys},
+    {CM_REGISTER, private_key_jwt_keys},
     {CM_ADMIN, ping_endpoint},
 };
 

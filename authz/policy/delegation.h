@@ -61,6 +61,7 @@ bool may_act_allows(const json_t *may_act, const char *actor_sub, const char *ac
 #define LIN_CONSENT "consent"      /* a stored consent (its id) */
 #define LIN_ACT_FOR "act_for"      /* "<agent> <username or *>": a can_act_for entry */
 #define LIN_IMPERSONATE "impersonate" /* "<agent>": its may_impersonate */
+#define LIN_TRUST "trust"          /* "<policy name>": a trust policy (JWT bearer grant) */
 
 /* "kind:value" in the arena */
 const char *lineage_key(struct arena *a, const char *kind, const char *value);

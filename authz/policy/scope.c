@@ -104,6 +104,31 @@ char *scope_join(struct arena *a, const struct scopeset *s)
     return out;
 }
 
+int scope_drop_unissued(struct scopeset *s)
+{
+    int dropped = 0;
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], "openid") || !strcmp(s->v[i], "offline_access")) {
+            /* keep the order of the rest */
+            memmove(&s->v[i], &s->v[i + 1], sizeof(char *) * (size_t)(s->n - i - 1));
+            s->n--;
+            i--;
+            dropped++;
+        }
+    return dropped;
+}
+
+struct scopeset scope_minus(struct arena *ar, const struct scopeset *a, const struct scopeset *b)
+{
+    struct scopeset out;
+    out.v = arena_alloc(ar, sizeof(char *) * (size_t)(a->n + 1));
+    out.n = 0;
+    for (int i = 0; i < a->n; i++)
+        if (!scope_has(b, a->v[i]))
+            out.v[out.n++] = a->v[i];
+    return out;
+}
+
 struct scopeset scope_from_list(char *const *v, int n)
 {
     struct scopeset s = {(const char **)v, n};

@@ -26,6 +26,13 @@ bool scope_has(const struct scopeset *s, const char *tok);
 bool scope_subset(const struct scopeset *sub, const struct scopeset *sup);
 /* a ∩ b, in a's order */
 struct scopeset scope_intersect(struct arena *ar, const struct scopeset *a, const struct scopeset *b);
+/* Takes out of s, in place, the scopes authz accepts in a request and never
+ * issues: `openid` (SPEC §2: no ID tokens) and `offline_access` (SPEC §11:
+ * a refresh token goes to every client with the refresh_token grant, asked
+ * for or not). Returns how many it took out. */
+int scope_drop_unissued(struct scopeset *s);
+/* a \ b, in a's order */
+struct scopeset scope_minus(struct arena *ar, const struct scopeset *a, const struct scopeset *b);
 /* space-joined; "" for an empty set */
 char *scope_join(struct arena *a, const struct scopeset *s);
 /* From an array of C strings */

@@ -54,6 +54,8 @@ bool trust_policy_has_use(const struct trust_policy *p, const char *use)
         return p->for_actor;
     if (strcmp(use, "subject") == 0)
         return p->for_subject;
+    if (strcmp(use, "id-jag") == 0)
+        return p->for_id_jag;
     return false;
 }
 
@@ -110,7 +112,7 @@ bool trust_check_claims(const struct trust_policy *p, const json_t *claims, cons
         return false;
     /* SPEC §4.4: "the person is then the tenant's user named by the policy's
      * user_claim" */
-    if (strcmp(use, "subject") == 0) {
+    if (strcmp(use, "subject") == 0 || strcmp(use, "id-jag") == 0) {
         const char *u = p->user_claim ? jwt_claim_str(claims, p->user_claim) : NULL;
         if (!u || !*u) {
             *why = "the policy's user_claim is missing from the token";

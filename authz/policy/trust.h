@@ -34,6 +34,7 @@ struct trust_policy {
     int nclaims;
     int64_t max_token_age;     /* 0: no limit */
     bool for_actor, for_subject;
+    bool for_id_jag;           /* SPEC §11: ID-JAGs at the JWT bearer grant */
     char *maps_to_client;      /* actor use */
     char *user_claim;          /* subject use */
 };
@@ -76,7 +77,7 @@ struct trust_result {
                                   whose refusal is reported, or NULL */
     const char *iss, *sub;
     const char *client_id;     /* actor: the policy's maps_to_client */
-    const char *username;      /* subject: the value of the policy's user_claim */
+    const char *username;      /* subject, id-jag: the value of the policy's user_claim */
     const char *scope;         /* the token's scope claim, or NULL */
     int64_t exp;
     json_t *claims;            /* ok only: a reference the caller json_decref()s */

@@ -1,7 +1,7 @@
 /*
  * runtime.c: starting and stopping the runtime's threads in order. At stop,
- * the workers drain first (they hand rotations on), then the rotation
- * thread, then the committer (rotations and workers hand jobs back, never
+ * the fetch threads drain first (they hand jobs to the workers), then the
+ * workers (they hand rotations on), then the rotation thread, then the committer (rotations and workers hand jobs back, never
  * to it), then the listener and the outbox.
  */
 #include "runtime/runtime.h"
@@ -16,6 +16,8 @@ int rotation_start(void);
 void rotation_shutdown(void);
 int listener_start(void);
 void listener_shutdown(void);
+int fetchers_start(void);
+void fetchers_shutdown(void);
 
 static const struct config *g_cfg;
 
@@ -28,7 +30,7 @@ int runtime_start(const struct config *cfg)
 {
     g_cfg = cfg;
     if (pool_start(cfg) < 0 || committer_start() < 0 || listener_start() < 0 ||
-        rotation_start() < 0)
+        rotation_start() < 0 || fetchers_start() < 0)
         return -1;
     outbox_start(cfg);
     return 0;
@@ -36,6 +38,7 @@ int runtime_start(const struct config *cfg)
 
 void runtime_shutdown(void)
 {
+    fetchers_shutdown(); /* before the workers: they hand jobs to them */
     pool_shutdown();
     rotation_shutdown(); /* after the workers: they hand rotations to it */
     committer_shutdown();

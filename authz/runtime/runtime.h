@@ -11,7 +11,11 @@
  *    (rotation.c, with storage/rotate.c);
  *  - the listener LISTENs for the NOTIFY channels in its table and calls
  *    their handlers (listener.c);
- *  - the outbox thread delivers webhooks and pings (notify/outbox.c).
+ *  - the outbox thread delivers webhooks and pings (notify/outbox.c);
+ *  - the fetch threads run jobs that must wait on the network first (a
+ *    client ID metadata document, a JWK Set), without a database
+ *    connection, so that a slow or hostile server holds neither an event
+ *    loop nor a database worker (fetchers.c).
  * A connection is made, checked and replaced in one place (conn.c).
  *
  * The runtime knows no HTTP: the http layer embeds a job in each request
@@ -39,6 +43,10 @@ struct job_ops {
     void (*unavailable)(struct job *j);
     /* Hand the finished job back (any thread). */
     void (*done)(struct job *j);
+    /* On a fetch thread, without a connection: run it where outbound
+     * fetches may block, then hand it on (to a database worker, the
+     * committer or its loop). */
+    void (*fetch)(struct job *j);
 };
 
 struct job {
@@ -89,6 +97,8 @@ void pool_submit(struct job *j);
 void committer_submit(struct job *j);
 /* Group-commits the job's rotation, then hands it back (rotation.c). */
 void rotation_submit(struct job *j);
+/* Runs the job's fetch operation on a fetch thread (fetchers.c). */
+void fetch_submit(struct job *j);
 
 /* Starts every thread above (and the outbox's); stops them in order,
  * draining what is queued. */

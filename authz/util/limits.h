@@ -40,8 +40,11 @@
 #define AUTHZ_SCOPE_MAX 4096
 /* One scope-token where the admin API takes a list of them. */
 #define AUTHZ_SCOPE_TOKEN_MAX 200
-/* A client_id in a request. */
+/* A client_id in a request (a CIMD client_id URL included). */
 #define AUTHZ_CLIENT_ID_MAX 255
+/* The description of one scope (resources' scope_descriptions), in
+ * characters, shown on the consent and approval pages. */
+#define AUTHZ_SCOPE_DESCRIPTION_MAX 200
 
 /* ---- URIs ---- */
 /* Any URI authz stores or fetches (redirect URIs, resources, jwks_uri,
@@ -70,6 +73,29 @@
 #define AUTHZ_DETAILS_LOCATIONS_MAX 16       /* locations of one entry, and in all */
 #define AUTHZ_DETAILS_TOOLS_MAX 64           /* tools of one location */
 #define AUTHZ_DETAILS_TOOL_MAX 128           /* characters of a tool name (MCP) */
+/* ---- client ID metadata documents (CIMD, SPEC §11) ---- */
+/* A document is fetched within 5 s and is at most 16 KiB of JSON. */
+#define AUTHZ_CIMD_TIMEOUT_MS 5000
+#define AUTHZ_CIMD_MAX_BYTES (16 * 1024)
+/* Kept by its Cache-Control, at least a minute and at most a day. */
+#define AUTHZ_CIMD_TTL_MIN 60
+#define AUTHZ_CIMD_TTL_MAX 86400
+/* A refused document is not fetched again for this many seconds (so that
+ * naming one over and over cannot make authzd fetch it over and over). */
+#define AUTHZ_CIMD_FAIL_TTL 10
+/* Documents kept in memory; the least recently used goes first. */
+#define AUTHZ_CIMD_CACHE_MAX 10000
+/* cimd_hosts of a tenant, and one host glob. */
+#define AUTHZ_CIMD_HOSTS_MAX 200
+#define AUTHZ_CIMD_HOST_GLOB_MAX 253
+/* Threads that make outbound fetches for requests (runtime/fetchers.c), so
+ * that a slow document holds neither an event loop nor a database
+ * connection. */
+#define AUTHZ_FETCH_THREADS 4
+
+/* ---- refresh under concurrency (SPEC §11) ---- */
+/* refresh_retry_window, seconds: 0 (default, off) to this. */
+#define AUTHZ_REFRESH_RETRY_WINDOW_MAX 60
 
 /* ---- CIBA (OpenID CIBA Core) ---- */
 /* binding_message: the task shown to the person, printable. */

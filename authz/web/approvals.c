@@ -173,6 +173,16 @@ static void put_items(struct strbuf *sb, const struct scopeset *s, const char *c
         sb_printf(sb, "<li class=\"%s-none\">%s</li>\n", cls, none);
 }
 
+/* The scopes of a request, each with the words its resources give it
+ * (SPEC §11), or one line saying there are none. */
+static void put_scopes(struct req *r, struct strbuf *sb, const struct approval *a)
+{
+    for (int i = 0; i < a->scopes.n; i++)
+        web_scope_item(r, sb, "scope", a->scopes.v[i], a->resources.v, a->resources.n);
+    if (a->scopes.n == 0)
+        sb_puts(sb, "<li class=\"scope-none\">None</li>\n");
+}
+
 /* A request still waiting shows what the person can approve of it, which is
  * exactly what approving records (oauth/ciba.c ciba_approvable). */
 static void offer(struct req *r, const struct web_session *s, struct approval *a)
@@ -195,7 +205,7 @@ static void put_details(struct req *r, struct strbuf *sb, const struct approval 
     sb_puts(sb, "<dl>\n<dt>Task</dt><dd class=\"task\">");
     web_escape_into(sb, a->binding_message);
     sb_puts(sb, "</dd>\n<dt>Permissions</dt><dd><ul class=\"scopes\">\n");
-    put_items(sb, &a->scopes, "scope", "None");
+    put_scopes(r, sb, a);
     sb_puts(sb, "</ul></dd>\n<dt>Resources</dt><dd><ul class=\"resources\">\n");
     put_items(sb, &a->resources, "resource", NO_RESOURCE);
     sb_puts(sb, "</ul></dd>\n");
@@ -217,8 +227,9 @@ static void put_details(struct req *r, struct strbuf *sb, const struct approval 
     sb_puts(sb, "</dd>\n</dl>\n");
 }
 
-/* The heading of a list entry: the agent's name and client_id. */
-static void put_agent(struct strbuf *sb, const struct approval *a, const char *href)
+/* The heading of a list entry: the agent's name and client_id, and what
+ * the page knows about it (SPEC §11: unverified clients, with their host). */
+static void put_agent(struct req *r, struct strbuf *sb, const struct approval *a, const char *href)
 {
     sb_puts(sb, "<h3 class=\"agent\">");
     if (href) {
@@ -232,6 +243,7 @@ static void put_agent(struct strbuf *sb, const struct approval *a, const char *h
     sb_puts(sb, " <span class=\"client-id\">(client <code>");
     web_escape_into(sb, a->client_id);
     sb_puts(sb, "</code>)</span></h3>\n");
+    sb_puts(sb, web_client_notice_by_id(r, a->client_id));
 }
 
 /* The revoke form of a session. */
@@ -403,7 +415,7 @@ static void list_page(struct req *r, const struct web_session *s)
             sb_puts(&sb, "\" data-auth-req-id=\"");
             web_escape_into(&sb, a->auth_req_id);
             sb_puts(&sb, "\">\n");
-            put_agent(&sb, a, href);
+            put_agent(r, &sb, a, href);
             put_details(r, &sb, a, true);
             sb_puts(&sb, "<p><a class=\"review\" href=\"");
             web_escape_into(&sb, href);
@@ -427,7 +439,7 @@ static void list_page(struct req *r, const struct web_session *s)
             sb_puts(&sb, "\" data-sid=\"");
             web_escape_into(&sb, a->sid);
             sb_puts(&sb, "\">\n");
-            put_agent(&sb, a, approvals_url(r, a->auth_req_id, NULL, NULL));
+            put_agent(r, &sb, a, approvals_url(r, a->auth_req_id, NULL, NULL));
             put_details(r, &sb, a, false);
             put_revoke_form(r, &sb, a->sid, s->csrf_token);
             sb_puts(&sb, "</li>\n");
@@ -501,7 +513,7 @@ static void request_page(struct req *r, const struct web_session *s, const struc
     struct strbuf sb;
 
     sb_init(&sb);
-    put_items(&sb, &a->scopes, "scope", "None");
+    put_scopes(r, &sb, a);
     const char *scopes_html = sb_to_arena(r, &sb);
     sb_init(&sb);
     put_items(&sb, &a->resources, "resource", NO_RESOURCE);
@@ -582,6 +594,7 @@ static void request_page(struct req *r, const struct web_session *s, const struc
                             : "Session request"},
         {"client", client},
         {"client_id", a->client_id},
+        {"client_notice", web_client_notice_by_id(r, a->client_id)},
         {"auth_req_id", a->auth_req_id},
         {"task", a->binding_message},
         {"scopes", scopes_html},

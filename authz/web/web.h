@@ -61,6 +61,25 @@ const char *web_details_html(struct req *r, const struct details *d);
 /* true when the request body is application/x-www-form-urlencoded */
 bool web_is_form(const struct req *r);
 
+/* ---- what the pages say about a client (clients.c, SPEC §11) ---- */
+
+struct client;
+/* The host of an absolute URL, lower-cased, in the arena; NULL when none. */
+const char *web_url_host(struct arena *a, const char *url);
+/* HTML paragraphs about c (may be ""): "unverified" with its host for a
+ * self-registered or CIMD client (redirect_uri: the one in use, for a
+ * self-registered client's host), and a warning when every redirect URI of
+ * c is on a loopback host. */
+const char *web_client_notice(struct req *r, const struct client *c, const char *redirect_uri);
+/* The same for a client named by client_id (the approval pages): a CIMD
+ * URL, or a registered client through the cache ("" when unknown). */
+const char *web_client_notice_by_id(struct req *r, const char *client_id);
+/* <li class="cls">[<span class="scope-description">words</span> ]<code>scope</code></li>:
+ * the words r->tenant's resources give scope (resources[0..n), or any
+ * resource when n is 0), else the name alone. */
+void web_scope_item(struct req *r, struct strbuf *sb, const char *cls, const char *scope,
+                    const char *const *resources, int nresources);
+
 /* ---- cookies, sessions, CSRF (session.c) ---- */
 
 #define WEB_SESSION_COOKIE "authz_session"

@@ -10,8 +10,10 @@
 //  - every bearer token checked with jose against the issuer's JWKS (found
 //    through the issuer's RFC 8414 metadata): typ at+jwt, iss = issuer,
 //    aud = its own URL, exp; a bad token is 401 error="invalid_token";
-//  - each tool needs a scope (echo: tools:read); a token without it is
-//    403 error="insufficient_scope" (RFC 6750 §3.1).
+//  - each tool needs a scope (echo: tools:read, run: tools:call); a token
+//    without it is 403 error="insufficient_scope" (RFC 6750 §3.1) whose
+//    scope is what the token has plus what the call needs (MCP's step-up:
+//    the client re-authorizes with that union).
 //
 // Used in-process by test/mcp-auth.test.mjs; also runs on its own:
 //   node mcp/server.mjs --issuer http://127.0.0.1:8080/t/acme [--port 0]
@@ -26,7 +28,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 export const MCP_PATH = '/mcp';
 
 /** Scope each tool needs. */
-export const TOOL_SCOPES = { echo: 'tools:read' };
+export const TOOL_SCOPES = { echo: 'tools:read', run: 'tools:call' };
 
 /** RFC 8414 §3.1: the metadata URL of an issuer with a path. */
 export function asMetadataUrl(issuer) {
@@ -88,6 +90,20 @@ function buildMcpServer() {
         content: [{ type: 'text', text }],
         _meta: { sub: a.extra?.sub, client_id: a.clientId, scope: a.scopes.join(' '), jti: a.extra?.jti },
       };
+    },
+  );
+  server.registerTool(
+    'run',
+    {
+      description: `Pretends to run a task. Needs scope ${TOOL_SCOPES.run}.`,
+      inputSchema: { task: z.string() },
+    },
+    async ({ task }, extra) => {
+      const a = extra.authInfo;
+      if (!a || !a.scopes.includes(TOOL_SCOPES.run)) {
+        return { isError: true, content: [{ type: 'text', text: `missing scope ${TOOL_SCOPES.run}` }] };
+      }
+      return { content: [{ type: 'text', text: `ran ${task}` }], _meta: { scope: a.scopes.join(' ') } };
     },
   );
   return server;
@@ -205,7 +221,7 @@ export async function startMcpServer(o) {
           res.writeHead(403, {
             'WWW-Authenticate': bearerChallenge({
               error: 'insufficient_scope',
-              scope: need,
+              scope: [...new Set([...scopes, need])].join(' '),
               resource_metadata: prmUrl,
             }),
             'Content-Type': 'application/json',

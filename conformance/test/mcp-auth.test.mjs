@@ -198,6 +198,11 @@ test('MCP SDK client, public client (none): discovery from the 401, dynamic regi
   assert.equal(provider.authorizationUrls[0].origin + provider.authorizationUrls[0].pathname, t.as.authorization_endpoint);
   assert.ok(provider.drives[0].pages.login, 'the person saw the sign-in page');
   assert.ok(provider.drives[0].pages.consent, 'the person saw the consent page');
+  // SPEC §11 / issue 13: a self-registered client is marked unverified, with
+  // its host (its redirect URI's), and its loopback-only redirect URIs warned of
+  assert.match(provider.drives[0].pages.consent.text, /id="unverified"[^>]*>.*registered itself/s);
+  assert.match(provider.drives[0].pages.consent.text, /id="client-host">127\.0\.0\.1</);
+  assert.match(provider.drives[0].pages.consent.text, /id="loopback-warning"/);
 
   // Tokens: bound to the MCP server, narrowed to what the person may do.
   assert.equal(provider.savedTokens.length, 1);

@@ -266,6 +266,11 @@ test('resources: create, list, delete; errors 400, 404, 409', async () => {
   await api('createResource', { params: P, body: { uri: 'https://x.example.test/', scopes: ['a b'] }, expect: 400 });
   const l = await api('listResources', { params: P, expect: 200 });
   assert.ok(l.json.resources.some((r) => r.uri === uri));
+  const u = await api('updateResource', { params: P, query: { uri }, body: { scope_descriptions: { 'oa:read': 'Read things' } }, expect: 200 });
+  assert.deepEqual(u.json.scope_descriptions, { 'oa:read': 'Read things' });
+  await api('updateResource', { params: P, query: { uri }, body: { scope_descriptions: { 'oa:other': 'Not a scope of it' } }, expect: 400 });
+  await api('updateResource', { params: P, body: { scope_descriptions: {} }, expect: 400 });
+  await api('updateResource', { params: P, query: { uri: 'https://none.example.test/' }, body: { scope_descriptions: {} }, expect: 404 });
   await api('deleteResource', { params: P, query: { uri }, expect: 204 });
   await api('deleteResource', { params: P, query: { uri }, expect: 404 });
   await api('deleteResource', { params: P, expect: 400 });
@@ -524,11 +529,17 @@ test('tool catalog: put (create, replace), read, list, delete, unknown_tools, ba
   await api('putTool', { params: S, body: {}, expect: 400 }); // which resource?
   await api('putTool', { params: S, query: { resource: 'https://not-a-resource.example/' }, body: {}, expect: 404 });
   await api('listTools', { params: P, query: { resource: 'https://not-a-resource.example/' }, expect: 404 });
-  const pr = await api('patchResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'allow' }, expect: 200 });
+  const pr = await api('updateResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'allow' }, expect: 200 });
   assert.equal(pr.json.unknown_tools, 'allow');
-  await api('patchResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'sometimes' }, expect: 400 });
-  await api('patchResource', { params: P, query: { uri: 'https://not-a-resource.example/' }, body: { unknown_tools: 'deny' }, expect: 404 });
-  await api('patchResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'deny' }, expect: 200 });
+  await api('updateResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'sometimes' }, expect: 400 });
+  await api('updateResource', { params: P, query: { uri: 'https://not-a-resource.example/' }, body: { unknown_tools: 'deny' }, expect: 404 });
+  await api('updateResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'deny' }, expect: 200 });
+  // one PATCH for both settings: an empty one is 400, and each leaves the other as it was
+  await api('updateResource', { params: P, query: { uri: RESOURCE }, body: {}, expect: 400 });
+  const both = await api('updateResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'allow', scope_descriptions: {} }, expect: 200 });
+  assert.deepEqual([both.json.unknown_tools, both.json.scope_descriptions], ['allow', {}]);
+  const one = await api('updateResource', { params: P, query: { uri: RESOURCE }, body: { unknown_tools: 'deny' }, expect: 200 });
+  assert.deepEqual([one.json.unknown_tools, one.json.scope_descriptions], ['deny', {}]);
   await api('deleteTool', { params: S, query: Q, expect: 204 });
   await api('deleteTool', { params: S, query: Q, expect: 404 });
   await api('getTool', { params: S, query: Q, expect: 404 });

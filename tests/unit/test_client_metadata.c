@@ -321,10 +321,18 @@ static void test_jwks_must_hold_public_keys_only_under_both(void **state)
                     &m);
 }
 
-static void test_private_key_jwt_needs_keys_under_both(void **state)
+static void test_private_key_jwt_without_keys_is_the_admins_only(void **state)
 {
-    assert_refused_by_both(state, "{" RU ",\"token_endpoint_auth_method\":\"private_key_jwt\"}",
-                           CM_INVALID_CLIENT_METADATA, "jwks");
+    /* registration: a self-registered private_key_jwt client needs keys;
+     * an operator may create a secretless agent that authenticates only
+     * with workload identity JWTs a trust policy maps to it (SPEC §11) */
+    const char *doc = "{" RU ",\"token_endpoint_auth_method\":\"private_key_jwt\"}";
+    assert_refused(state, &REGISTER, doc, CM_INVALID_CLIENT_METADATA, "jwks");
+    struct client_metadata m;
+    assert_accepted(state, &ADMIN, doc, &m);
+    assert_string_equal(m.token_endpoint_auth_method, "private_key_jwt");
+    assert_null(m.jwks);
+    assert_null(m.jwks_uri);
 }
 
 static void test_jwks_uri_is_the_admins_only(void **state)
@@ -526,7 +534,7 @@ int main(void)
         T(test_the_code_grant_needs_the_code_response_type_under_both),
         T(test_auth_methods_outside_the_four_are_refused_under_both),
         T(test_jwks_must_hold_public_keys_only_under_both),
-        T(test_private_key_jwt_needs_keys_under_both),
+        T(test_private_key_jwt_without_keys_is_the_admins_only),
         T(test_jwks_uri_is_the_admins_only),
         T(test_admin_fields_sent_to_registration_are_ignored),
         T(test_registration_information_fields_are_not_the_admins),
