@@ -90,7 +90,8 @@ int store_consents_list(struct dbtx *tx, const char *tenant_id, const char *user
         tx,
         "SELECT coalesce(json_agg(json_build_object('client_id', c.client_id, 'subject', "
         "c.user_id, 'username', u.username, 'scopes', c.scopes, 'resources', c.resources, "
-        "'created_at', " SQL_TS("c.created_at") ", 'updated_at', " SQL_TS("c.updated_at")
+        /* RFC 9396 task details the person approved (SPEC §12), null when none */
+        "'authorization_details', c.authorization_details, 'created_at', " SQL_TS("c.created_at") ", 'updated_at', " SQL_TS("c.updated_at")
         ") ORDER BY c.created_at), '[]')::text FROM consents c JOIN users u ON u.id = c.user_id "
         "WHERE c.tenant_id = $1 AND ($2::uuid IS NULL OR c.user_id = $2::uuid) "
         "AND ($3::text IS NULL OR c.client_id = $3)",
@@ -148,11 +149,13 @@ PGresult *store_sessions_page(struct dbtx *tx, const char *tenant_id,
         tx,
         "SELECT json_build_object('sid', sid, 'auth_req_id', auth_req_id, 'client_id', client_id, "
         "'subject', subject, 'username', username, 'scope', scope, 'resources', resources, "
-        "'binding_message', binding_message, 'state', state, 'created_at', created_at, "
-        "'expires_at', expires_at)::text, us, auth_req_id FROM ("
+        "'binding_message', binding_message, 'authorization_details', authorization_details, "
+        "'state', state, 'created_at', created_at, 'expires_at', expires_at)::text, us, "
+        "auth_req_id FROM ("
         " SELECT q.sid, q.auth_req_id, q.client_id, q.user_id::text AS subject, u.username, "
         " array_to_string(coalesce(g.scopes, q.scopes), ' ') AS scope, "
         " coalesce(g.resources, q.resources) AS resources, q.binding_message, "
+        " coalesce(g.authorization_details, q.authorization_details) AS authorization_details, "
         " CASE WHEN q.state = 'pending' AND q.expires_at <= now() THEN 'expired' "
         "      WHEN q.state <> 'approved' THEN q.state "
         "      WHEN g.revoked_at IS NOT NULL THEN 'revoked' "

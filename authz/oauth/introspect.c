@@ -224,6 +224,10 @@ enum hres h_introspect(struct req *r)
         json_object_set_new(out, "sub", json_string(g.user_id));
     if (g.sid)
         json_object_set_new(out, "sid", json_string(g.sid));
+    /* RFC 9396 §9.2: the task details the refresh token's grant holds */
+    json_t *details = g.details_json ? json_loads(g.details_json, 0, NULL) : NULL;
+    if (details)
+        json_object_set_new(out, "authorization_details", details);
     char *s = json_dumps(out, JSON_COMPACT);
     json_decref(out);
     resp_json(r, 200, s);

@@ -29,6 +29,7 @@ import {
   introspect,
   auditEvents,
   callbackParams,
+  consents,
 } from '../lib/codeflow.mjs';
 import { createResourceServer, exchange, exchangeRaw, stPairs, checkExchanged, TT_ACCESS } from '../lib/exchange.mjs';
 import {
@@ -120,6 +121,18 @@ test('CIBA: the task details are shown on the approval page, carried by the sess
   const row = rows.find((r) => r.session_id === payload.sid);
   assert.ok(row, `a session.approved row for ${payload.sid}`);
   expectDetails(row.details.authorization_details, RESOURCE, ['search_tickets', 'summarise_ticket'], 'audit row');
+
+  // the admin API's session list shows what the session was approved for
+  const sl = okJson(await t.admin.call('GET', `/tenants/${encodeURIComponent(t.slug)}/sessions?client=${encodeURIComponent(agent.client_id)}`));
+  const listed = sl.sessions.find((x) => x.sid === payload.sid);
+  assert.ok(listed, `the session ${payload.sid} is listed`);
+  expectDetails(listed.authorization_details, RESOURCE, ['search_tickets', 'summarise_ticket'], 'admin session list');
+  // RFC 9396 §9.2 for the refresh token too, answered to its own client only
+  const ri = await introspect(t, agent, body.refresh_token);
+  assert.equal(ri.active, true);
+  assert.equal(ri.token_type, 'refresh_token');
+  expectDetails(ri.authorization_details, RESOURCE, ['search_tickets', 'summarise_ticket'], 'refresh token introspection');
+  assert.equal((await introspect(t, rs, body.refresh_token)).active, false, 'another client learns nothing of the refresh token');
 
   // refresh: a subset narrows the access token, more is refused, nothing
   // narrows the grant itself
@@ -264,6 +277,9 @@ test('code flow: the consent page lists the tools, the consent keeps them, token
   const claims = (await t.verify(tokens.access_token, { audience: RESOURCE })).payload;
   expectDetails(claims.authorization_details, RESOURCE, ['comment', 'list_issues'], 'code access token');
   expectDetails((await introspect(t, rs, tokens.access_token)).authorization_details, RESOURCE, ['comment', 'list_issues'], 'introspection');
+  // the admin API's consent list shows the tools the person approved
+  const [stored] = await consents(t, { user: bob.id, client: app.client_id });
+  expectDetails(stored.authorization_details, RESOURCE, ['comment', 'list_issues'], 'admin consent list');
 
   // a subset is within the stored consent: no consent page
   const again = await authorize(t, app, bob, { params: { authorization_details: rar(mcp(RESOURCE, ['comment'])) }, ua: auth.ua });

@@ -178,7 +178,7 @@ check_eq "every token handed out has its token.issued audit row" "$issued" "$((r
 # two seconds and comes back: every answer is 200 or 503, and every 200 has
 # its audit row.
 if command -v wrk >/dev/null; then
-  cc_lua=$AUTHZ_ROOT/../shared/bench-peer/wrk/cc.lua
+  cc_lua=$AUTHZ_ROOT/bench/wrk/cc_status.lua
   before=$(psql_db -c "SELECT count(*) FROM audit WHERE event = 'token.issued' AND outcome = 'success'")
   wrk -t2 -c16 -d8s -s "$cc_lua" "$A" -- path=/t/res/oauth2/token client_id="$cid" \
     client_secret="$sec" scope=read resource=https://api.example.test/ > "$AZT_TMP/wrk.txt" 2>&1 &
