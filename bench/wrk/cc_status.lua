@@ -1,4 +1,4 @@
--- wrk script: client_credentials token requests (client_secret_post) from
+-- wrk script: client_credentials token requests (client_secret_basic) from
 -- one client, counting every HTTP status answered. Used by the outage test
 -- (tests/integration/t_resilience.sh), which must tell 200 and 503 from
 -- anything else; bench/cc.sh measures with the peer's own script instead.
@@ -17,6 +17,24 @@ local function enc(s)
   return (s:gsub('[^%w%-%._~]', function(c) return string.format('%%%02X', string.byte(c)) end))
 end
 
+-- RFC 4648 base64, for the Basic credentials
+local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local q = {}
+    for k = 3, 0, -1 do
+      local v = math.floor(n / 64 ^ k) % 64
+      q[#q + 1] = B64:sub(v + 1, v + 1)
+    end
+    if not b then q[3], q[4] = '=', '=' elseif not c then q[4] = '=' end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+
 function setup(thread)
   table.insert(threads, thread)
 end
@@ -27,11 +45,13 @@ function init(args)
     local k, v = a:match('^([%w_]+)=(.*)$')
     if k then o[k] = v end
   end
-  local body = 'grant_type=client_credentials&client_id=' .. enc(o.client_id) ..
-    '&client_secret=' .. enc(o.client_secret)
+  -- RFC 6749 §2.3.1: each part form-encoded, then base64 of "id:secret"
+  local basic = 'Basic ' .. base64(enc(o.client_id) .. ':' .. enc(o.client_secret))
+  local body = 'grant_type=client_credentials'
   if o.scope then body = body .. '&scope=' .. enc(o.scope) end
   if o.resource then body = body .. '&resource=' .. enc(o.resource) end
-  req = wrk.format('POST', o.path, { ['Content-Type'] = 'application/x-www-form-urlencoded' }, body)
+  req = wrk.format('POST', o.path, {
+    ['Content-Type'] = 'application/x-www-form-urlencoded', ['Authorization'] = basic }, body)
 end
 
 function request()
