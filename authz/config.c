@@ -233,8 +233,13 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
             return -1;
     }
     if (cfg->threads == 0) {
+        /* two event loops per online core: a loop signing a token or
+         * answering a batch of commits leaves the core to the other, and
+         * PostgreSQL, often on the same machine, gets its share between
+         * (bench/cc.sh: about 10% more tokens/s than one per core, same
+         * p99; doc/DESIGN-NOTES.md) */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->threads = n > 0 ? (int)n : 1;
+        cfg->threads = n > 0 ? (int)(n > 128 ? 256 : 2 * n) : 2;
     }
     if (!strcmp(cfg->log_level, "debug"))
         log_level_num = 0;

@@ -6,13 +6,13 @@
 #   bench/cc.sh
 #
 # 1. builds authz (no sanitizers), starts a private PostgreSQL and authzd
-#    (threads=2) on free loopback ports, creates tenant `bench`, resource
+#    (threads: the default) on free loopback ports, creates tenant `bench`, resource
 #    https://mcp.example.test/ (tools:read tools:call) and a client_secret_basic
 #    client;
 # 2. wrk -t2 -c64 -d15s --latency -s shared/bench-peer/wrk/cc.lua against
 #    authzd's token endpoint, sampling authzd's RSS meanwhile;
 # 3. checks the audit trail: one `token.issued` row for every 200;
-# 4. stops authzd, starts the peer (CLUSTER=2) from a copy of bench-peer and
+# 4. stops authzd, starts the peer (CLUSTER=${PEER_CLUSTER:-2}) from a copy of bench-peer and
 #    runs the same wrk against it;
 # 5. prints both RESULT lines, the ratio, the RSS and the audit check, and
 #    appends a dated summary to bench/results/cc.txt.
@@ -21,9 +21,9 @@
 # measured (the peer's JIT needs it; authzd's caches fill).
 #
 # Environment: BENCH_DURATION (default 15s), BENCH_CONNECTIONS (64),
-# BENCH_THREADS (wrk threads, 2), AUTHZ_THREADS (authzd threads, 2),
+# BENCH_THREADS (wrk threads, 2), AUTHZ_THREADS (authzd threads; 0, the default: 2 per core),
 # AZT_PG_FAST (0: PostgreSQL with fsync on, as in production; 1: off),
-# BENCH_SKIP_PEER=1 (authzd only).
+# BENCH_SKIP_PEER=1 (authzd only), PEER_CLUSTER (the peer's processes, 2).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -62,7 +62,7 @@ echo "== authzd"
 pg_start_tmp
 authzctl migrate >/dev/null
 port=$(free_port)
-authz_start bench "$port" AUTHZ_THREADS="${AUTHZ_THREADS:-2}"
+authz_start bench "$port" AUTHZ_THREADS="${AUTHZ_THREADS:-0}"
 pid=${AZT_PID[bench]}
 base=${AZT_URL[bench]}
 
@@ -141,14 +141,14 @@ fi
 result_peer=""
 peer_rss_kb=""
 if [[ ${BENCH_SKIP_PEER:-0} != 1 ]]; then
-  echo "== peer (node oidc-provider, CLUSTER=2)"
+  echo "== peer (node oidc-provider, CLUSTER=${PEER_CLUSTER:-2})"
   peer_dir=$(mktemp -d /tmp/authz-peer.XXXXXX)
   on_exit "rm -rf '$peer_dir'"
   cp -r "$SHARED/bench-peer/." "$peer_dir/"
   chmod -R u+w "$peer_dir"
   (cd "$peer_dir" && npm ci --no-audit --no-fund --silent >/dev/null)
   peer_port=$(free_port)
-  (cd "$peer_dir" && exec env CLUSTER=2 PORT="$peer_port" node server.mjs) >"$AZT_TMP/peer.log" 2>&1 &
+  (cd "$peer_dir" && exec env CLUSTER="${PEER_CLUSTER:-2}" PORT="$peer_port" node server.mjs) >"$AZT_TMP/peer.log" 2>&1 &
   peer_pid=$!
   register_pid "$peer_pid"
   for (( i = 0; i < 300; i++ )); do
@@ -203,12 +203,12 @@ rev=$(git rev-parse --short HEAD 2>/dev/null || echo none)
 report=$(
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  rev: $rev  host: $(nproc) cores"
   echo "load: wrk -t$WRK_THREADS -c$CONNS -d$DURATION after $WARMUP warm-up, cc.lua (client_secret_basic, scope tools:read, resource $RESOURCE)"
-  echo "authzd (threads=${AUTHZ_THREADS:-2}, PostgreSQL fsync=$([[ $AZT_PG_FAST == 1 ]] && echo off || echo on)):"
+  echo "authzd (threads=${AUTHZ_THREADS:-0}$([[ ${AUTHZ_THREADS:-0} == 0 ]] && echo ": the default, 2 per core"), PostgreSQL fsync=$([[ $AZT_PG_FAST == 1 ]] && echo off || echo on)):"
   echo "  $result_authz"
   echo "  peak RSS: $((rss_peak_kb / 1024)) MiB (VmHWM ${rss_peak_kb} kB; max sampled VmRSS ${rss_sampled_kb} kB)"
   echo "  audit: $audit_check"
   if [[ -n $result_peer ]]; then
-    echo "peer (node oidc-provider, CLUSTER=2):"
+    echo "peer (node oidc-provider, CLUSTER=${PEER_CLUSTER:-2}):"
     echo "  $result_peer"
     echo "  peak RSS (all processes): $((peer_rss_kb / 1024)) MiB"
     echo "ratio authzd/peer rps: $ratio"

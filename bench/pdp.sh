@@ -22,7 +22,7 @@
 #    bench/results/pdp.txt.
 #
 # Environment: BENCH_DURATION (default 15s), BENCH_WARMUP (3s), BENCH_THREADS
-# (wrk threads, 2), AUTHZ_THREADS (authzd threads, 2), BENCH_BATCH (16),
+# (wrk threads, 2), AUTHZ_THREADS (authzd threads; 0, the default: 2 per core), BENCH_BATCH (16),
 # AZT_PG_FAST (0: fsync on; 1: off).
 set -euo pipefail
 
@@ -60,7 +60,7 @@ echo "== authzd"
 pg_start_tmp
 authzctl migrate >/dev/null
 port=$(free_port)
-authz_start bench "$port" AUTHZ_THREADS="${AUTHZ_THREADS:-2}"
+authz_start bench "$port" AUTHZ_THREADS="${AUTHZ_THREADS:-0}"
 base=${AZT_URL[bench]}
 
 authzctl tenant create bench "Bench" >/dev/null
@@ -156,7 +156,7 @@ rev=$(git rev-parse --short HEAD 2>/dev/null || echo none)
 
 report=$(
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  rev: $rev  host: $(nproc) cores (wrk, authzd and PostgreSQL on it)"
-  echo "load: wrk -t$WRK_THREADS -d$DURATION after $WARMUP warm-up each; authzd threads=${AUTHZ_THREADS:-2}, PostgreSQL fsync=$([[ $AZT_PG_FAST == 1 ]] && echo off || echo on)"
+  echo "load: wrk -t$WRK_THREADS -d$DURATION after $WARMUP warm-up each; authzd threads=${AUTHZ_THREADS:-0} (0: 2 per core), PostgreSQL fsync=$([[ $AZT_PG_FAST == 1 ]] && echo off || echo on)"
   echo "pdp single, 64 connections (goal >= 30000 decisions/s):"
   echo "  $r_pdp"
   echo "  $commit_line"

@@ -110,7 +110,7 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_string_equal(f->cfg.tls_cert, "");
     assert_string_equal(f->cfg.tls_key, "");
     assert_string_equal(f->cfg.master_key_file, "");
-    assert_true(f->cfg.threads >= 1);   /* 0 means "the number of cores" */
+    assert_true(f->cfg.threads >= 2);   /* 0 means "two per online core" */
     assert_int_equal(f->cfg.db_pool_size, 8);
     assert_int_equal(f->cfg.max_body_bytes, 65536);
     assert_int_equal(f->cfg.max_act_depth, 5);
