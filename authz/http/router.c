@@ -146,12 +146,12 @@ static void job_unavailable(struct job *j)
     http_db_unavailable(req_of(j));
 }
 
+/* Committed: back to the request's loop, which builds an answer that
+ * waited for the commit (after_commit, http/server.c's done_cb) there, so
+ * that the one committer thread only commits. */
 static void job_done(struct job *j)
 {
-    struct req *r = req_of(j);
-    if (r->after_commit && !r->tx.down)
-        r->after_commit(r);
-    http_complete(r);
+    http_complete(req_of(j));
 }
 
 static void finish(struct req *r);

@@ -70,6 +70,12 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&l->mu);
     while (r) {
         struct req *n = r->next;
+        /* an answer that waited for its group commit is built here, on the
+         * request's own loop (router.c's job_done) */
+        void (*after)(struct req *) = r->after_commit;
+        r->after_commit = NULL;
+        if (after && !r->tx.down)
+            after(r);
         http_finish_on_loop(r);
         r = n;
     }
