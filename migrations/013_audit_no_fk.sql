@@ -1,0 +1,12 @@
+-- 013_audit_no_fk: the audit table's tenant_id is no longer a foreign key.
+--
+-- Every audit row cost a referential-integrity check (a FOR KEY SHARE read
+-- of the tenant's row, which every concurrent batch of rows of one tenant
+-- took in turn): with the PDP writing a durable row per decision, that check
+-- was a large part of each row's cost in the committer's COPY. authzd
+-- writes only tenant ids it has loaded, and the constraint's ON DELETE SET
+-- NULL could never run anyway: audit rows are append-only (audit_no_update
+-- refuses the UPDATE it would make), so a tenant with audit rows could not
+-- be deleted. Without it, a deleted tenant's rows keep its id: the record
+-- outlives what it records, as an audit trail should.
+ALTER TABLE audit DROP CONSTRAINT IF EXISTS audit_tenant_id_fkey;
