@@ -118,7 +118,7 @@ commits() { curl -s "$base/metrics" | awk '/^authz_audit_commit_batches_total /{
 # the disk's flush time bounds every commit (PostgreSQL's own measure,
 # on the file system the database is on, before the load)
 fsync_line=$("$AZT_PG_BIN/pg_test_fsync" -s 1 -f "$AZT_TMP/fsync.test" 2>/dev/null |
-  awk '/fdatasync/ { $1 = $1; print; exit }' || true)
+  awk '/^[ \t]+fdatasync / { $1 = $1; print; exit }' || true)
 rm -f "$AZT_TMP/fsync.test"
 rows0=$(allowed_rows)
 read -r cb0 cr0 <<<"$(commits)"
