@@ -94,7 +94,7 @@ struct client {
 struct client_secret {
     char id[40];
     char hash[65];                    /* keyed hash (crypto_secret_hash) */
-    int64_t expires_at;               /* 0: does not expire */
+    int64_t expires_at;               /* µs since the epoch; 0: does not expire */
 };
 
 extern uint8_t g_master_key[32];

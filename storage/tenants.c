@@ -393,7 +393,8 @@ struct client *client_load(PGconn *conn, const char *tenant_id, const char *clie
         "backchannel_token_delivery_mode, backchannel_client_notification_endpoint, owner, "
         /* SPEC §13: the secrets that still work, newest first */
         "(SELECT coalesce(string_agg(s.id || ' ' || s.hash || ' ' || "
-        "coalesce(extract(epoch FROM s.expires_at)::bigint, 0), ',' ORDER BY s.created_at DESC), '') "
+        "coalesce((extract(epoch FROM s.expires_at) * 1000000)::bigint, 0), ',' "
+        "ORDER BY s.created_at DESC), '') "
         "FROM client_secrets s WHERE s.client_id = clients.client_id AND "
         "(s.expires_at IS NULL OR s.expires_at > now())) "
         /* SPEC §13: "A disabled client gets invalid_client": it is as unknown */

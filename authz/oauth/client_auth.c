@@ -313,7 +313,11 @@ enum hres client_authenticate(struct req *r, const struct form *f)
          * and one past its expires_at no longer counts */
         char hash[CRYPTO_SECRET_HASH_HEX + 1];
         crypto_secret_hash(g_secret_pepper, secret, strlen(secret), hash);
-        int64_t now = (int64_t)time(NULL);
+        /* to the microsecond: a secret stops at its expires_at, not at the
+         * whole second nearest to it */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         for (int i = 0; i < c->nsecrets; i++)
             if (ct_streq(hash, c->secrets[i].hash) &&
                 (c->secrets[i].expires_at == 0 || c->secrets[i].expires_at > now))
