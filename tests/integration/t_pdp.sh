@@ -157,6 +157,27 @@ decide "$A" read_file
 check_eq "... and still refuses read_file" false "$(jq -r .decision <<<"$AZT_BODY")"
 
 # ---------------------------------------------------------------- revocation reaches decisions
+# ---------------------------------------------------------------- a failed group commit decides nothing
+# (the answer is built on the request's loop after its rows commit; a refused
+# commit must leave as a 503, with no decision in it)
+psql_db -q <<'SQL'
+CREATE FUNCTION t_pdp_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 't_pdp: refusing tool rows'; END $$;
+CREATE TRIGGER t_pdp_fail BEFORE INSERT ON audit FOR EACH ROW
+  WHEN (NEW.event LIKE 'tool.%') EXECUTE FUNCTION t_pdp_fail();
+SQL
+allowed_before=$(rows tool.allowed)
+http POST "$A/t/pdp/access/v1/evaluation" -u "$mcp:$mcps" -H 'Content-Type: application/json' \
+  -D "$AZT_TMP/headers" --data-binary "$(body search)"
+check_eq "a decision whose row the database refuses: 503" 503 "$AZT_STATUS"
+check_match "... with Retry-After" $'[Rr]etry-[Aa]fter: [0-9]+' "$(cat "$AZT_TMP/headers")"
+check_eq "... and no decision in the answer" null "$(jq -r '.decision // null' <<<"$AZT_BODY" 2>/dev/null || echo null)"
+check_eq "... and no tool.allowed row" "$allowed_before" "$(rows tool.allowed)"
+psql_db -q -c "DROP TRIGGER t_pdp_fail ON audit; DROP FUNCTION t_pdp_fail()"
+decide "$A" search
+check_eq "once the database takes rows again: allowed, with its row" "200 true $((allowed_before + 1))" \
+  "$AZT_STATUS $(jq -r .decision <<<"$AZT_BODY") $(rows tool.allowed)"
+
 decide "$B" search
 check_eq "node B allows before the revocation" true "$(jq -r .decision <<<"$AZT_BODY")"
 http POST "$A/t/pdp/oauth2/revoke" -u "$agent:$agents" --data-urlencode "token=$tok"

@@ -142,7 +142,8 @@ static void test_admin_only_grants_are_refused_to_registration(void **state)
 {
     static const char *grants[] = {"client_credentials",
                                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                                   "urn:openid:params:grant-type:ciba"};
+                                   "urn:openid:params:grant-type:ciba",
+                                   "urn:ietf:params:oauth:grant-type:jwt-bearer"};
     char doc[256];
     for (size_t i = 0; i < sizeof grants / sizeof grants[0]; i++) {
         struct client_metadata m;
