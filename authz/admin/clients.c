@@ -212,14 +212,6 @@ static void json_release(void *p)
     json_decref(p);
 }
 
-static bool str_array_has(const json_t *arr, const char *s)
-{
-    size_t i;
-    const json_t *e;
-    json_array_foreach(arr, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
-    return false;
-}
-
 /* true when the ceiling `now` is narrower than `was` (an empty list is no
  * ceiling) */
 static bool ceiling_narrowed(const json_t *was, const json_t *now)
@@ -230,7 +222,7 @@ static bool ceiling_narrowed(const json_t *was, const json_t *now)
         return true;
     size_t i;
     const json_t *e;
-    json_array_foreach(was, i, e) if (!str_array_has(now, json_string_value(e))) return true;
+    json_array_foreach(was, i, e) if (!json_array_has_string(now, json_string_value(e))) return true;
     return false;
 }
 
@@ -253,7 +245,7 @@ static int client_change_ends(struct req *r, const char *tenant_id, const char *
     json_array_foreach(caf, i, e)
     {
         const char *entry = json_string_value(e);
-        if (entry && !str_array_has(json_object_get(now, "can_act_for"), entry) &&
+        if (entry && !json_array_has_string(json_object_get(now, "can_act_for"), entry) &&
             revocation_record(&r->tx, tenant_id, REV_ACT_FOR,
                               arena_sprintf(r->arena, "%s %s", client_id, entry), until) < 0)
             return -1;

@@ -14,6 +14,7 @@
 #include "storage/admin.h"
 #include "storage/db.h"
 #include "util/limits.h"
+#include "util/text.h"
 #include "cache.h"
 
 #include <stdlib.h>
@@ -54,14 +55,6 @@ static const struct body_member RESOURCE_PATCH_MEMBERS[] = {
 };
 static const struct body_spec RESOURCE_PATCH_BODY = BODY_SPEC(RESOURCE_PATCH_MEMBERS);
 
-static bool json_str_in(const json_t *arr, const char *s)
-{
-    size_t i;
-    const json_t *e;
-    json_array_foreach(arr, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
-    return false;
-}
-
 /* scope_descriptions describe scopes of the resource: NULL when they do,
  * else the first that is not one of them */
 static const char *undescribable(const json_t *descriptions, const json_t *scopes_json,
@@ -71,7 +64,7 @@ static const char *undescribable(const json_t *descriptions, const json_t *scope
     json_t *v;
     json_object_foreach((json_t *)descriptions, k, v)
     {
-        if (res ? !strlist_has(&res->scopes, k) : !json_str_in(scopes_json, k))
+        if (res ? !strlist_has(&res->scopes, k) : !json_array_has_string(scopes_json, k))
             return k;
     }
     return NULL;

@@ -5,6 +5,7 @@
  * the baseline, the drift alert). Each rule quotes SPEC §12 above its check.
  */
 #include "policy/tool.h"
+#include "util/text.h"
 #include "util/limits.h"
 
 #include <string.h>
@@ -39,20 +40,6 @@ bool tool_aud_has(const json_t *aud, const char *server)
     return false;
 }
 
-static bool str_array_has(const json_t *a, const char *s)
-{
-    if (!json_is_array(a))
-        return false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v)
-    {
-        if (json_is_string(v) && !strcmp(json_string_value(v), s))
-            return true;
-    }
-    return false;
-}
-
 bool tool_task_covers(const json_t *details, const json_t *aud, const char *server,
                       const char *tool)
 {
@@ -69,8 +56,8 @@ bool tool_task_covers(const json_t *details, const json_t *aud, const char *serv
         /* RFC 9396 §2.2: locations name the resource servers the entry is
          * for; SPEC §12 contract: absent = any of the token's audiences */
         json_t *loc = json_object_get(d, "locations");
-        bool here = loc ? str_array_has(loc, server) : tool_aud_has(aud, server);
-        if (here && str_array_has(json_object_get(d, "tools"), tool))
+        bool here = loc ? json_array_has_string(loc, server) : tool_aud_has(aud, server);
+        if (here && json_array_has_string(json_object_get(d, "tools"), tool))
             return true;
     }
     return false;

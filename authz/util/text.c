@@ -24,3 +24,17 @@ bool text_printable_chars(const char *s, size_t max_chars)
         return false;
     return utf8_chars(s) <= max_chars;
 }
+
+bool json_array_has_string(const json_t *arr, const char *s)
+{
+    if (!s || !json_is_array(arr))
+        return false;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        if (json_is_string(e) && !strcmp(json_string_value(e), s))
+            return true;
+    }
+    return false;
+}

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 
 /* s is well-formed UTF-8 without control characters and holds at most
  * max_bytes bytes; "" passes (callers that need text say so). */
@@ -17,5 +18,9 @@ bool text_printable(const char *s, size_t max_bytes);
 /* s is text_printable and holds 1 to max_chars characters (code points, as
  * PostgreSQL's length() and JSON Schema's maxLength count them). */
 bool text_printable_chars(const char *s, size_t max_chars);
+
+/* arr is a JSON array with the string s among its entries (false for
+ * anything that is not an array, and for s NULL). */
+bool json_array_has_string(const json_t *arr, const char *s);
 
 #endif
