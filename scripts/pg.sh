@@ -6,6 +6,9 @@
 #                                  `authz`, write DIR/database_url
 #   scripts/pg.sh stop DIR         pg_ctl stop -m fast (no-op when not running)
 #   scripts/pg.sh status DIR       exit 0 when running, 3 when not
+#   scripts/pg.sh walprime DIR MB  give the cluster MB of WAL segments ready
+#                                  for reuse, as a server that has run a while
+#                                  has (for benchmarks; see cmd_walprime)
 #
 # Layout of DIR: data/ (the cluster), pg.log (server log), the unix socket
 # (.s.PGSQL.PORT), authz_password (mode 600) and database_url (mode 600, a libpq
@@ -24,6 +27,7 @@
 #   PG_START_TIMEOUT  seconds pg_ctl waits for start/stop (default 60)
 #   PG_FAST=1         fsync/synchronous_commit/full_page_writes off: for
 #                     throwaway test clusters only (applied at every start)
+#   PG_SETTINGS       more postgresql.conf lines, applied at every start
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -32,7 +36,7 @@ PG_START_TIMEOUT=${PG_START_TIMEOUT:-60}
 die() { echo "pg.sh: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: $0 start DIR PORT | stop DIR | status DIR" >&2
+  echo "usage: $0 start DIR PORT | stop DIR | status DIR | walprime DIR MB" >&2
   exit 2
 }
 
@@ -141,6 +145,7 @@ unix_socket_permissions = 0700
 password_encryption = 'scram-sha-256'
 max_connections = 200
 ${fast}
+${PG_SETTINGS:-}
 EOF
     if ! as_pg "$PG_BIN/pg_ctl" start -D "$dir/data" -l "$dir/pg.log" -w -t "$PG_START_TIMEOUT" >/dev/null; then
       tail -n 20 "$dir/pg.log" >&2 || true
@@ -206,10 +211,38 @@ cmd_status() {
   return 3
 }
 
+# A new cluster has no WAL segments to reuse: each 16 MB of WAL is a new
+# file, zero-filled and fsynced while the WAL write lock is held, which
+# stalls every commit for tens of milliseconds. A server that has run a
+# while recycles the segments of earlier checkpoints instead (up to
+# min_wal_size). This makes MB of segments by switching WAL files, then
+# checkpoints so that they are recycled; set min_wal_size >= MB first.
+cmd_walprime() {
+  local dir port mb
+  dir=$(abs_dir "$1"); mb=$2
+  [[ $mb =~ ^[0-9]+$ ]] || die "bad size: $mb"
+  running "$dir" || die "not running ($dir)"
+  port=$(as_pg sed -n '4p' "$dir/data/postmaster.pid")
+  admin_psql "$dir" "$port" -d authz <<EOF
+CREATE TABLE walprime (n int);
+DO \$\$
+BEGIN
+  FOR i IN 1..($mb / 16) LOOP
+    INSERT INTO walprime VALUES (i);
+    PERFORM pg_switch_wal();
+  END LOOP;
+END
+\$\$;
+DROP TABLE walprime;
+CHECKPOINT;
+EOF
+}
+
 (( $# >= 1 )) || usage
 case $1 in
   start)  (( $# == 3 )) || usage; cmd_start "$2" "$3" ;;
   stop)   (( $# == 2 )) || usage; cmd_stop "$2" ;;
   status) (( $# == 2 )) || usage; cmd_status "$2" ;;
+  walprime) (( $# == 3 )) || usage; cmd_walprime "$2" "$3" ;;
   *) usage ;;
 esac

@@ -425,22 +425,48 @@ int audit_insert(PGconn *c, struct audit_event *head, int n)
 }
 
 
-/* COPY text format: backslash escapes for the characters it treats specially */
+/* COPY text format: backslash escapes for the characters it treats
+ * specially; the runs between them are appended whole */
 static void copy_field(struct strbuf *sb, const char *v)
 {
     if (!v) {
         sb_append(sb, "\\N", 2);
         return;
     }
+    const char *run = v;
     for (const char *p = v; *p; p++) {
+        const char *esc;
         switch (*p) {
-        case '\\': sb_append(sb, "\\\\", 2); break;
-        case '\t': sb_append(sb, "\\t", 2); break;
-        case '\n': sb_append(sb, "\\n", 2); break;
-        case '\r': sb_append(sb, "\\r", 2); break;
-        default: sb_putc(sb, *p);
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        default: continue;
         }
+        sb_append(sb, run, (size_t)(p - run));
+        sb_append(sb, esc, 2);
+        run = p + 1;
     }
+    sb_puts(sb, run);
+}
+
+/* A row id in decimal, then the column separator */
+static void copy_id(struct strbuf *sb, int64_t id)
+{
+    char d[24];
+    int n = 0;
+    uint64_t u = id < 0 ? (uint64_t)0 - (uint64_t)id : (uint64_t)id;
+    do {
+        d[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (id < 0)
+        d[n++] = '-';
+    sb_reserve(sb, (size_t)n + 1);
+    while (n)
+        sb->buf[sb->len++] = d[--n];
+    sb->buf[sb->len++] = '\t';
+    sb->buf[sb->len] = '\0';
 }
 
 /* Writes a batch of audit rows with one COPY (the cheapest bulk insert
@@ -452,6 +478,7 @@ static void copy_field(struct strbuf *sb, const char *v)
  * not used is a gap, as with any sequence). 1 ids set, 0 none wanted, -2
  * the connection is gone (nothing sent), -1 failure. */
 #define AUDIT_ID_BLOCK 4096
+#define COPY_CHUNK 65536
 static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
 static int64_t *id_pool;
 static int id_n, id_next;
@@ -511,28 +538,46 @@ int audit_copy(PGconn *c, struct audit_event *head, int n)
         return PQstatus(c) != CONNECTION_OK ? -2 : -1; /* -2: nothing was sent */
     }
     PQclear(res);
-    struct strbuf sb;
+    /* the rows go to the server in pieces of about COPY_CHUNK bytes as they
+     * are written, so that it parses and inserts the first while the rest
+     * are still being written */
+    struct strbuf sb, actors, resources;
     sb_init(&sb);
-    int i = 0;
-    for (struct audit_event *e = head; e && i < n; e = e->next, i++) {
-        char *actors = pgarray_build_heap(e->actor_chain, e->nactors);
-        char *resources = e->resources ? pgarray_build_heap(e->resources, e->nresources) : NULL;
-        const char *f[13] = {e->tenant_id, e->event, e->success ? "success" : "failure",
-                             e->client_id, e->subject, actors, e->session_id, resources, e->scope,
-                             e->reason, e->request_id, e->source, e->details ? e->details : "{}"};
+    sb_init(&actors);
+    sb_init(&resources);
+    int ok = 1, i = 0;
+    for (struct audit_event *e = head; ok && e && i < n; e = e->next, i++) {
         if (ids)
-            sb_printf(&sb, "%lld\t", (long long)e->id);
+            copy_id(&sb, e->id);
+        actors.len = 0;
+        pgarray_append(&actors, e->actor_chain, e->nactors);
+        resources.len = 0;
+        if (e->resources)
+            pgarray_append(&resources, e->resources, e->nresources);
+        const char *f[13] = {e->tenant_id, e->event, e->success ? "success" : "failure",
+                             e->client_id, e->subject, actors.buf, e->session_id,
+                             e->resources ? resources.buf : NULL, e->scope, e->reason,
+                             e->request_id, e->source, e->details ? e->details : "{}"};
         for (int k = 0; k < 13; k++) {
             if (k)
                 sb_putc(&sb, '\t');
             copy_field(&sb, f[k]);
         }
         sb_putc(&sb, '\n');
-        free(actors);
-        free(resources);
+        if (sb.len >= COPY_CHUNK) {
+            ok = PQputCopyData(c, sb.buf, (int)sb.len) == 1;
+            sb.len = 0;
+        }
     }
-    int ok = PQputCopyData(c, sb.buf, (int)sb.len) == 1 && PQputCopyEnd(c, NULL) == 1;
+    if (ok && sb.len)
+        ok = PQputCopyData(c, sb.buf, (int)sb.len) == 1;
+    /* a piece that could not be sent ends the COPY as failed: nothing of
+     * it is kept */
+    if (PQputCopyEnd(c, ok ? NULL : "audit rows not sent") != 1)
+        ok = 0;
     sb_free(&sb);
+    sb_free(&actors);
+    sb_free(&resources);
     while ((res = PQgetResult(c)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             ok = 0;

@@ -13,6 +13,9 @@
 #   AZT_CONF          an empty config file; authzd/authzctl run with -c AZT_CONF,
 #                     so only AUTHZ_* environment variables configure them
 #   AUTHZ_MASTER_KEY_FILE  exported: 32 random bytes in AZT_TMP (mode 600)
+#   AZT_LOG_DIR       where authzd's logs go (default AZT_TMP); a benchmark
+#                     puts them on tmpfs, as a log collector would take them
+#                     off the database's disk. Removed with AZT_TMP.
 #
 # Functions:
 #   free_port                      print a free TCP port in 20000-60000
@@ -82,6 +85,7 @@ AZT_RC=""
 
 AZT_TMP=$(mktemp -d /tmp/authz-test.XXXXXX)
 AZT_CONF=$AZT_TMP/authzd.conf
+AZT_LOG_DIR=${AZT_LOG_DIR:-$AZT_TMP}
 : > "$AZT_CONF"
 (umask 077; head -c 32 /dev/urandom > "$AZT_TMP/master.key")
 export AUTHZ_MASTER_KEY_FILE=$AZT_TMP/master.key
@@ -190,8 +194,9 @@ _azt_cleanup() {
     rm -rf "$d"
   done
   if [[ ${AZT_KEEP_TMP:-0} == 1 ]] || (( AZT_FAILED > 0 || rc != 0 )); then
-    [[ ${AZT_QUIET_CLEANUP:-0} == 1 ]] || echo "# logs kept in $AZT_TMP" >&2
+    [[ ${AZT_QUIET_CLEANUP:-0} == 1 ]] || echo "# logs kept in $AZT_LOG_DIR" >&2
   else
+    [[ $AZT_LOG_DIR == "$AZT_TMP" ]] || rm -rf "$AZT_LOG_DIR"
     rm -rf "$AZT_TMP"
   fi
   return "$rc"
@@ -280,7 +285,7 @@ authzctl() {
 
 # ---------------------------------------------------------------- authzd
 
-authz_log() { echo "$AZT_TMP/$1.log"; }
+authz_log() { echo "$AZT_LOG_DIR/$1.log"; }
 
 # Wait until http://127.0.0.1:PORT/healthz answers 200 while PID lives.
 _azt_wait_healthy() {
@@ -304,7 +309,7 @@ authz_start() {
 
 authz_spawn() {
   local name=$1 conf=$2 port=$3; shift 3
-  local log=$AZT_TMP/$name.log pid
+  local log=$AZT_LOG_DIR/$name.log pid
   [[ -z ${AZT_PID[$name]:-} ]] || { echo "authz_start: $name already started" >&2; return 1; }
   env -u AUTHZ_BUILD_DIR -u AUTHZ_LISTEN -u AUTHZ_PUBLIC_URL "$@" \
     "$AUTHZ_BUILD_DIR/authzd" -c "$conf" >"$log" 2>&1 </dev/null &
@@ -322,7 +327,7 @@ authz_spawn() {
 authz_stop() {
   local name=$1 pid rc log
   pid=${AZT_PID[$name]:-}
-  log=$AZT_TMP/$name.log
+  log=$AZT_LOG_DIR/$name.log
   if [[ -z $pid ]]; then
     fail "authzd $name stops on SIGTERM" "authz_stop: $name was not started"
     return 0

@@ -61,7 +61,7 @@ _azt_wait_healthy_tls() {
 
 authz_start_tls() {
   local name=$1 port=$2 cert=$3 key=$4 ca=$5; shift 5
-  local log=$AZT_TMP/$name.log pid
+  local log=$AZT_LOG_DIR/$name.log pid
   [[ -z ${AZT_PID[$name]:-} ]] || { echo "authz_start_tls: $name already started" >&2; return 1; }
   env -u AUTHZ_BUILD_DIR -u AUTHZ_LISTEN -u AUTHZ_PUBLIC_URL \
     AUTHZ_LISTEN="127.0.0.1:$port" AUTHZ_PUBLIC_URL="https://127.0.0.1:$port" \

@@ -112,8 +112,12 @@ static void args_hash(const json_t *args, char out[65])
     unsigned int ml = 0;
     EVP_Digest(s, strlen(s), md, &ml, EVP_sha256(), NULL);
     free(s);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
 }
 
 /* Reads one evaluation (the members already merged with the batch's
@@ -172,13 +176,29 @@ static void bad_request(struct req *r, const char *why)
     resp_oauth_error(r, 400, "invalid_request", why);
 }
 
-/* Copies the strings parse_eval borrowed from the JSON into the arena. */
-static void own_strings(struct req *r, struct eval *e)
+/* Copies the strings parse_eval borrowed from the JSON into the arena. A
+ * string an evaluation shares with the one before (a batch's default
+ * subject, action or server: the same JSON string) is copied once, and
+ * the evaluations then share the copy, which evaluate() relies on to
+ * verify a batch's token once. */
+static void own_strings(struct req *r, struct pdp *p)
 {
-    e->token = arena_strdup(r->arena, e->token);
-    e->action = arena_strdup(r->arena, e->action);
-    e->tool = arena_strdup(r->arena, e->tool);
-    e->server = arena_strdup(r->arena, e->server);
+    const char *prev[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < p->n; i++) {
+        struct eval *e = &p->ev[i];
+        const char **f[4] = {&e->token, &e->action, &e->tool, &e->server};
+        for (int k = 0; k < 4; k++) {
+            const char *orig = *f[k];
+            if (i > 0 && orig == prev[k]) {
+                const struct eval *b = &p->ev[i - 1];
+                const char *const g[4] = {b->token, b->action, b->tool, b->server};
+                *f[k] = g[k];
+            } else {
+                *f[k] = arena_strdup(r->arena, orig);
+            }
+            prev[k] = orig;
+        }
+    }
 }
 
 /* Parses the body into p. false with the 400 answer set. */
@@ -251,8 +271,7 @@ static bool parse_request(struct req *r, bool batch, struct pdp *p, enum semanti
         why = parse_eval(subject, action, resource, context, &p->ev[0]);
     }
     if (!why)
-        for (int i = 0; i < p->n; i++)
-            own_strings(r, &p->ev[i]);
+        own_strings(r, p);
     json_decref(b);
     if (why) {
         bad_request(r, why);
@@ -375,29 +394,34 @@ static int raise_drift(struct req *r, const struct tenant *t, const struct eval 
     return outbox_enqueue(&r->tx, &m);
 }
 
-/* The answer, once the audit rows are committed (their ids are known). */
+/* The answer, once the audit rows are committed (their ids are known):
+ * {"decision":…,"context":{"reason":…,"id":…}}, or {"evaluations":[…]} of
+ * them for a batch. */
 static void answer(struct req *r)
 {
     struct pdp *p = r->hstate;
-    json_t *out = p->batch ? json_object() : NULL;
-    json_t *arr = p->batch ? json_array() : NULL;
+    struct strbuf sb;
+    sb_init(&sb);
+    if (p->batch)
+        sb_puts(&sb, "{\"evaluations\":[");
     for (int i = 0; i < p->n; i++) {
         struct eval *e = &p->ev[i];
         if (!e->row)
             break; /* not evaluated (AuthZEN §7.1 short-circuit) */
-        json_t *ctx = json_pack("{s:s, s:s}", "reason", e->d.reason, "id",
-                                arena_sprintf(r->arena, "%lld", (long long)e->row->id));
-        json_t *one = json_pack("{s:b, s:o}", "decision", e->d.allowed, "context", ctx);
-        if (!p->batch) {
-            out = one;
+        if (i)
+            sb_putc(&sb, ',');
+        sb_puts(&sb, e->d.allowed ? "{\"decision\":true,\"context\":{\"reason\":"
+                                  : "{\"decision\":false,\"context\":{\"reason\":");
+        sb_json_str(&sb, e->d.reason ? e->d.reason : "");
+        char id[32];
+        snprintf(id, sizeof id, ",\"id\":\"%lld\"}}", (long long)e->row->id);
+        sb_puts(&sb, id);
+        if (!p->batch)
             break;
-        }
-        json_array_append_new(arr, one);
     }
     if (p->batch)
-        json_object_set_new(out, "evaluations", arr);
-    resp_json(r, 200, json_dumps(out, JSON_COMPACT));
-    json_decref(out);
+        sb_puts(&sb, "]}");
+    resp_json(r, 200, sb_steal(&sb, NULL));
     resp_header(r, "Cache-Control", "no-store");
     r->after_commit = NULL;
 }
@@ -440,26 +464,46 @@ static enum hres evaluate(struct req *r, bool batch)
     int64_t window = (int64_t)t->drift_window_days * 86400;
     bool need_db = false;
     int upto = p->n;
+    /* the claims of the token of the evaluation before: a batch's
+     * evaluations share their token (own_strings), verified once */
+    json_t *memo = NULL;
     for (int i = 0; i < upto; i++) {
         struct eval *e = &p->ev[i];
-        json_t *claims = access_token_active(t, e->token);
-        /* every token authz mints names its client; one that does not
-         * names no agent to decide for */
-        if (claims && !str_member(claims, "client_id")) {
-            json_decref(claims);
-            claims = NULL;
+        json_t *claims;
+        if (i > 0 && e->token == p->ev[i - 1].token) {
+            const struct eval *b = &p->ev[i - 1];
+            claims = json_incref(memo);
+            e->active = b->active;
+            e->agent = b->agent;
+            e->subject = b->subject;
+            e->sid = b->sid;
+            e->scope = b->scope;
+            e->chain = b->chain;
+            e->nchain = b->nchain;
+        } else {
+            claims = access_token_active(t, e->token);
+            /* every token authz mints names its client; one that does not
+             * names no agent to decide for */
+            if (claims && !str_member(claims, "client_id")) {
+                json_decref(claims);
+                claims = NULL;
+            }
+            token_facts(r, e, claims);
+            json_decref(memo);
+            memo = json_incref(claims);
         }
-        token_facts(r, e, claims);
         int64_t last = 0, drift_at = 0;
         int bl = 0;
         if (claims && e->agent) {
             bl = baseline_get(t->id, e->agent, e->server, e->tool, &last, &drift_at);
             if (bl == -1 && !r->can_block) {
                 json_decref(claims);
+                json_decref(memo);
                 return H_BLOCK; /* the tenant's baselines are loaded on a worker */
             }
             if (bl == -1 && baseline_load(&r->tx, t->id, t->drift_window_days) < 0) {
                 json_decref(claims);
+                json_decref(memo);
                 r->tx.down = true;
                 return H_DONE;
             }
@@ -479,6 +523,7 @@ static enum hres evaluate(struct req *r, bool batch)
         if ((sem == SEM_DENY_FIRST && !e->d.allowed) || (sem == SEM_PERMIT_FIRST && e->d.allowed))
             upto = i + 1;
     }
+    json_decref(memo);
     if (need_db && !r->can_block)
         return H_BLOCK;
     if (need_db) {

@@ -169,7 +169,10 @@ void sb_puts(struct strbuf *sb, const char *s)
 
 void sb_putc(struct strbuf *sb, char c)
 {
-    sb_append(sb, &c, 1);
+    if (sb->len + 2 > sb->cap)
+        sb_reserve(sb, 1);
+    sb->buf[sb->len++] = c;
+    sb->buf[sb->len] = '\0';
 }
 
 void sb_printf(struct strbuf *sb, const char *fmt, ...)

@@ -89,5 +89,20 @@ http PUT "$B/admin/v1/tenants/aud2/audit" -H "Authorization: Bearer $tok" -D "$A
 check_eq "a method the audit list does not take: 405" 405 "$AZT_STATUS"
 check_match "... whose Allow names GET and HEAD" '[Aa]llow: GET, HEAD' "$(cat "$AZT_TMP/h405")"
 
+# ---- rows written by the group commit's COPY keep what they were given,
+# whatever COPY's text format treats specially (backslash, tab, newline)
+odd=$'odd\\client\tid\nx'
+before=$(psql_db -c "SELECT count(*) FROM audit WHERE event = 'client_auth.failed'")
+http POST "$B/t/aud1/oauth2/token" --data-urlencode "client_id=$odd" -d client_secret=nope \
+  -d grant_type=client_credentials
+check_eq "a client_id holding a backslash, a tab and a newline: 401" 401 "$AZT_STATUS"
+check_eq "... its client_auth.failed row is written" "$((before + 1))" \
+  "$(psql_db -c "SELECT count(*) FROM audit WHERE event = 'client_auth.failed'")"
+check_eq "... and holds that client_id as sent" "$(printf '%s' "$odd" | od -An -tx1 | tr -d ' \n')" \
+  "$(psql_db -c "SELECT encode(convert_to(client_id, 'UTF8'), 'hex') FROM audit WHERE event = 'client_auth.failed' ORDER BY id DESC LIMIT 1")"
+curl -s -o /dev/null -u "$cid_aud1:$sec_aud1" "$B/t/aud1/oauth2/token" -d grant_type=client_credentials -d scope=read
+admin GET "/admin/v1/tenants/aud1/audit?event=token.issued"
+check_eq "... and the rows after it are written too" 6 "$(jq '.events | length' <<<"$AZT_BODY")"
+
 authz_stop main
 done_testing
