@@ -334,6 +334,30 @@ test('batch: top-level defaults, each evaluation overriding them, answers in ord
   ]);
 });
 
+test('batch: a revoked default token is denied in every evaluation that uses it, a live token of one evaluation is still decided on its own', async () => {
+  const revoked = await t.accessToken(t.clients.basic, { scope: 'tools:read', resource: RESOURCE });
+  await revoke(t, t.clients.basic, revoked);
+  const res = await pdp(evaluationsUrl(), {
+    subject: { type: 'agent_token', id: revoked },
+    action: { name: 'tools/call' },
+    resource: { type: 'mcp_tool', id: 'search', properties: { server: RESOURCE } },
+    evaluations: [
+      {},
+      { subject: { type: 'agent_token', id: readToken } },
+      {},
+      { subject: { type: 'agent_token', id: revoked } },
+      { subject: { type: 'agent_token', id: readToken } },
+      { subject: { type: 'agent_token', id: readToken } },
+    ],
+  });
+  const j = okJson(res);
+  assert.deepEqual(j.evaluations.map((e) => e.decision), [false, true, false, false, true, true], res.describe());
+  const rows = await Promise.all(j.evaluations.map((e) => rowOf(e.context.id)));
+  assert.deepEqual(rows.map((r) => r.details.policy), ['token', 'catalog', 'token', 'token', 'catalog', 'catalog']);
+  assert.deepEqual(rows.map((r) => r.client_id), [null, t.clients.readonly.client_id, null, null,
+    t.clients.readonly.client_id, t.clients.readonly.client_id]);
+});
+
 test('batch: deny_on_first_deny stops after the first deny, permit_on_first_permit after the first permit; without evaluations it is one evaluation', async () => {
   const evs = [evaluation(callToken, 'search'), evaluation(readToken, 'send_mail'), evaluation(callToken, 'send_mail')];
   let j = okJson(await pdp(evaluationsUrl(), { evaluations: evs, options: { evaluations_semantic: 'deny_on_first_deny' } }));
