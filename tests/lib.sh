@@ -49,6 +49,9 @@
 #                                  authzd (or AZT_ADMIN_URL) with the root token
 #   discovery NAME TENANT          print the tenant's metadata document
 #   register_pid PID               have the EXIT trap kill PID too
+#   rx_start DIR                   a webhook receiver (tests/rx.py) on a free
+#                                  loopback port, each POST kept in DIR as
+#                                  N.json; sets RX to its URL
 #   on_exit 'COMMAND'              run COMMAND (eval) at exit, before the kills
 #
 # Checks (print `ok - NAME` or `not ok - NAME` with details indented by '#'):
@@ -168,6 +171,20 @@ done_testing() {
 # ---------------------------------------------------------------- cleanup
 
 register_pid() { AZT_EXTRA_PIDS+=("$1"); }
+
+rx_start() {
+  local dir=$1 port i
+  mkdir -p "$dir"
+  port=$(free_port)
+  python3 "$AUTHZ_ROOT/tests/rx.py" "$port" "$dir" >"$AZT_TMP/rx-$port.log" 2>&1 &
+  register_pid $!
+  for (( i = 0; i < 50; i++ )); do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$port/ready" && break
+    sleep 0.1
+  done
+  rm -f "$dir"/*.json
+  RX=http://127.0.0.1:$port
+}
 on_exit() { AZT_EXIT_CMDS+=("$1"); }
 
 _azt_cleanup() {

@@ -25,30 +25,7 @@ check_eq "person created" 201 "$AZT_STATUS"
 
 # a receiver for webhooks and pings: each POST is kept as N.json
 rx=$AZT_TMP/rx
-mkdir -p "$rx"
-cat > "$AZT_TMP/rx.py" <<'PY'
-import http.server, json, os, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-        n = len(os.listdir(out))
-        with open(os.path.join(out, "%d.tmp" % n), "w") as f:
-            json.dump({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}, f)
-        os.rename(os.path.join(out, "%d.tmp" % n), os.path.join(out, "%d.json" % n))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-rport=$(free_port)
-python3 "$AZT_TMP/rx.py" "$rport" "$rx" >"$AZT_TMP/rx.log" 2>&1 &
-register_pid $!
-for _ in $(seq 1 50); do curl -s -o /dev/null -X POST "http://127.0.0.1:$rport/ready" && break; sleep 0.1; done
-rm -f "$rx"/*.json
-RX=http://127.0.0.1:$rport
+rx_start "$rx"
 
 # wait_rx PATH TEXT -> the first kept POST to PATH whose body holds TEXT
 wait_rx() {
