@@ -12,6 +12,7 @@
 #include "storage/db.h"
 #include "storage/lifecycle.h"
 #include "storage/store.h"
+#include "storage/tools.h"
 #include "admin/admin.h"
 #include "admin/lifecycle.h"
 #include "http/http.h"
@@ -53,6 +54,11 @@ static const char usage_text[] =
     "  users enable SLUG USERNAME        (agents stay disabled)\n"
     "  audit tail SLUG [-n N] [-f]       the tenant's last N audit rows (default 20) as JSON\n"
     "                                    lines, oldest first; -f: keep printing new ones\n"
+    "  tools list SLUG RESOURCE          the resource's tool catalog (JSON), as the PDP decides\n"
+    "                                    on it; the admin API changes it\n"
+    "  tools show SLUG RESOURCE TOOL     one tool of it\n"
+    "  baseline SLUG CLIENT_ID           the agent's drift baseline: the (server, tool) pairs\n"
+    "                                    it used in the tenant's drift window (JSON)\n"
     "\n"
     "  Every change is audited like the admin API's, with source \"authzctl\".\n"
     "\n"
@@ -193,7 +199,42 @@ static int audit_tail(PGconn *c, const char *tid, int n, bool follow)
     }
 }
 
-/* tenants|clients|users list|show|disable|enable, audit tail */
+/* tools list|show, baseline: what the PDP decides on (SPEC §12), read */
+static int pdp_cmd(PGconn *c, const char *tid, int argc, char **argv)
+{
+    struct dbtx tx = {.conn = c};
+    tx.arena = arena_new();
+    const char *json = NULL;
+    int rc;
+    if (!strcmp(argv[0], "baseline")) {
+        /* the tenant's window, as GET .../baseline lists it */
+        int window = 14;
+        char err[512] = "";
+        PGresult *res = store_ctl_tenant(c, argv[1], err, sizeof err);
+        json_t *t = res && PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 1), 0, NULL) : NULL;
+        json_t *w = json_object_get(t, "drift_window_days");
+        if (json_is_integer(w))
+            window = (int)json_integer_value(w);
+        json_decref(t);
+        PQclear(res);
+        rc = store_baseline_list(&tx, tid, argv[2], window, &json) == 0 ? 1 : -1;
+    } else if (!strcmp(argv[1], "list")) {
+        rc = store_tool_list(&tx, tid, argv[3], &json);
+    } else {
+        rc = store_tool_get(&tx, tid, argv[3], argv[4], &json);
+    }
+    if (rc == 1)
+        puts(json);
+    else if (rc == 0)
+        fprintf(stderr, "authzctl: no such %s\n", argc == 4 ? "resource" : "tool");
+    else
+        fprintf(stderr, "authzctl: %s", PQerrorMessage(c));
+    dbtx_end(&tx);
+    arena_free(tx.arena);
+    return rc == 1 ? 0 : 1;
+}
+
+/* tenants|clients|users list|show|disable|enable, audit tail, tools, baseline */
 static int lifecycle_cmd(PGconn *c, int argc, char **argv)
 {
     char err[512] = "", tid[40];
@@ -248,8 +289,12 @@ static int lifecycle_cmd(PGconn *c, int argc, char **argv)
         printf("tenant %s %s\n", argv[2], disabled ? "disabled" : "enabled");
         return 0;
     }
+    if (!strcmp(noun, "baseline"))
+        return tenant_id(c, argv[1], tid) ? 1 : pdp_cmd(c, tid, argc, argv);
     if (tenant_id(c, argv[2], tid))
         return 1;
+    if (!strcmp(noun, "tools"))
+        return pdp_cmd(c, tid, argc, argv);
     if (!strcmp(noun, "audit")) {
         int n = 20;
         bool follow = false;
@@ -298,6 +343,10 @@ static bool lifecycle_args_ok(int argc, char **argv)
     const char *noun = argv[0], *verb = argv[1];
     if (!strcmp(noun, "audit"))
         return !strcmp(verb, "tail") && argc >= 3;
+    if (!strcmp(noun, "baseline"))
+        return argc == 3;
+    if (!strcmp(noun, "tools"))
+        return (!strcmp(verb, "list") && argc == 4) || (!strcmp(verb, "show") && argc == 5);
     bool tenants = !strcmp(noun, "tenants");
     if (!tenants && strcmp(noun, "clients") && strcmp(noun, "users"))
         return false;

@@ -168,6 +168,59 @@ if doc=$(discovery main acme); then
 else
   fail "discovery document for tenant acme" "GET ${AZT_URL[main]}/.well-known/oauth-authorization-server/t/acme failed"
 fi
+
+# ---- authzctl tools list / show, baseline: what the PDP decides on (SPEC §12)
+MCP=https://mcp.example.test/
+admin POST /admin/v1/tenants/acme/resources "{\"uri\":\"$MCP\",\"scopes\":[\"tools:read\",\"tools:call\"]}"
+admin PUT "/admin/v1/tenants/acme/resources/tools/search?resource=$MCP" '{"scopes":["tools:read"],"risk":"read"}'
+admin PUT "/admin/v1/tenants/acme/resources/tools/send_mail?resource=$MCP" '{"scopes":["tools:call"],"risk":"write","approval":"session"}'
+authzctl tenant create other >/dev/null
+admin POST /admin/v1/tenants/other/resources '{"uri":"https://other.example.test/","scopes":["x"]}'
+admin PUT "/admin/v1/tenants/other/resources/tools/secret_tool?resource=https://other.example.test/" '{"scopes":["x"]}'
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools list acme "$MCP"
+check_eq "tools list: exit 0" 0 "$RC"
+check_eq "... the catalog as the admin API has it" "search read none|send_mail write session" \
+  "$(jq -r '[.tools[] | "\(.name) \(.risk) \(.approval)"] | join("|")' <<<"$OUT")"
+admin GET "/admin/v1/tenants/acme/resources/tools?resource=$MCP"
+check_eq "... the same document as GET .../resources/tools" "$(jq -S . <<<"$AZT_BODY")" "$(jq -S . <<<"$OUT")"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools show acme "$MCP" send_mail
+check_eq "tools show: one tool" "send_mail tools:call" "$(jq -r '"\(.name) \(.scopes | join(" "))"' <<<"$OUT")"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools list acme https://other.example.test/
+check_eq "another tenant's resource: exit 1" 1 "$RC"
+check_contains "... no such resource, nothing of it printed" "no such resource" "$ERR"
+check_eq "... (stdout empty)" "" "$OUT"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools show acme "$MCP" secret_tool
+check_eq "another tenant's tool by name: exit 1 (no such tool)" "1 authzctl: no such tool" "$RC $ERR"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools list no-such-tenant "$MCP"
+check_eq "an unknown tenant: exit 1" 1 "$RC"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools list acme
+check_eq "tools list without the resource: exit 2 (usage)" 2 "$RC"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools show acme "$MCP" search extra
+check_eq "tools show with an argument too many: exit 2" 2 "$RC"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" tools put acme "$MCP" search
+check_eq "no verb that writes (the admin API changes the catalog): exit 2" 2 "$RC"
+admin POST /admin/v1/tenants/acme/clients "{\"grant_types\":[\"client_credentials\"],\"allowed_scopes\":[\"tools:read\"],\"allowed_resources\":[\"$MCP\"]}"
+agent=$(jq -r .client_id <<<"$AZT_BODY"); agent_secret=$(jq -r .client_secret <<<"$AZT_BODY")
+admin POST /admin/v1/tenants/acme/clients "{\"grant_types\":[\"client_credentials\"],\"introspects\":[\"$MCP\"]}"
+rs=$(jq -r .client_id <<<"$AZT_BODY"); rs_secret=$(jq -r .client_secret <<<"$AZT_BODY")
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" baseline acme "$agent"
+check_eq "baseline of an agent that used nothing: empty, in the tenant's window" "$agent 14 0" \
+  "$(jq -r '"\(.client_id) \(.window_days) \(.baseline | length)"' <<<"$OUT")"
+http POST "${AZT_URL[main]}/t/acme/oauth2/token" -u "$agent:$agent_secret" -d grant_type=client_credentials \
+  -d scope=tools:read --data-urlencode "resource=$MCP"
+tok=$(jq -r .access_token <<<"$AZT_BODY")
+http POST "${AZT_URL[main]}/t/acme/access/v1/evaluation" -u "$rs:$rs_secret" -H 'Content-Type: application/json' \
+  --data-binary "$(jq -nc --arg t "$tok" --arg s "$MCP" \
+    '{subject:{type:"agent_token",id:$t},action:{name:"tools/call"},resource:{type:"mcp_tool",id:"search",properties:{server:$s}}}')"
+check_eq "the agent calls search: allowed" "200 true" "$AZT_STATUS $(jq -r .decision <<<"$AZT_BODY")"
+admin PATCH /admin/v1/tenants/acme '{"drift_window_days":3}'
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" baseline acme "$agent"
+check_eq "... a pair it used, in the window as changed" "3 $MCP search" \
+  "$(jq -r '"\(.window_days) \(.baseline[0].server) \(.baseline[0].tool)"' <<<"$OUT")"
+admin GET "/admin/v1/tenants/acme/clients/$agent/baseline"
+check_eq "... the same document as GET .../baseline" "$(jq -S . <<<"$AZT_BODY")" "$(jq -S . <<<"$OUT")"
+run "$AUTHZ_BUILD_DIR/authzctl" -c "$AZT_CONF" baseline other "$agent"
+check_eq "the agent under another tenant: no pairs" 0 "$(jq '.baseline | length' <<<"$OUT")"
 authz_stop main
 
 # ---------------------------------------------------------------- schema behind
