@@ -24,6 +24,7 @@
 #include "net/fetch.h"
 #include "policy/cimd.h"
 #include "util/arena.h"
+#include "loopback.h"
 
 /* ---------------------------------------------------------------- */
 /* addresses                                                         */
@@ -80,19 +81,7 @@ static void test_addresses_public_or_not(void **state)
 /* ---------------------------------------------------------------- */
 /* a small server                                                    */
 
-static int srv_fd = -1, srv_port;
-static pthread_t srv_thread;
-
-static void send_all(int c, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(c, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
+static int srv_port;
 
 static void *srv_conn(void *arg)
 {
@@ -109,34 +98,34 @@ static void *srv_conn(void *arg)
     if (!strcmp(path, "/doc.json")) {
         const char *a = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                         "Cache-Control: public, max-age=600\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/moved")) {
         const char *a = "HTTP/1.1 301 Moved Permanently\r\nLocation: https://elsewhere.example/x\r\n"
                         "Content-Length: 0\r\n\r\n";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/gone")) {
         const char *a = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/big")) {
         size_t bl = AUTHZ_CIMD_MAX_BYTES + 1;
         char hdr[128];
         snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", bl);
-        send_all(c, hdr, strlen(hdr));
+        loopback_send_all(c, hdr, strlen(hdr));
         char *body = malloc(bl);
         memset(body, ' ', bl);
-        send_all(c, body, bl);
+        loopback_send_all(c, body, bl);
         free(body);
     } else if (!strcmp(path, "/bigchunked")) {
         const char *h = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-        send_all(c, h, strlen(h));
+        loopback_send_all(c, h, strlen(h));
         char chunk[8200];
         for (int i = 0; i < 3; i++) {
             int len = snprintf(chunk, sizeof chunk, "%x\r\n", 8000);
             memset(chunk + len, 'x', 8000);
             memcpy(chunk + len + 8000, "\r\n", 2);
-            send_all(c, chunk, (size_t)len + 8002);
+            loopback_send_all(c, chunk, (size_t)len + 8002);
         }
-        send_all(c, "0\r\n\r\n", 5);
+        loopback_send_all(c, "0\r\n\r\n", 5);
     } else if (!strcmp(path, "/slow")) {
         sleep(2);
     }
@@ -144,39 +133,17 @@ static void *srv_conn(void *arg)
     return NULL;
 }
 
-static void *srv_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int c = accept(srv_fd, NULL, NULL);
-        if (c < 0)
-            return NULL;
-        pthread_t t;
-        pthread_create(&t, NULL, srv_conn, (void *)(intptr_t)c);
-        pthread_detach(t);
-    }
-}
-
 static int srv_start(void **state)
 {
     (void)state;
-    srv_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (srv_fd < 0 || bind(srv_fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(srv_fd, 16) < 0)
-        return -1;
-    socklen_t al = sizeof a;
-    getsockname(srv_fd, (struct sockaddr *)&a, &al);
-    srv_port = ntohs(a.sin_port);
-    return pthread_create(&srv_thread, NULL, srv_main, NULL) == 0 ? 0 : -1;
+    srv_port = loopback_start(srv_conn);
+    return srv_port > 0 ? 0 : -1;
 }
 
 static int srv_stop(void **state)
 {
     (void)state;
-    shutdown(srv_fd, SHUT_RDWR);
-    close(srv_fd);
-    pthread_join(srv_thread, NULL);
+    loopback_stop();
     return 0;
 }
 

@@ -42,6 +42,7 @@
 #include "policy/trust.h"
 #include "oauth/trust_verify.h"
 #include "util/arena.h"
+#include "loopback.h"
 
 /* ---------------------------------------------------------------- */
 /* glob                                                              */
@@ -312,22 +313,10 @@ static void test_subject_use_needs_the_user_claim(void **state)
 /* ---------------------------------------------------------------- */
 /* a small HTTP server for jwks_uri and fetch tests                  */
 
-static int srv_fd = -1, srv_port;
-static pthread_t srv_thread;
+static int srv_port;
 static pthread_mutex_t srv_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *srv_jwks;          /* what /jwks answers */
 static int srv_jwks_hits;
-
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
 
 static void *srv_conn(void *arg)
 {
@@ -358,49 +347,49 @@ static void *srv_conn(void *arg)
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                  "Connection: close\r\n\r\n",
                  strlen(body));
-        send_all(c, hdr, strlen(hdr));
-        send_all(c, body, strlen(body));
+        loopback_send_all(c, hdr, strlen(hdr));
+        loopback_send_all(c, body, strlen(body));
         free(body);
     } else if (!strcmp(path, "/chunked")) {
         const char *a = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "5\r\n{\"a\":\r\n3;ext=1\r\n12}\r\n0\r\n\r\n";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/eof")) {
         const char *a = "HTTP/1.0 200 OK\r\n\r\n{\"eof\":true}";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/missing")) {
         const char *a = "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/redirect")) {
         const char *a = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1/jwks\r\n"
                         "Content-Length: 0\r\n\r\n";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/big")) {
         size_t bl = FETCH_MAX_BODY + 1;
         snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", bl);
-        send_all(c, hdr, strlen(hdr));
+        loopback_send_all(c, hdr, strlen(hdr));
         char *body = malloc(bl);
         memset(body, ' ', bl);
-        send_all(c, body, bl);
+        loopback_send_all(c, body, bl);
         free(body);
     } else if (!strcmp(path, "/bigeof")) {
         const char *h = "HTTP/1.1 200 OK\r\n\r\n";
-        send_all(c, h, strlen(h));
+        loopback_send_all(c, h, strlen(h));
         size_t bl = FETCH_MAX_BODY + 100;
         char *body = malloc(bl);
         memset(body, ' ', bl);
-        send_all(c, body, bl);
+        loopback_send_all(c, body, bl);
         free(body);
     } else if (!strcmp(path, "/short")) {
         const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\":1}";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/ambiguous")) {
         const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "{\"a\":1}";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/notjson")) {
         const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-        send_all(c, a, strlen(a));
+        loopback_send_all(c, a, strlen(a));
     } else if (!strcmp(path, "/slow")) {
         sleep(2); /* answers nothing in time */
     }
@@ -408,39 +397,17 @@ static void *srv_conn(void *arg)
     return NULL;
 }
 
-static void *srv_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int c = accept(srv_fd, NULL, NULL);
-        if (c < 0)
-            return NULL;
-        pthread_t t;
-        pthread_create(&t, NULL, srv_conn, (void *)(intptr_t)c);
-        pthread_detach(t);
-    }
-}
-
 static int srv_start(void **state)
 {
     (void)state;
-    srv_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (srv_fd < 0 || bind(srv_fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(srv_fd, 16) < 0)
-        return -1;
-    socklen_t al = sizeof a;
-    getsockname(srv_fd, (struct sockaddr *)&a, &al);
-    srv_port = ntohs(a.sin_port);
-    return pthread_create(&srv_thread, NULL, srv_main, NULL) == 0 ? 0 : -1;
+    srv_port = loopback_start(srv_conn);
+    return srv_port > 0 ? 0 : -1;
 }
 
 static int srv_stop(void **state)
 {
     (void)state;
-    shutdown(srv_fd, SHUT_RDWR);
-    close(srv_fd);
-    pthread_join(srv_thread, NULL);
+    loopback_stop();
     free(srv_jwks);
     return 0;
 }
