@@ -203,35 +203,6 @@ static struct tenant *reach_tenant(struct req *r, const struct caller *who, cons
 /* ---------------------------------------------------------------- */
 /* routing                                                           */
 
-/* Splits the path after /admin/v1/ into decoded segments. */
-static int segments(struct req *r, const char *path, char **seg, int max)
-{
-    int n = 0;
-    const char *p = path;
-    while (*p) {
-        if (*p == '/') {
-            p++;
-            continue;
-        }
-        const char *e = strchr(p, '/');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (n == max)
-            return -1;
-        seg[n] = form_decode(r->arena, p, l);
-        if (!seg[n] || !*seg[n])
-            return -1;
-        /* '+' is literal in paths */
-        for (size_t i = 0, k = 0; i < l; i++, k++)
-            if (p[i] == '+')
-                seg[n][k] = '+';
-            else if (p[i] == '%')
-                i += 2;
-        n++;
-        p += l;
-    }
-    return n;
-}
-
 /* The route table: every call of the API under /admin/v1/tenants/{t}, by
  * the path after it ("*" is one segment, handed to the handler as arg).
  * For a path the table knows, the methods of its rows make the Allow of a
@@ -358,7 +329,7 @@ enum hres h_admin(struct req *r)
         return H_DONE;
     }
     char *seg[8];
-    int n = segments(r, r->path + strlen(prefix), seg, 8);
+    int n = path_segments(r->arena, r->path + strlen(prefix), seg, 8, 0);
     if (n == 1 && !strcmp(seg[0], "leaks")) {
         struct caller lw;
         if (authenticate(r, &lw))

@@ -5,6 +5,7 @@
  * access tokens become inactive on every authzd at once).
  */
 #include "admin/admin.h"
+#include "util/text.h"
 #include "admin/body.h"
 #include "storage/admin.h"
 #include "storage/grants.h"
@@ -16,22 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static bool uuid_like(const char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 int consents_withdraw(struct req *r, const struct tenant *t, const char *user, const char *client,
                       const char *by)
@@ -81,7 +66,7 @@ static bool filters(struct req *r, const char **user, const char **client)
         admin_problem(r, 400, "malformed query parameter");
         return false;
     }
-    if (*user && !uuid_like(*user)) {
+    if (*user && !text_uuid(*user, false)) {
         /* a person's sub is their user id; anything else matches nobody */
         if (r->method == M_GET) {
             resp_json(r, 200, strdup("{\"consents\":[]}"));

@@ -15,6 +15,7 @@
  * problem and reads nothing.
  */
 #include "admin/admin.h"
+#include "util/text.h"
 #include "admin/body.h"
 #include "cache.h"
 #include "crypto/crypto.h"
@@ -26,22 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool uuid_shaped(const char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 bool admin_bigint_ok(const char *digits)
 {
@@ -65,7 +50,7 @@ bool admin_list_cursor(const char *cursor, struct arena *a, const char **us, con
     for (char *p = buf; *p; p++)
         if (*p < '0' || *p > '9')
             return false;
-    if (!admin_bigint_ok(buf) || !uuid_shaped(colon + 1))
+    if (!admin_bigint_ok(buf) || !text_uuid(colon + 1, true))
         return false;
     *us = arena_strdup(a, buf);
     *id = arena_strdup(a, colon + 1);

@@ -125,3 +125,30 @@ bool form_present(const struct form *f, const char *name)
             return true;
     return false;
 }
+
+int path_segments(struct arena *a, const char *path, char **seg, int max, size_t max_len)
+{
+    int n = 0;
+    const char *p = path;
+    while (*p) {
+        if (*p == '/') {
+            p++;
+            continue;
+        }
+        size_t l = strcspn(p, "/");
+        if (n == max || (max_len && l > max_len))
+            return -1;
+        seg[n] = form_decode(a, p, l);
+        if (!seg[n] || !*seg[n])
+            return -1;
+        /* '+' is literal in paths */
+        for (size_t i = 0, k = 0; i < l; i++, k++)
+            if (p[i] == '+')
+                seg[n][k] = '+';
+            else if (p[i] == '%')
+                i += 2;
+        n++;
+        p += l;
+    }
+    return n;
+}

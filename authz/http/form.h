@@ -36,5 +36,10 @@ int form_get_all(struct arena *a, const struct form *f, const char *name, const 
 /* Decodes one urlencoded component (also used for Basic credentials, RFC 6749
  * §2.3.1). Returns a NUL-terminated string in the arena or NULL if invalid. */
 char *form_decode(struct arena *a, const char *s, size_t len);
+/* Splits a path at '/' (empty parts skipped), each part decoded as
+ * form_decode does but with '+' kept literal (RFC 3986 paths): the number
+ * of parts into seg, or -1 when there are more than max, a part is longer
+ * than max_len bytes (0: no limit) or does not decode. */
+int path_segments(struct arena *a, const char *path, char **seg, int max, size_t max_len);
 
 #endif

@@ -18,6 +18,23 @@ bool text_printable(const char *s, size_t max_bytes)
     return utf8_valid(s, n);
 }
 
+bool text_uuid(const char *s, bool lower_only)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                     (!lower_only && c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool text_printable_chars(const char *s, size_t max_chars)
 {
     if (!s || !*s || !text_printable(s, strlen(s)))

@@ -18,6 +18,9 @@ bool text_printable(const char *s, size_t max_bytes);
 /* s is text_printable and holds 1 to max_chars characters (code points, as
  * PostgreSQL's length() and JSON Schema's maxLength count them). */
 bool text_printable_chars(const char *s, size_t max_chars);
+/* A uuid as text: 8-4-4-4-12 hex digits, nothing else; in lower case only
+ * when lower_only (as PostgreSQL prints it), else in either case. */
+bool text_uuid(const char *s, bool lower_only);
 
 /* arr is a JSON array with the string s among its entries (false for
  * anything that is not an array, and for s NULL). */

@@ -35,7 +35,6 @@
 #include "util/arena.h"
 #include "util/limits.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -560,41 +559,6 @@ static void tenant_route(struct req *r, const struct console_session *s, char **
     }
 }
 
-/* the path after /console split at '/', each part percent-decoded; -1 when
- * a part is empty, too long or does not decode */
-static int split(struct req *r, const char *path, char **seg, int max)
-{
-    int n = 0;
-    const char *p = path;
-    while (*p) {
-        if (*p == '/') {
-            p++;
-            continue;
-        }
-        size_t l = strcspn(p, "/");
-        if (n == max || l > 256)
-            return -1;
-        char *d = arena_alloc(r->arena, l + 1);
-        size_t k = 0;
-        for (size_t i = 0; i < l; i++) {
-            if (p[i] == '%') {
-                unsigned v;
-                if (i + 2 >= l || !isxdigit((unsigned char)p[i + 1]) ||
-                    !isxdigit((unsigned char)p[i + 2]) || sscanf(p + i + 1, "%2x", &v) != 1 || !v)
-                    return -1;
-                d[k++] = (char)v;
-                i += 2;
-            } else {
-                d[k++] = p[i];
-            }
-        }
-        d[k] = '\0';
-        seg[n++] = d;
-        p += l;
-    }
-    return n;
-}
-
 enum hres h_console(struct req *r)
 {
     const char *rest = r->path + strlen("/console");
@@ -603,7 +567,7 @@ enum hres h_console(struct req *r)
         return H_DONE;
     }
     char *seg[6];
-    int n = split(r, rest, seg, 6);
+    int n = path_segments(r->arena, rest, seg, 6, 256);
     if (n < 0) {
         console_message(r, 404, NULL, "Not found", "There is no such page.");
         return H_DONE;

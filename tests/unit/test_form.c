@@ -238,6 +238,36 @@ static void test_length_bounds_the_body_not_nul(void **state)
     assert_string_equal(form_get(&f, "a"), "1");
 }
 
+static void test_path_segments_decode_each_part_with_plus_literal(void **state)
+{
+    char *seg[4];
+    assert_int_equal(path_segments(*state, "/tenants/ac%2Fme//clients/a+b%2Bc/", seg, 4, 0), 4);
+    assert_string_equal(seg[0], "tenants");
+    assert_string_equal(seg[1], "ac/me"); /* an encoded '/' stays inside its part */
+    assert_string_equal(seg[2], "clients");
+    assert_string_equal(seg[3], "a+b+c"); /* '+' is literal in a path, not a space */
+    assert_int_equal(path_segments(*state, "", seg, 4, 0), 0);
+    assert_int_equal(path_segments(*state, "///", seg, 4, 0), 0);
+}
+
+static void test_path_segments_refuse_what_does_not_decode_or_fit(void **state)
+{
+    char *seg[2];
+    static const char *bad[] = {
+        "/a%00b",      /* NUL, escaped */
+        "/a%2",        /* '%' cut short */
+        "/a%zz",       /* '%' without hex */
+        "/%C3%28",     /* invalid UTF-8 once decoded */
+        "/a/b/c",      /* more parts than max */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(path_segments(*state, bad[i], seg, 2, 0), -1);
+    /* a part longer than max_len; the same part with no limit */
+    assert_int_equal(path_segments(*state, "/abcdef", seg, 2, 5), -1);
+    assert_int_equal(path_segments(*state, "/abcdef", seg, 2, 0), 1);
+    assert_int_equal(path_segments(*state, "/abcde", seg, 2, 5), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +289,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_value_may_contain_equals_sign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_form_decode_handles_basic_credentials_components, setup, teardown),
         cmocka_unit_test_setup_teardown(test_length_bounds_the_body_not_nul, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path_segments_decode_each_part_with_plus_literal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path_segments_refuse_what_does_not_decode_or_fit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
