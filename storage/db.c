@@ -425,48 +425,129 @@ int audit_insert(PGconn *c, struct audit_event *head, int n)
 }
 
 
-/* COPY text format: backslash escapes for the characters it treats
- * specially; the runs between them are appended whole */
-static void copy_field(struct strbuf *sb, const char *v)
+/* COPY's binary format (PostgreSQL's "COPY ... (FORMAT binary)"): each
+ * field its length (-1: NULL) and its bytes in the type's binary form, so
+ * that the server parses no text, escapes nothing and converts nothing but
+ * the text fields' encoding. */
+static void bin_u16(struct strbuf *sb, uint16_t v)
 {
-    if (!v) {
-        sb_append(sb, "\\N", 2);
-        return;
-    }
-    const char *run = v;
-    for (const char *p = v; *p; p++) {
-        const char *esc;
-        switch (*p) {
-        case '\\': esc = "\\\\"; break;
-        case '\t': esc = "\\t"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        default: continue;
-        }
-        sb_append(sb, run, (size_t)(p - run));
-        sb_append(sb, esc, 2);
-        run = p + 1;
-    }
-    sb_puts(sb, run);
+    char b[2] = {(char)(v >> 8), (char)v};
+    sb_append(sb, b, 2);
 }
 
-/* A row id in decimal, then the column separator */
-static void copy_id(struct strbuf *sb, int64_t id)
+static void bin_u32(struct strbuf *sb, uint32_t v)
 {
-    char d[24];
-    int n = 0;
-    uint64_t u = id < 0 ? (uint64_t)0 - (uint64_t)id : (uint64_t)id;
-    do {
-        d[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (id < 0)
-        d[n++] = '-';
-    sb_reserve(sb, (size_t)n + 1);
-    while (n)
-        sb->buf[sb->len++] = d[--n];
-    sb->buf[sb->len++] = '\t';
-    sb->buf[sb->len] = '\0';
+    char b[4] = {(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};
+    sb_append(sb, b, 4);
+}
+
+static void bin_null(struct strbuf *sb)
+{
+    bin_u32(sb, UINT32_MAX);
+}
+
+static void bin_text(struct strbuf *sb, const char *v)
+{
+    if (!v) {
+        bin_null(sb);
+        return;
+    }
+    size_t l = strlen(v);
+    bin_u32(sb, (uint32_t)l);
+    sb_append(sb, v, l);
+}
+
+static void bin_int8(struct strbuf *sb, int64_t v)
+{
+    bin_u32(sb, 8);
+    bin_u32(sb, (uint32_t)((uint64_t)v >> 32));
+    bin_u32(sb, (uint32_t)v);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* false when v is not a uuid's text (nothing written) */
+static bool bin_uuid(struct strbuf *sb, const char *v)
+{
+    if (!v) {
+        bin_null(sb);
+        return true;
+    }
+    char b[16];
+    int k = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == '-')
+            continue;
+        int h = hexval(p[0]), l = p[1] ? hexval(p[1]) : -1;
+        if (k == 16 || h < 0 || l < 0)
+            return false;
+        b[k++] = (char)(h << 4 | l);
+        p++;
+    }
+    if (k != 16)
+        return false;
+    bin_u32(sb, 16);
+    sb_append(sb, b, 16);
+    return true;
+}
+
+/* text[]: dimensions, has-nulls flag, the element type (text, OID 25), the
+ * length and lower bound of the one dimension, then each element */
+static void bin_text_array(struct strbuf *sb, const char *const *v, int n)
+{
+    size_t size = 12 + (n ? 8 : 0);
+    for (int i = 0; i < n; i++)
+        size += 4 + strlen(v[i]);
+    bin_u32(sb, (uint32_t)size);
+    bin_u32(sb, n ? 1 : 0);
+    bin_u32(sb, 0);
+    bin_u32(sb, 25);
+    if (n) {
+        bin_u32(sb, (uint32_t)n);
+        bin_u32(sb, 1);
+    }
+    for (int i = 0; i < n; i++)
+        bin_text(sb, v[i]);
+}
+
+/* jsonb: its format version (1), then the JSON text */
+static void bin_jsonb(struct strbuf *sb, const char *v)
+{
+    size_t l = strlen(v);
+    bin_u32(sb, (uint32_t)l + 1);
+    sb_putc(sb, 1);
+    sb_append(sb, v, l);
+}
+
+/* One audit row; false when it cannot be written (a tenant id that is not
+ * a uuid: no row authzd makes has one). */
+static bool bin_row(struct strbuf *sb, const struct audit_event *e, bool with_id)
+{
+    bin_u16(sb, with_id ? 14 : 13);
+    if (with_id)
+        bin_int8(sb, e->id);
+    if (!bin_uuid(sb, e->tenant_id))
+        return false;
+    bin_text(sb, e->event);
+    bin_text(sb, e->success ? "success" : "failure");
+    bin_text(sb, e->client_id);
+    bin_text(sb, e->subject);
+    bin_text_array(sb, e->actor_chain, e->nactors);
+    bin_text(sb, e->session_id);
+    if (e->resources)
+        bin_text_array(sb, e->resources, e->nresources);
+    else
+        bin_null(sb);
+    bin_text(sb, e->scope);
+    bin_text(sb, e->reason);
+    bin_text(sb, e->request_id);
+    bin_text(sb, e->source);
+    bin_jsonb(sb, e->details ? e->details : "{}");
+    return true;
 }
 
 /* Writes a batch of audit rows with one COPY (the cheapest bulk insert
@@ -526,12 +607,8 @@ int audit_copy(PGconn *c, struct audit_event *head, int n)
     int ids = audit_ids(c, head, n);
     if (ids < 0)
         return ids;
-    PGresult *res = PQexec(c, ids ? "COPY audit (id, tenant_id, event, outcome, client_id, subject, "
-                                    "actor_chain, session_id, resources, scope, reason, request_id, "
-                                    "source, details) FROM STDIN"
-                                  : "COPY audit (tenant_id, event, outcome, client_id, subject, "
-                                    "actor_chain, session_id, resources, scope, reason, request_id, "
-                                    "source, details) FROM STDIN");
+    PGresult *res = PQexec(c, ids ? "COPY audit (id, " AUDIT_COLUMNS ") FROM STDIN (FORMAT binary)"
+                                  : "COPY audit (" AUDIT_COLUMNS ") FROM STDIN (FORMAT binary)");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         log_msg(LOG_WARN, "audit copy failed: %s", PQresultErrorMessage(res));
         PQclear(res);
@@ -539,45 +616,33 @@ int audit_copy(PGconn *c, struct audit_event *head, int n)
     }
     PQclear(res);
     /* the rows go to the server in pieces of about COPY_CHUNK bytes as they
-     * are written, so that it parses and inserts the first while the rest
-     * are still being written */
-    struct strbuf sb, actors, resources;
+     * are written, so that it inserts the first while the rest are still
+     * being written */
+    struct strbuf sb;
     sb_init(&sb);
-    sb_init(&actors);
-    sb_init(&resources);
+    sb_append(&sb, "PGCOPY\n\377\r\n\0", 11); /* the signature */
+    bin_u32(&sb, 0);                              /* flags */
+    bin_u32(&sb, 0);                              /* no header extension */
     int ok = 1, i = 0;
     for (struct audit_event *e = head; ok && e && i < n; e = e->next, i++) {
-        if (ids)
-            copy_id(&sb, e->id);
-        actors.len = 0;
-        pgarray_append(&actors, e->actor_chain, e->nactors);
-        resources.len = 0;
-        if (e->resources)
-            pgarray_append(&resources, e->resources, e->nresources);
-        const char *f[13] = {e->tenant_id, e->event, e->success ? "success" : "failure",
-                             e->client_id, e->subject, actors.buf, e->session_id,
-                             e->resources ? resources.buf : NULL, e->scope, e->reason,
-                             e->request_id, e->source, e->details ? e->details : "{}"};
-        for (int k = 0; k < 13; k++) {
-            if (k)
-                sb_putc(&sb, '\t');
-            copy_field(&sb, f[k]);
+        if (!bin_row(&sb, e, ids)) {
+            log_msg(LOG_WARN, "audit copy: a row's tenant id is not a uuid");
+            ok = 0;
+            break;
         }
-        sb_putc(&sb, '\n');
         if (sb.len >= COPY_CHUNK) {
             ok = PQputCopyData(c, sb.buf, (int)sb.len) == 1;
             sb.len = 0;
         }
     }
-    if (ok && sb.len)
+    bin_u16(&sb, UINT16_MAX); /* the end of the rows */
+    if (ok)
         ok = PQputCopyData(c, sb.buf, (int)sb.len) == 1;
-    /* a piece that could not be sent ends the COPY as failed: nothing of
-     * it is kept */
+    /* a piece that could not be sent (or a row that could not be written)
+     * ends the COPY as failed: nothing of it is kept */
     if (PQputCopyEnd(c, ok ? NULL : "audit rows not sent") != 1)
         ok = 0;
     sb_free(&sb);
-    sb_free(&actors);
-    sb_free(&resources);
     while ((res = PQgetResult(c)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             ok = 0;
