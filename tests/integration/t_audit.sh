@@ -90,7 +90,7 @@ check_eq "a method the audit list does not take: 405" 405 "$AZT_STATUS"
 check_match "... whose Allow names GET and HEAD" '[Aa]llow: GET, HEAD' "$(cat "$AZT_TMP/h405")"
 
 # ---- rows written by the group commit's COPY keep what they were given,
-# whatever COPY's text format treats specially (backslash, tab, newline)
+# byte for byte: a backslash, a tab and a newline too
 odd=$'odd\\client\tid\nx'
 before=$(psql_db -c "SELECT count(*) FROM audit WHERE event = 'client_auth.failed'")
 http POST "$B/t/aud1/oauth2/token" --data-urlencode "client_id=$odd" -d client_secret=nope \
