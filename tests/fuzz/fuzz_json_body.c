@@ -312,7 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case OP_PATH: {
         char *seg[8];
-        int n = segments(&r, a ? a : "", seg, 8);
+        int n = path_segments(r.arena, a ? a : "", seg, 8, 0);
         FZ_CHECK(n >= -1 && n <= 8, "segments %d", n);
         for (int i = 0; i < n; i++) {
             FZ_CHECK(seg[i] && *seg[i], "empty segment %d", i);
